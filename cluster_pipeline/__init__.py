@@ -1,0 +1,1 @@
+"""National cluster statistics for Denmark, as a Dagster project."""

@@ -1,0 +1,108 @@
+"""cluster-pipeline: sample data, runs through Dagster, and the demo."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+from cluster_pipeline.defs.resources import DEFAULT_LANDING, DEFAULT_OUTPUT
+
+
+def parse_years(text: str) -> list[int]:
+    """'2014-2018', '2016' or '2014,2016'."""
+    years: list[int] = []
+    for part in text.split(","):
+        first, _, last = part.strip().partition("-")
+        years += range(int(first), int(last or first) + 1)
+    return sorted(set(years))
+
+
+def sample_data(args) -> int:
+    from cluster_pipeline.lib.sample_data import generate
+
+    years = parse_years(args.years)
+    started = time.perf_counter()
+    truths = generate(Path(args.landing), years, scale=args.scale, seed=args.seed)
+    for year, truth in truths.items():
+        print(f"{year}: {truth['member_rows']:>9,} good members rows, {truth['distinct_companies']:>8,} distinct companies, "
+              f"{len(truth['bad_rows'])} planted bad rows, {len(truth['bad_files'])} broken files")
+    print(f"sample data in {Path(args.landing).resolve()} ({time.perf_counter() - started:.1f}s); truth in _truth/")
+    return 0
+
+
+def _instance():
+    import dagster as dg
+
+    # DAGSTER_HOME (e.g. PostgreSQL storage in production) when set; a throwaway instance otherwise
+    return dg.DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else dg.DagsterInstance.ephemeral()
+
+
+def run(args) -> int:
+    import dagster as dg
+
+    from cluster_pipeline.definitions import ASSETS
+    from cluster_pipeline.defs.resources import resources_from_env
+    from cluster_pipeline.lib.parquet_store import read_partition
+
+    resources = resources_from_env(args.landing, args.output)
+    output = Path(resources["output"].path)
+    failed = []
+    with _instance() as instance:
+        for year in parse_years(args.years):
+            print(f"{year}: materialising through Dagster ...", end="", flush=True)
+            started = time.perf_counter()
+            result = dg.materialize(ASSETS, partition_key=str(year), instance=instance, resources=resources,
+                                    raise_on_error=False, tags={"cluster_pipeline/year": str(year)},
+                                    run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}})
+            seconds = time.perf_counter() - started
+            if not result.success:
+                failed.append(year)
+                errors = [e.event_specific_data.error.message.strip() for e in result.all_events
+                          if e.event_type_value == "STEP_FAILURE"]
+                print(f" FAILED ({seconds:.1f}s)\n    " + "\n    ".join(errors))
+                continue
+            manifest = read_partition(output, "ingest_manifest", year)
+            ingested = manifest[manifest["status"] == "ingested"]
+            checks = result.get_asset_check_evaluations()
+            files = ", ".join(f"{n} {status}" for status, n in manifest["status"].value_counts().items())
+            print(f" ok ({seconds:.1f}s)\n    files: {files}\n    rows of ingested files: {int(ingested['rows_read'].sum()):,} read = "
+                  f"{int(ingested['rows_accepted'].sum()):,} accepted + {int(ingested['rows_quarantined'].sum()):,} quarantined\n"
+                  f"    checks: {sum(c.passed for c in checks)} of {len(checks)} passed")
+    print(f"published tables in {output.resolve()}")
+    if failed:
+        print(f"failed years: {', '.join(map(str, failed))}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def demo(args) -> int:
+    sample_data(args)
+    return run(args)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="cluster-pipeline", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    landing = os.environ.get("CLUSTER_PIPELINE_LANDING_DIR", DEFAULT_LANDING)
+    output = os.environ.get("CLUSTER_PIPELINE_OUTPUT_DIR", DEFAULT_OUTPUT)
+
+    sample = commands.add_parser("sample-data", help="write the synthetic national sample into the landing folder")
+    run_cmd = commands.add_parser("run", help="materialise the years through Dagster")
+    demo_cmd = commands.add_parser("demo", help="sample data for 2014-2018, then run them all")
+    for command in (sample, run_cmd, demo_cmd):
+        command.add_argument("--landing", default=landing, help=f"landing folder (default {landing})")
+        command.add_argument("--years", default="2014-2018", help="e.g. 2014-2018, 2016 or 2014,2016")
+    for command in (sample, demo_cmd):
+        command.add_argument("--scale", type=float, default=1.0, help="1.0 is about 12,000 companies a year")
+        command.add_argument("--seed", type=int, default=2016)
+    for command in (run_cmd, demo_cmd):
+        command.add_argument("--output", default=output, help=f"published tables (default {output})")
+    args = parser.parse_args(argv)
+    return {"sample-data": sample_data, "run": run, "demo": demo}[args.command](args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,24 @@
+"""The Definitions object: every area's assets, checks and jobs, with resources from the environment."""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from cluster_pipeline.defs.contracts.assets import validate_submissions
+from cluster_pipeline.defs.ingest.assets import ingest_manifest, landed_files
+from cluster_pipeline.defs.partitions import years
+from cluster_pipeline.defs.resources import resources_from_env
+
+ASSETS = [landed_files, validate_submissions, ingest_manifest]
+
+yearly_statistics = dg.define_asset_job(
+    "yearly_statistics", selection=dg.AssetSelection.all(), partitions_def=years,
+    description="Everything for one reporting year, from the landing folder to the published tables.",
+)
+
+
+def build_definitions(landing: str | None = None, output: str | None = None) -> dg.Definitions:
+    return dg.Definitions(assets=ASSETS, jobs=[yearly_statistics], resources=resources_from_env(landing, output))
+
+
+defs = build_definitions()

@@ -1,0 +1,1 @@
+"""Dagster definitions by area: ingest, contracts, companies, statistics, publish."""

@@ -1,0 +1,69 @@
+"""Contracts: validate the landed cells against data_contracts/ with Great Expectations,
+quarantine broken rows and files with every reason, normalise what passes."""
+
+
+import dagster as dg
+import pandas as pd
+
+from cluster_pipeline.defs.metadata import markdown_table, table_metadata
+from cluster_pipeline.defs.partitions import year_of, years
+from cluster_pipeline.defs.resources import OutputFolder
+from cluster_pipeline.lib import tables
+from cluster_pipeline.lib.contracts import load_contracts
+from cluster_pipeline.lib.submissions import file_quarantine, validate_year
+
+QUARANTINE_RATE = "quarantine_rate"
+MAX_QUARANTINE_RATE = 0.02  # above 2% of rows read, someone should look at the files
+
+
+def reasons_summary(quarantine: pd.DataFrame) -> pd.DataFrame:
+    rules = quarantine["reasons"].explode().dropna().str.split(":", n=1).str[0]
+    return rules.value_counts().rename_axis("rule").reset_index(name="rows")
+
+
+@dg.multi_asset(
+    partitions_def=years,
+    group_name="contracts",
+    pool="year_writes",
+    specs=[
+        dg.AssetSpec("accepted_profiles", deps=["landed_files"], kinds={"parquet"},
+                     description="Profile rows that passed the contract, normalised (region codes, English labels, dates)."),
+        dg.AssetSpec("accepted_members", deps=["landed_files"], kinds={"parquet"},
+                     description="Members rows that passed the contract, normalised (CVR digits with check status, "
+                     "booleans, 4-digit postal codes, English actor types)."),
+        dg.AssetSpec("quarantine", deps=["landed_files"], kinds={"parquet"},
+                     description="Every broken row and file, with every reason, its file, sheet and row."),
+    ],
+    check_specs=[dg.AssetCheckSpec(QUARANTINE_RATE, asset="quarantine",
+                                   description=f"Warns when more than {MAX_QUARANTINE_RATE:.0%} of the rows read are quarantined.")],
+)
+def validate_submissions(context: dg.AssetExecutionContext, output: OutputFolder):
+    year = year_of(context)
+    contracts = load_contracts()
+    cells = {kind: output.read_work(f"landed_{kind}_cells", year) for kind in contracts}
+    validated = validate_year(cells, contracts, year)
+    files = output.read_work("landed_files", year)
+
+    for kind, asset in (("profile", "accepted_profiles"), ("members", "accepted_members")):
+        accepted = validated[kind].accepted
+        path = output.write_work(asset, year, accepted)
+        yield dg.MaterializeResult(asset_key=asset, metadata=table_metadata(accepted, path))
+
+    quarantine = pd.concat([file_quarantine(files), *(v.quarantined for v in validated.values())], ignore_index=True)
+    schema = tables.schema("quarantine")
+    path = output.publish("quarantine", year, quarantine, schema)
+    summary = reasons_summary(quarantine)
+    yield dg.MaterializeResult(asset_key="quarantine", metadata={
+        **table_metadata(quarantine, path, schema),
+        "reasons_summary": dg.MetadataValue.md(markdown_table(summary, max_rows=30)),
+    })
+
+    rows_read = int(sum(len(c) for c in cells.values()))
+    rows_quarantined = int((quarantine["level"] == "row").sum())
+    rate = rows_quarantined / rows_read if rows_read else 0.0
+    yield dg.AssetCheckResult(
+        asset_key="quarantine", check_name=QUARANTINE_RATE, passed=rate <= MAX_QUARANTINE_RATE,
+        severity=dg.AssetCheckSeverity.WARN,
+        metadata={"rate": dg.MetadataValue.float(rate), "rows_read": rows_read, "rows_quarantined": rows_quarantined,
+                  "files_quarantined": int((quarantine["level"] == "file").sum())},
+    )

@@ -1,0 +1,74 @@
+"""Ingest: read a year's landing folder into text cells, and publish the manifest."""
+
+
+import dagster as dg
+
+from cluster_pipeline.defs.metadata import markdown_table, table_metadata
+from cluster_pipeline.defs.partitions import year_of, years
+from cluster_pipeline.defs.resources import LandingFolder, OutputFolder
+from cluster_pipeline.lib import tables
+from cluster_pipeline.lib.contracts import load_contracts
+from cluster_pipeline.lib.intake import intake_year
+from cluster_pipeline.lib.submissions import ingest_manifest as build_manifest
+from cluster_pipeline.lib.submissions import records_frame, unaccounted_files
+
+ACCOUNTING = "rows_accounted_for"
+
+
+@dg.asset(
+    partitions_def=years,
+    group_name="ingest",
+    kinds={"python", "parquet"},
+    pool="year_writes",
+    description="Every file in <landing>/<year>/ read as text cells with lineage (file, sheet, Excel row); "
+    "headers mapped to the contracts' columns; unknown columns dropped; unreadable files set aside.",
+)
+def landed_files(context: dg.AssetExecutionContext, landing: LandingFolder, output: OutputFolder) -> dg.MaterializeResult:
+    year = year_of(context)
+    intake = intake_year(landing.year_dir(year), load_contracts())
+    files = records_frame(intake.files)
+    path = output.write_work("landed_files", year, files)
+    for kind, cells in intake.cells.items():
+        output.write_work(f"landed_{kind}_cells", year, cells)
+    by_status = files["status"].value_counts().to_dict()
+    return dg.MaterializeResult(metadata={
+        **table_metadata(files, path, preview=files[["source_file", "kind", "status", "rows_read"]]),
+        "files_by_status": dg.MetadataValue.json(by_status),
+        "rows_read": dg.MetadataValue.int(int(files["rows_read"].sum())),
+    })
+
+
+@dg.asset(
+    partitions_def=years,
+    group_name="ingest",
+    kinds={"parquet"},
+    pool="year_writes",
+    deps=["landed_files", "accepted_members", "accepted_profiles", "quarantine"],
+    check_specs=[dg.AssetCheckSpec(ACCOUNTING, asset="ingest_manifest", blocking=True,
+                                   description="For every ingested file: rows read = rows accepted + rows quarantined.")],
+    description="One row per landing file: sha256, size, kind, status, and rows read / accepted / quarantined, "
+    "counted from the published tables.",
+)
+def ingest_manifest(context: dg.AssetExecutionContext, output: OutputFolder):
+    year = year_of(context)
+    files = output.read_work("landed_files", year)
+    accepted = [output.read_work("accepted_members", year), output.read_work("accepted_profiles", year)]
+    manifest = build_manifest(files, accepted, output.read("quarantine", year))
+    schema = tables.schema("ingest_manifest")
+    path = output.publish("ingest_manifest", year, manifest, schema)
+
+    ingested = manifest[manifest["status"] == "ingested"]
+    off = unaccounted_files(manifest)
+    yield dg.MaterializeResult(metadata=table_metadata(manifest, path, schema, preview=manifest.drop(columns=["sha256"])))
+    yield dg.AssetCheckResult(
+        check_name=ACCOUNTING,
+        passed=off.empty,
+        severity=dg.AssetCheckSeverity.ERROR,
+        metadata={
+            "files_checked": len(ingested),
+            "rows_read": int(ingested["rows_read"].sum()),
+            "rows_accepted": int(ingested["rows_accepted"].sum()),
+            "rows_quarantined": int(ingested["rows_quarantined"].sum()),
+            "files_off": dg.MetadataValue.md(markdown_table(off[["source_file", "rows_read", "rows_accepted", "rows_quarantined"]]) if len(off) else "none"),
+        },
+    )

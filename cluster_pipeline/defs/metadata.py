@@ -1,0 +1,37 @@
+"""Materialisation metadata a person wants to see in the UI: row counts, the column
+schema with descriptions, where the data is, and a Markdown preview."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import dagster as dg
+import pandas as pd
+import pyarrow as pa
+
+
+def markdown_table(frame: pd.DataFrame, max_rows: int = 10) -> str:
+    shown = frame.head(max_rows)
+    lines = ["| " + " | ".join(map(str, shown.columns)) + " |", "|" + "---|" * len(shown.columns)]
+    for row in shown.itertuples(index=False):
+        lines.append("| " + " | ".join(str(v).replace("|", "\\|").replace("\n", " ") for v in row) + " |")
+    if len(frame) > max_rows:
+        lines.append(f"\n… {len(frame) - max_rows} more rows")
+    return "\n".join(lines)
+
+
+def column_schema(schema: pa.Schema) -> dg.TableSchema:
+    return dg.TableSchema(columns=[
+        dg.TableColumn(f.name, str(f.type), description=(f.metadata or {}).get(b"description", b"").decode())
+        for f in schema
+    ])
+
+
+def table_metadata(frame: pd.DataFrame, path: Path, schema: pa.Schema | None = None, preview: pd.DataFrame | None = None) -> dict:
+    schema = schema or pa.Schema.from_pandas(frame, preserve_index=False)
+    return {
+        "dagster/row_count": dg.MetadataValue.int(len(frame)),
+        "dagster/column_schema": column_schema(schema),
+        "path": dg.MetadataValue.path(str(path)),
+        "preview": dg.MetadataValue.md(markdown_table(frame if preview is None else preview)),
+    }

@@ -1,0 +1,59 @@
+"""Where the pipeline reads and writes: small resources, configured from the environment
+(CLUSTER_PIPELINE_LANDING_DIR, CLUSTER_PIPELINE_OUTPUT_DIR) or the command line."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import dagster as dg
+
+from cluster_pipeline.lib import parquet_store
+
+DEFAULT_LANDING = "data/landing"
+DEFAULT_OUTPUT = "data/published"
+WORK = "_work"  # intermediate tables; the leading underscore hides them from Hive readers
+
+
+class LandingFolder(dg.ConfigurableResource):
+    """The folder the clusters' files arrive in: <path>/<year>/<files>."""
+
+    path: str = DEFAULT_LANDING
+
+    def year_dir(self, year: int) -> Path:
+        folder = Path(self.path) / str(year)
+        if not folder.is_dir():
+            raise dg.Failure(
+                description=f"No landing folder for {year}: {folder.resolve()} does not exist. "
+                f"Put the year's files there (or run `cluster-pipeline sample-data`) before materialising {year}."
+            )
+        return folder
+
+
+class OutputFolder(dg.ConfigurableResource):
+    """The published tables (Hive-partitioned Parquet) and the intermediate ones under _work/."""
+
+    path: str = DEFAULT_OUTPUT
+
+    @property
+    def root(self) -> Path:
+        return Path(self.path)
+
+    def publish(self, table: str, year: int, frame, schema=None) -> Path:
+        return parquet_store.write_partition(self.root, table, year, frame, schema)
+
+    def read(self, table: str, year: int):
+        return parquet_store.read_partition(self.root, table, year)
+
+    def write_work(self, table: str, year: int, frame) -> Path:
+        return parquet_store.write_partition(self.root / WORK, table, year, frame)
+
+    def read_work(self, table: str, year: int):
+        return parquet_store.read_partition(self.root / WORK, table, year)
+
+
+def resources_from_env(landing: str | None = None, output: str | None = None) -> dict:
+    return {
+        "landing": LandingFolder(path=landing or os.environ.get("CLUSTER_PIPELINE_LANDING_DIR", DEFAULT_LANDING)),
+        "output": OutputFolder(path=output or os.environ.get("CLUSTER_PIPELINE_OUTPUT_DIR", DEFAULT_OUTPUT)),
+    }

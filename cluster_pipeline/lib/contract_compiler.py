@@ -1,0 +1,107 @@
+"""Compile a contract into validation rules: plain data naming a Great Expectations
+expectation, its arguments and the reason a person reads when a row breaks it.
+
+Values the rules need that are not in the contract (the reporting year, reference
+data, the keys a foreign key points at) come in through RuleInputs. The compiler
+raises on anything it cannot compile, so no contract rule is ever dropped.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from cluster_pipeline.lib.contracts import Column, Contract, ContractError
+
+NUMBER_SHADOW = "__number__{}"
+DATE_SHADOW = "__isodate__{}"
+
+INTEGER_REGEX = r"^[+-]?\d+$"
+NUMBER_REGEX = r"^[+-]?\d+(?:[.,]\d+)?$"
+
+
+@dataclass(frozen=True)
+class Rule:
+    rule_id: str  # "<column>.<rule>", stable: tests and analysts filter on it
+    column: str  # the contract column a person should look at
+    expectation: str  # Great Expectations class name
+    kwargs: dict
+    message: str
+
+
+@dataclass(frozen=True)
+class RuleInputs:
+    reporting_year: int
+    reference_data: dict[str, set[str]] = field(default_factory=dict)  # "seed.column" -> values
+    foreign_keys: dict[str, set[str]] = field(default_factory=dict)  # "kind.column" -> values
+
+
+def _lookup(table: dict[str, set[str]], key: str, what: str, where: str) -> list[str]:
+    if key not in table:
+        raise ContractError(f"{where}: {what} {key!r} is not available to the validation")
+    return sorted(table[key])
+
+
+def column_rules(column: Column, contract: Contract, inputs: RuleInputs) -> list[Rule]:
+    name, where = column.name, f"{contract.kind}.{column.name}"
+    rules = []
+
+    def add(rule: str, expectation: str, message: str, **kwargs):
+        rules.append(Rule(f"{name}.{rule}", name, expectation, kwargs, message))
+
+    if column.required:
+        add("required", "ExpectColumnValuesToNotBeNull", "is required", column=name)
+    if column.logical_type == "integer":
+        add("integer", "ExpectColumnValuesToMatchRegex", "must be a whole number", column=name, regex=INTEGER_REGEX)
+    elif column.logical_type == "number":
+        add("number", "ExpectColumnValuesToMatchRegex", "must be a number (decimal point or comma)", column=name, regex=NUMBER_REGEX)
+    elif column.logical_type == "boolean":
+        add("boolean", "ExpectColumnValuesToBeInSet", "must be yes/no (true/false, yes/no, ja/nej, 1/0, x or blank)",
+            column=name, value_set=sorted(contract.boolean_spellings))
+    elif column.logical_type == "date":
+        formats = " or ".join(f.replace("%Y", "YYYY").replace("%m", "MM").replace("%d", "DD") for f in column.date_formats)
+        add("date", "ExpectColumnValuesToMatchStrftimeFormat", f"must be a real date written {formats}",
+            column=DATE_SHADOW.format(name), strftime_format="%Y-%m-%d")
+    if column.pattern:
+        add("pattern", "ExpectColumnValuesToMatchRegex", f"must match {column.pattern}", column=name, regex=column.pattern)
+    if column.minimum is not None or column.maximum is not None:
+        if column.logical_type not in ("integer", "number"):
+            raise ContractError(f"{where}: minimum/maximum on a non-numeric column")
+        bounds = " and ".join(
+            b for b in (f">= {column.minimum:g}" if column.minimum is not None else "",
+                        f"<= {column.maximum:g}" if column.maximum is not None else "") if b)
+        add("range", "ExpectColumnValuesToBeBetween", f"must be {bounds}", column=NUMBER_SHADOW.format(name),
+            min_value=column.minimum, max_value=column.maximum)
+    if column.valid_values:
+        allowed = sorted(set(column.valid_values) | set(column.value_aliases))
+        add("allowed_values", "ExpectColumnValuesToBeInSet", f"must be one of {', '.join(column.valid_values)}",
+            column=name, value_set=allowed)
+    if column.reference_data:
+        values = _lookup(inputs.reference_data, column.reference_data, "reference data", where)
+        add("reference", "ExpectColumnValuesToBeInSet", f"must be one of the {len(values)} known {column.reference_data} values",
+            column=name, value_set=values)
+    if column.foreign_key:
+        keys = _lookup(inputs.foreign_keys, column.foreign_key, "foreign key", where)
+        add("foreign_key", "ExpectColumnValuesToBeInSet", f"must match an accepted {column.foreign_key} of the same year",
+            column=name, value_set=keys)
+    if column.equals_reporting_year:
+        if column.logical_type != "integer":
+            raise ContractError(f"{where}: equalsReportingYear on a non-integer column")
+        add("reporting_year", "ExpectColumnValuesToBeInSet", f"must equal the landing folder's year {inputs.reporting_year}",
+            column=NUMBER_SHADOW.format(name), value_set=[float(inputs.reporting_year)])
+    if column.required_when:
+        other, values = column.required_when
+        # the condition is checked on the cells as written, so Danish spellings count too
+        spellings = set(values) | {a for a, v in contract.column(other).value_aliases.items() if v in values}
+        add("required_when", "ExpectColumnValuesToNotBeNull", f"is required when {other} is {', '.join(values)}",
+            column=name, row_condition=f"{other} in {sorted(spellings)!r}", condition_parser="pandas")
+    return rules
+
+
+def compile_contract(contract: Contract, inputs: RuleInputs) -> list[Rule]:
+    rules = []
+    for column in contract.columns:
+        try:
+            rules += column_rules(column, contract, inputs)
+        except StopIteration:
+            raise ContractError(f"{contract.kind}.{column.name}: rule refers to an unknown column") from None
+    return rules

@@ -1,0 +1,196 @@
+"""Load the ODCS data contracts into a small, strict model.
+
+Every key the pipeline meets in a contract must mean something to it: an unknown
+property key, custom property, quality metric or relationship raises ContractError,
+so that no rule written in a contract is ever silently ignored.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+
+import yaml
+
+from cluster_pipeline.lib.project_files import contracts_dir
+
+KINDS = ("members", "profile")
+LOGICAL_TYPES = {"string", "integer", "number", "boolean", "date"}
+
+
+class ContractError(ValueError):
+    """A contract holds something the pipeline does not understand."""
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    logical_type: str
+    required: bool = False
+    description: str = ""
+    aliases: tuple[str, ...] = ()
+    value_aliases: dict[str, str] = field(default_factory=dict)
+    pattern: str | None = None
+    minimum: float | None = None
+    maximum: float | None = None
+    valid_values: tuple[str, ...] = ()
+    date_formats: tuple[str, ...] = ()
+    required_when: tuple[str, tuple[str, ...]] | None = None
+    equals_reporting_year: bool = False
+    reference_data: str | None = None  # "<seed>.<column>"
+    foreign_key: str | None = None  # "<kind>.<column>"
+    check_digit: str | None = None
+    zero_pad_to: int | None = None
+
+    @property
+    def enumerated(self) -> bool:
+        """Values matched case-insensitively against a fixed list (template: enumerated kinds)."""
+        return bool(self.valid_values) or self.logical_type == "boolean"
+
+
+@dataclass(frozen=True)
+class Contract:
+    kind: str
+    version: str
+    sheet_names: tuple[str, ...]
+    columns: tuple[Column, ...]
+    boolean_spellings: dict[str, bool] = field(default_factory=dict)
+
+    @property
+    def required_columns(self) -> list[str]:
+        return [c.name for c in self.columns if c.required]
+
+    def column(self, name: str) -> Column:
+        return next(c for c in self.columns if c.name == name)
+
+    @property
+    def header_map(self) -> dict[str, str]:
+        """Canonical header text (English or Danish) -> column name."""
+        mapping = {}
+        for column in self.columns:
+            for header in (column.name, *column.aliases):
+                mapping[canonical_token(header)] = column.name
+        return mapping
+
+
+def canonical_token(text: str) -> str:
+    """The template's matching rule for headers and enumerated values:
+    case-insensitive, surrounding whitespace ignored, '-' and ' ' treated as '_'."""
+    return re.sub(r"[\s\-]+", "_", text.strip().casefold())
+
+
+_PROPERTY_KEYS = {
+    "name", "logicalType", "required", "description", "logicalTypeOptions",
+    "quality", "relationships", "customProperties", "physicalType",
+}
+_TYPE_OPTIONS = {"pattern", "minimum", "maximum"}
+
+
+def _custom_properties(items: list[dict], where: str) -> dict:
+    props = {}
+    for item in items or []:
+        props[item["property"]] = item["value"]
+    return props
+
+
+def _parse_column(raw: dict, where: str) -> Column:
+    unknown = set(raw) - _PROPERTY_KEYS
+    if unknown:
+        raise ContractError(f"{where}: unsupported property keys {sorted(unknown)}")
+    name = raw["name"]
+    where = f"{where}.{name}"
+    logical_type = raw.get("logicalType", "string")
+    if logical_type not in LOGICAL_TYPES:
+        raise ContractError(f"{where}: unsupported logicalType {logical_type!r}")
+    options = raw.get("logicalTypeOptions") or {}
+    if set(options) - _TYPE_OPTIONS:
+        raise ContractError(f"{where}: unsupported logicalTypeOptions {sorted(set(options) - _TYPE_OPTIONS)}")
+
+    valid_values: tuple[str, ...] = ()
+    for rule in raw.get("quality") or []:
+        if rule.get("type", "library") != "library" or rule.get("metric") != "invalidValues" \
+                or rule.get("mustBe") != 0 or set(rule.get("arguments", {})) != {"validValues"}:
+            raise ContractError(f"{where}: unsupported quality rule {rule}")
+        valid_values = tuple(str(v) for v in rule["arguments"]["validValues"])
+
+    foreign_key = None
+    for relationship in raw.get("relationships") or []:
+        if relationship.get("type", "foreignKey") != "foreignKey" or not isinstance(relationship.get("to"), str):
+            raise ContractError(f"{where}: unsupported relationship {relationship}")
+        foreign_key = relationship["to"]
+
+    custom = _custom_properties(raw.get("customProperties"), where)
+    known_custom = {
+        "aliases", "valueAliases", "dateFormats", "requiredWhen", "equalsReportingYear",
+        "referenceData", "checkDigit", "zeroPadTo",
+    }
+    if set(custom) - known_custom:
+        raise ContractError(f"{where}: unsupported customProperties {sorted(set(custom) - known_custom)}")
+    if custom.get("checkDigit") not in (None, "cvr_mod11"):
+        raise ContractError(f"{where}: unsupported checkDigit {custom['checkDigit']!r}")
+    if logical_type == "date" and not custom.get("dateFormats"):
+        raise ContractError(f"{where}: a date column needs dateFormats")
+    required_when = None
+    if "requiredWhen" in custom:
+        cond = custom["requiredWhen"]
+        if set(cond) != {"column", "in"}:
+            raise ContractError(f"{where}: unsupported requiredWhen {cond}")
+        required_when = (cond["column"], tuple(canonical_token(str(v)) for v in cond["in"]))
+
+    return Column(
+        name=name,
+        logical_type=logical_type,
+        required=bool(raw.get("required", False)),
+        description=" ".join(str(raw.get("description", "")).split()),
+        aliases=tuple(custom.get("aliases", ())),
+        value_aliases={canonical_token(k): str(v) for k, v in (custom.get("valueAliases") or {}).items()},
+        pattern=options.get("pattern"),
+        minimum=options.get("minimum"),
+        maximum=options.get("maximum"),
+        valid_values=valid_values,
+        date_formats=tuple(custom.get("dateFormats", ())),
+        required_when=required_when,
+        equals_reporting_year=bool(custom.get("equalsReportingYear", False)),
+        reference_data=custom.get("referenceData"),
+        foreign_key=foreign_key,
+        check_digit=custom.get("checkDigit"),
+        zero_pad_to=custom.get("zeroPadTo"),
+    )
+
+
+def parse_contract(document: dict, where: str = "contract") -> Contract:
+    if not str(document.get("apiVersion", "")).startswith("v3."):
+        raise ContractError(f"{where}: expected an ODCS v3 contract, got apiVersion {document.get('apiVersion')!r}")
+    (schema,) = document["schema"]
+    contract_props = _custom_properties(document.get("customProperties"), where)
+    if set(contract_props) - {"sheetNames", "booleanValues"}:
+        raise ContractError(f"{where}: unsupported customProperties {sorted(set(contract_props) - {'sheetNames', 'booleanValues'})}")
+    columns = tuple(_parse_column(p, f"{where}:{schema['name']}") for p in schema["properties"])
+    spellings = contract_props.get("booleanValues") or {}
+    if any(c.logical_type == "boolean" for c in columns) and set(spellings) != {"true", "false"}:
+        raise ContractError(f"{where}: boolean columns need booleanValues with true and false spellings")
+    boolean_spellings = {
+        canonical_token(str(word)): meaning == "true" for meaning, words in spellings.items() for word in words
+    }
+    return Contract(
+        kind=schema["name"],
+        version=str(document["version"]),
+        sheet_names=tuple(canonical_token(s) for s in contract_props.get("sheetNames", ())),
+        columns=columns,
+        boolean_spellings=boolean_spellings,
+    )
+
+
+def load_contract_file(path: Path) -> Contract:
+    return parse_contract(yaml.safe_load(path.read_text(encoding="utf-8")), where=path.name)
+
+
+@cache
+def load_contract(kind: str) -> Contract:
+    return load_contract_file(contracts_dir() / f"{kind}.yaml")
+
+
+def load_contracts() -> dict[str, Contract]:
+    return {kind: load_contract(kind) for kind in KINDS}

@@ -1,0 +1,65 @@
+"""The one place that talks to Great Expectations (1.x).
+
+GX is imported lazily: its import costs seconds, and most of the project (the CLI,
+Dagster's code-location load) never needs it.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterable
+from functools import cache
+
+import pandas as pd
+
+from cluster_pipeline.lib.contract_compiler import Rule
+
+
+class ValidationError(RuntimeError):
+    """Great Expectations could not evaluate a rule (not a data failure)."""
+
+
+@cache
+def _context():
+    """One ephemeral context per process (each new one creates a temporary docs folder)."""
+    os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+    import great_expectations as gx
+    from great_expectations.data_context.types.base import ProgressBarsConfig
+
+    context = gx.get_context(mode="ephemeral")
+    context.variables.progress_bars = ProgressBarsConfig(globally=False)
+    return context
+
+
+def failing_rows(frame: pd.DataFrame, rules: Iterable[Rule], suite_name: str) -> dict[str, list[int]]:
+    """Run the rules as one expectation suite; for each rule, the positions (0..n-1) of the
+    rows that break it, read from unexpected_index_list (COMPLETE result format)."""
+    rules = list(rules)
+    if frame.empty or not rules:
+        return {rule.rule_id: [] for rule in rules}
+    import great_expectations as gx
+    import great_expectations.expectations as gxe
+
+    context = _context()
+    source_name = f"{suite_name}_{uuid.uuid4().hex}"
+    batch = (
+        context.data_sources.add_pandas(source_name)
+        .add_dataframe_asset(suite_name)
+        .add_batch_definition_whole_dataframe("whole")
+        .get_batch(batch_parameters={"dataframe": frame.reset_index(drop=True)})
+    )
+    suite = gx.ExpectationSuite(name=suite_name)
+    for rule in rules:
+        suite.add_expectation(getattr(gxe, rule.expectation)(**rule.kwargs, meta={"rule_id": rule.rule_id}))
+    try:
+        result = batch.validate(suite, result_format={"result_format": "COMPLETE"})
+    finally:
+        context.data_sources.delete(source_name)
+    failures = {}
+    for outcome in result.results:
+        rule_id = outcome.expectation_config.meta["rule_id"]
+        if outcome.exception_info and outcome.exception_info.get("raised_exception"):
+            raise ValidationError(f"{suite_name}: rule {rule_id} could not run: {outcome.exception_info.get('exception_message')}")
+        failures[rule_id] = [int(i) for i in outcome.result.get("unexpected_index_list") or []]
+    return failures

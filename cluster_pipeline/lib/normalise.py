@@ -1,0 +1,68 @@
+"""Turn validated text cells into typed values. Each parser works on a whole column
+(pandas Series) and returns a missing value where the text does not parse, so the
+same functions build the validation's shadow columns and the normalised output."""
+
+from __future__ import annotations
+
+import re
+import numpy as np
+import pandas as pd
+
+CVR_WEIGHTS = np.array([2, 7, 6, 5, 4, 3, 2, 1])
+_CVR_NOISE = re.compile(r"^DK[-\s]?|[\s\-.]", re.IGNORECASE)
+
+
+def clean_cvr(text: pd.Series) -> pd.Series:
+    """Strip the ways people write a CVR number (DK prefix, spaces, hyphens)."""
+    return text.str.replace(_CVR_NOISE, "", regex=True).where(text.notna())
+
+
+def cvr_is_valid(digits: pd.Series) -> pd.Series:
+    """8 digits, the first not 0, weighted digit sum divisible by 11."""
+    shaped = digits.fillna("").str.fullmatch(r"[1-9]\d{7}")
+    valid = pd.Series(False, index=digits.index)
+    if shaped.any():
+        matrix = np.array([list(map(int, d)) for d in digits[shaped]])
+        valid[shaped] = (matrix @ CVR_WEIGHTS) % 11 == 0
+    return valid
+
+
+def cvr_check(value: str) -> bool:
+    """The modulus-11 check for one number (used by the sample-data generator)."""
+    return bool(cvr_is_valid(pd.Series([value])).iloc[0])
+
+
+def parse_number(text: pd.Series) -> pd.Series:
+    """Whole and decimal numbers, with a decimal point or a Danish decimal comma."""
+    cleaned = text.str.strip().str.replace(",", ".", regex=False)
+    cleaned = cleaned.where(cleaned.str.fullmatch(r"[+-]?\d+(\.\d+)?").fillna(False))
+    return pd.to_numeric(cleaned, errors="coerce")
+
+
+def parse_date(text: pd.Series, formats: tuple[str, ...]) -> pd.Series:
+    """A date written in any of the accepted formats, as datetime64; NaT otherwise."""
+    result = pd.Series(pd.NaT, index=text.index, dtype="datetime64[ns]")
+    for fmt in formats:
+        todo = result.isna() & text.notna()
+        if not todo.any():
+            break
+        result[todo] = pd.to_datetime(text[todo], format=fmt, errors="coerce")
+    return result
+
+
+def iso_date_or_text(text: pd.Series, formats: tuple[str, ...]) -> pd.Series:
+    """ISO text of the parsed date, or the original text when it does not parse
+    (so a strict YYYY-MM-DD check on this column catches every bad date)."""
+    parsed = parse_date(text, formats)
+    return parsed.dt.strftime("%Y-%m-%d").where(parsed.notna(), text)
+
+
+def parse_boolean(canonical: pd.Series, spellings: dict[str, bool]) -> pd.Series:
+    """Canonical tokens to True/False; a blank cell means no."""
+    return canonical.fillna("").map(lambda v: spellings.get(v, False) if v else False).astype(bool)
+
+
+def zero_pad(digits: pd.Series, width: int) -> pd.Series:
+    """Postal codes typed as numbers lose their leading zero (0800 -> 800)."""
+    numbers = parse_number(digits)
+    return numbers.map(lambda v: None if pd.isna(v) else f"{int(v):0{width}d}")

@@ -1,0 +1,60 @@
+"""Year partitions of Parquet tables: <root>/<table>/year=<YYYY>/data.parquet.
+
+One file per year, written to a staging folder outside the table and moved into place
+with os.replace (atomic on one filesystem): a reader sees the old year or the new one,
+never half of either, and a crash mid-write leaves the old year readable. The year
+lives in the path only (Hive partitioning), so readers never meet two year columns.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+DATA_FILE = "data.parquet"
+STAGING = "_staging"
+
+
+@dataclass(frozen=True)
+class ColumnSpec:
+    name: str
+    type: pa.DataType
+    description: str
+
+
+def arrow_schema(columns: list[ColumnSpec]) -> pa.Schema:
+    return pa.schema([pa.field(c.name, c.type, metadata={"description": c.description}) for c in columns])
+
+
+def partition_path(root: Path, table: str, year: int) -> Path:
+    return Path(root) / table / f"year={year}" / DATA_FILE
+
+
+def write_partition(root: Path, table: str, year: int, frame: pd.DataFrame, schema: pa.Schema | None = None) -> Path:
+    """Replace one year of a table atomically; returns the published file."""
+    data = pa.Table.from_pandas(frame, schema=schema, preserve_index=False)
+    target = partition_path(root, table, year)
+    staging = Path(root) / STAGING / f"{table}-{year}-{uuid.uuid4().hex}.parquet"
+    staging.parent.mkdir(parents=True, exist_ok=True)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        pq.write_table(data, staging, compression="zstd")
+        with staging.open("rb") as handle:
+            os.fsync(handle.fileno())
+        os.replace(staging, target)
+    finally:
+        staging.unlink(missing_ok=True)
+    return target
+
+
+def read_partition(root: Path, table: str, year: int) -> pd.DataFrame:
+    path = partition_path(root, table, year)
+    if not path.exists():
+        raise FileNotFoundError(f"{table} has no data for {year}: {path} is missing (materialise it first)")
+    return pq.read_table(path).to_pandas()

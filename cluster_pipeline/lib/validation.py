@@ -1,0 +1,114 @@
+"""Validate a kind's text cells against its contract, quarantine broken rows with every
+reason, and normalise the accepted rows to typed, English-valued columns."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+import pandas as pd
+
+from cluster_pipeline.lib import normalise
+from cluster_pipeline.lib.contract_compiler import DATE_SHADOW, NUMBER_SHADOW, Rule, RuleInputs, compile_contract
+from cluster_pipeline.lib.contracts import Column, Contract, canonical_token
+from cluster_pipeline.lib.gx_validation import failing_rows
+from cluster_pipeline.lib.intake import LINEAGE, READ_ERROR
+
+READ_RULE = Rule("row.shape", "row", "ExpectColumnValuesToBeNull", {"column": READ_ERROR}, "is misaligned")
+
+
+@dataclass
+class Validated:
+    accepted: pd.DataFrame
+    quarantined: pd.DataFrame  # LINEAGE + level, reasons (list), record (JSON text)
+
+
+def validation_frame(cells: pd.DataFrame, contract: Contract) -> pd.DataFrame:
+    """The cells as the rules see them: enumerated values in canonical form (the template's
+    matching rule), blank booleans as no, and typed shadow columns for ranges and dates."""
+    frame = cells.copy()
+    for column in contract.columns:
+        text = frame[column.name]
+        if column.enumerated:
+            frame[column.name] = text.map(canonical_token, na_action="ignore")
+        if column.logical_type == "boolean":
+            frame[column.name] = frame[column.name].fillna("false")
+        if column.logical_type in ("integer", "number"):
+            frame[NUMBER_SHADOW.format(column.name)] = normalise.parse_number(text)
+        if column.logical_type == "date":
+            frame[DATE_SHADOW.format(column.name)] = normalise.iso_date_or_text(text, column.date_formats)
+    return frame
+
+
+def _reason(rule: Rule, cells: pd.DataFrame, position: int) -> str:
+    if rule is READ_RULE:
+        return f"row.shape: {cells[READ_ERROR].iat[position]}"
+    value = cells[rule.column].iat[position]
+    shown = "blank" if value is None or pd.isna(value) else repr(value)
+    return f"{rule.rule_id}: {rule.column} {rule.message} (got {shown})"
+
+
+def _normalised_column(column: Column, text: pd.Series, canonical: pd.Series, contract: Contract) -> dict[str, pd.Series]:
+    if column.check_digit == "cvr_mod11":
+        digits = normalise.clean_cvr(text)
+        valid = normalise.cvr_is_valid(digits)
+        status = pd.Series("missing", index=text.index).mask(text.notna(), "invalid").mask(valid, "valid")
+        # a CVR failing the check is set aside (kept as cvr_raw), never used for matching
+        return {"cvr": digits.where(valid), "cvr_raw": text, "cvr_status": status}
+    if column.logical_type == "boolean":
+        return {column.name: normalise.parse_boolean(canonical, contract.boolean_spellings)}
+    if column.logical_type == "integer":
+        numbers = normalise.parse_number(text)
+        if column.zero_pad_to:
+            return {column.name: normalise.zero_pad(text, column.zero_pad_to)}
+        return {column.name: numbers.round().astype("Int64")}
+    if column.logical_type == "number":
+        return {column.name: normalise.parse_number(text).astype("float64")}
+    if column.logical_type == "date":
+        return {column.name: normalise.parse_date(text, column.date_formats).dt.date}
+    if column.value_aliases or column.valid_values:
+        return {column.name: canonical.map(lambda v: column.value_aliases.get(v, v), na_action="ignore")}
+    return {column.name: text}
+
+
+def normalise_rows(cells: pd.DataFrame, frame: pd.DataFrame, contract: Contract) -> pd.DataFrame:
+    out = {}
+    for column in contract.columns:
+        out.update(_normalised_column(column, cells[column.name], frame[column.name], contract))
+    result = pd.DataFrame(out, index=cells.index)
+    for name in LINEAGE:
+        result[name] = cells[name]
+    result["source_row"] = result["source_row"].astype("int64")
+    return result.reset_index(drop=True)
+
+
+def validate_kind(cells: pd.DataFrame, contract: Contract, inputs: RuleInputs) -> Validated:
+    cells = cells.reset_index(drop=True)
+    frame = validation_frame(cells, contract)
+    rules = [READ_RULE, *compile_contract(contract, inputs)]
+    failures = failing_rows(frame, rules, suite_name=f"{contract.kind}_{inputs.reporting_year}")
+    reasons: dict[int, list[str]] = {}
+    for rule in rules:
+        for position in failures[rule.rule_id]:
+            reasons.setdefault(position, []).append(_reason(rule, cells, position))
+    broken = sorted(reasons)
+    quarantined = quarantine_rows(cells.iloc[broken], [reasons[i] for i in broken], contract)
+    accepted = normalise_rows(cells.drop(index=broken), frame.drop(index=broken), contract)
+    return Validated(accepted, quarantined)
+
+
+QUARANTINE_COLUMNS = ["source_file", "source_sheet", "source_row", "level", "reasons", "record"]
+
+
+def quarantine_rows(cells: pd.DataFrame, reasons: list[list[str]], contract: Contract) -> pd.DataFrame:
+    known = [c.name for c in contract.columns]
+    records = [json.dumps({k: v for k, v in row.items() if v is not None}, ensure_ascii=False)
+               for row in cells[known].to_dict("records")]
+    return pd.DataFrame({
+        "source_file": cells["source_file"].to_numpy(),
+        "source_sheet": cells["source_sheet"].to_numpy(),
+        "source_row": cells["source_row"].astype("Int64").to_numpy(),
+        "level": "row",
+        "reasons": reasons,
+        "record": records,
+    }, columns=QUARANTINE_COLUMNS)

@@ -1,0 +1,41 @@
+"""Shared fixtures: one full sample year (scale 1) generated and materialised through
+Dagster once per test session; small hand-made files for everything else."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import dagster as dg
+import pytest
+
+from cluster_pipeline.definitions import ASSETS
+from cluster_pipeline.defs.resources import resources_from_env
+from cluster_pipeline.lib.sample_data import generate
+
+SAMPLE_YEAR = 2016
+
+
+@dataclass
+class SampleRun:
+    landing: Path
+    output: Path
+    year: int
+    truth: dict
+    result: dg.ExecuteInProcessResult
+
+
+def materialise(landing: Path, output: Path, year: int, instance: dg.DagsterInstance) -> dg.ExecuteInProcessResult:
+    return dg.materialize(ASSETS, partition_key=str(year), instance=instance,
+                          resources=resources_from_env(str(landing), str(output)), raise_on_error=False)
+
+
+@pytest.fixture(scope="session")
+def sample_run(tmp_path_factory) -> SampleRun:
+    root = tmp_path_factory.mktemp("sample")
+    landing, output = root / "landing", root / "published"
+    truth = generate(landing, [SAMPLE_YEAR], scale=1.0, seed=2016)[SAMPLE_YEAR]
+    with dg.instance_for_test() as instance:
+        result = materialise(landing, output, SAMPLE_YEAR, instance)
+    assert result.success, "the sample year must materialise"
+    return SampleRun(landing, output, SAMPLE_YEAR, truth, result)

@@ -1,0 +1,51 @@
+"""Hand-made landing files for tests: real bytes in each dialect the template allows."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import openpyxl
+
+MEMBERS_HEADER = ["cluster_id", "reporting_year", "cvr", "name", "address", "postal_code", "city", "municipality_code",
+                  "actor_type", "employees", "committed_member", "new_ideas", "new_competences", "new_products",
+                  "partnership_project", "international_activity"]
+MEMBERS_HEADER_DA = ["klynge_id", "år", "cvr_nr", "navn", "adresse", "postnr", "by", "kommunekode", "aktørtype",
+                     "ansatte", "forpligtet_medlem", "nye_ideer", "nye_kompetencer", "nye_produkter",
+                     "samarbejdsprojekt", "international_aktivitet"]
+PROFILE_HEADER = ["cluster_id", "reporting_year", "cluster_name", "region_code", "label", "label_valid_until",
+                  "staff_fte", "founded_year"]
+PROFILE_HEADER_DA = ["klynge_id", "år", "klyngenavn", "regionskode", "mærke", "mærke_gyldig_til", "årsværk", "stiftet"]
+
+
+def member(name="Fjordtek A/S", cvr="", postal="8000", flags=("ja", "nej", "nej", "ja", "nej"), cluster="DK-CL-001",
+           year="2016", actor="virksomhed", employees="12", municipality="751", committed="ja"):
+    return [cluster, year, cvr, name, "Havnevej 1", postal, "Aarhus C", municipality, actor, employees, committed, *flags]
+
+
+def profile(cluster="DK-CL-001", year="2016", label="guld", until="31.12.2017", staff="2,5", region="Midtjylland"):
+    return [cluster, year, "Testklyngen", region, label, until, staff, "2005"]
+
+
+def write_csv(path: Path, rows: list[list[str]], delimiter=",", encoding="utf-8", mtime: float | None = None) -> Path:
+    def quote(cell: str) -> str:
+        return f'"{cell}"' if any(c in cell for c in (delimiter, '"', "\n")) else cell
+
+    text = "\r\n".join(delimiter.join(quote(str(c)) for c in row) for row in rows) + "\r\n"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(text.encode(encoding))
+    if mtime is not None:
+        os.utime(path, (mtime, mtime))
+    return path
+
+
+def write_xlsx(path: Path, sheets: dict[str, list[list]]) -> Path:
+    workbook = openpyxl.Workbook()
+    workbook.remove(workbook.active)
+    for title, rows in sheets.items():
+        sheet = workbook.create_sheet(title)
+        for row in rows:
+            sheet.append(row)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    workbook.save(path)
+    return path
