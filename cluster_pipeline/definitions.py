@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import dagster as dg
 
+from cluster_pipeline.defs.companies.assets import resolve_companies
 from cluster_pipeline.defs.contracts.assets import validate_submissions
 from cluster_pipeline.defs.ingest.assets import ingest_manifest, landed_files
 from cluster_pipeline.defs.partitions import years
 from cluster_pipeline.defs.resources import resources_from_env
 
-ASSETS = [landed_files, validate_submissions, ingest_manifest]
+ASSETS = [landed_files, validate_submissions, ingest_manifest, resolve_companies]
 
 yearly_statistics = dg.define_asset_job(
     "yearly_statistics", selection=dg.AssetSelection.all(), partitions_def=years,

@@ -565,8 +565,9 @@ def generate_year(universe: Universe, year: int, first_year: int, scale: float, 
         stamp = mtime - 86400 if name == superseded else mtime + 60 * i
         os.utime(folder / name, (stamp, stamp))
 
-    return year_truth(year, universe, profiles, memberships, truth_rows, bad_rows, bad_files,
-                      ignored=["notes.txt"], superseded=[superseded])
+    truth = year_truth(year, universe, profiles, memberships, truth_rows, bad_rows, bad_files,
+                       ignored=["notes.txt"], superseded=[superseded])
+    return truth, pd.DataFrame(truth_rows)
 
 
 def year_truth(year, universe, profiles, memberships, truth_rows, bad_rows, bad_files, ignored, superseded) -> dict:
@@ -631,11 +632,17 @@ def generate(landing: Path, years: list[int], scale: float = 1.0, seed: int = 20
             import shutil
 
             shutil.rmtree(landing / str(year))
-        truth = generate_year(universe, year, min(years), scale, landing, seed)
+        truth, rows = generate_year(universe, year, min(years), scale, landing, seed)
         (truth_dir / f"{year}.json").write_text(json.dumps(truth, indent=1, ensure_ascii=False), encoding="utf-8")
+        rows.to_csv(truth_dir / f"{year}_rows.csv", index=False)
         truths[year] = truth
     return truths
 
 
 def load_truth(landing: Path, year: int) -> dict:
     return json.loads((Path(landing) / "_truth" / f"{year}.json").read_text(encoding="utf-8"))
+
+
+def load_truth_rows(landing: Path, year: int) -> pd.DataFrame:
+    """The true organisation of every good members row: source_file, source_sheet, source_row, entity."""
+    return pd.read_csv(Path(landing) / "_truth" / f"{year}_rows.csv", dtype={"source_sheet": "string", "source_row": "int64"})

@@ -15,6 +15,19 @@ LINEAGE_SPECS = [
     ColumnSpec("source_row", INT, "Row number as a person sees it in Excel (the header is row 1)."),
 ]
 
+FLAG_DESCRIPTIONS = {
+    "new_ideas": "developed new innovative ideas through the cluster",
+    "new_competences": "got new competences and tools",
+    "new_products": "developed new products, services or processes (an innovation)",
+    "partnership_project": "took part in a partnership project with knowledge institutions",
+    "international_activity": "took part in international activities through the cluster",
+}
+
+
+def flag_specs(template: str) -> list[ColumnSpec]:
+    return [ColumnSpec(flag, BOOL, template.format(what)) for flag, what in FLAG_DESCRIPTIONS.items()]
+
+
 TABLES: dict[str, list[ColumnSpec]] = {
     "ingest_manifest": [
         ColumnSpec("source_file", TEXT, "File name relative to the year's landing folder."),
@@ -34,6 +47,30 @@ TABLES: dict[str, list[ColumnSpec]] = {
         ColumnSpec("level", TEXT, "row (one broken row) or file (a whole file that could not be used)."),
         ColumnSpec("reasons", pa.list_(TEXT), "Every rule the row broke, as '<column>.<rule>: <message> (got <value>)', or the file's reason."),
         ColumnSpec("record", TEXT, "The row's known columns as a JSON object of text (unknown columns never kept); null for a file."),
+    ],
+    "companies": [
+        ColumnSpec("company_id", TEXT, "Stable id: 'CVR' + the CVR number, or 'N' + a hash of the normalised name, postal code and address."),
+        ColumnSpec("actor_type", TEXT, "company, knowledge_institution or public_actor (the most frequent over its rows)."),
+        ColumnSpec("cvr", TEXT, "The valid CVR number, when any of its rows carries one."),
+        ColumnSpec("name", TEXT, "The most frequent spelling among its CVR-holding rows (all rows when none holds a CVR)."),
+        ColumnSpec("postal_code", TEXT, "The most frequent postal code over its rows."),
+        ColumnSpec("municipality_code", TEXT, "The most frequent municipality code, else the one of the nearest main postal code."),
+        ColumnSpec("region_code", TEXT, "Region (1081-1085) of its municipality."),
+        ColumnSpec("employees", INT, "The most frequently reported number of employees."),
+        ColumnSpec("sme", BOOL, "Fewer than 50 employees; null when not reported."),
+        ColumnSpec("n_clusters", INT, "Distinct clusters it took part in that year."),
+        *flag_specs("True if any of its memberships says it {} this year."),
+    ],
+    "memberships": [
+        ColumnSpec("cluster_id", TEXT, "The reporting cluster."),
+        ColumnSpec("company_id", TEXT, "The resolved organisation (see companies)."),
+        *LINEAGE_SPECS,
+        ColumnSpec("actor_type", TEXT, "company, knowledge_institution or public_actor, as the row says."),
+        ColumnSpec("committed_member", BOOL, "Formal, committed member (not just a one-off participant)."),
+        *flag_specs("The cluster reports that the organisation {}."),
+        ColumnSpec("cvr_status", TEXT, "valid, invalid (failed the modulus-11 check: set aside, not used for matching) or missing."),
+        ColumnSpec("match_rule", TEXT, "How the row was matched: cvr, name_location (name within postal code) or single (no match)."),
+        ColumnSpec("match_score", FLOAT, "1.0 for cvr and exact names; 1 - edits/length for a name matched with a typing slip."),
     ],
 }
 

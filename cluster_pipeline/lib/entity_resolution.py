@@ -1,0 +1,318 @@
+"""Resolve the organisations in a year's accepted members rows to distinct companies.
+
+Rules, in order of strength:
+1. A valid CVR decides: the same valid CVR is the same organisation; two different valid
+   CVRs are different organisations, however alike the names (no merge ever joins two).
+2. A row without a usable CVR is matched on its normalised name within its location
+   (same postal code; blocking on postal code and the name's first letters keeps the work
+   near-linear). Names compare after case, punctuation, legal forms (A/S, ApS, ...) and
+   æ/ø/å spellings are normalised; one typing slip (an edit or a swap of neighbours) is
+   forgiven in names of 6 characters or more.
+3. When a name fits several CVR-holding organisations equally well (same-named companies
+   in one town), the address decides, then the legal form; if nothing decides, the row is
+   not attached to either.
+4. Words that make a different legal entity (Holding, Invest, Ejendomme, Fond) must agree:
+   "X Holding ApS" is never "X A/S".
+
+company_id is derived from content, so it is the same in every year and every re-run:
+"CVR" + the CVR number when the organisation has one, otherwise a hash of its normalised
+name and postal code.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import unicodedata
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from rapidfuzz import fuzz, process
+from rapidfuzz.distance import OSA
+
+FLAGS = ["new_ideas", "new_competences", "new_products", "partnership_project", "international_activity"]
+SME_LIMIT = 50  # fewer than 50 employees
+MIN_FUZZY_LENGTH = 6  # shorter names must match exactly
+MAX_EDITS = 1
+MIN_ADDRESS_SIMILARITY = 80  # rapidfuzz ratio; below it two addresses are different places
+ENTITY_WORDS = {"holding", "invest", "ejendomme", "fond"}
+
+# Legal forms as people write them, to one canonical token each (matched as whole words at the end).
+LEGAL_FORMS = {
+    "as": ["a/s", "a.s.", "a.s", "as", "aktieselskab", "aktieselskabet"],
+    "aps": ["aps", "aps.", "anpartsselskab", "anpartsselskabet"],
+    "is": ["i/s", "i.s.", "is", "interessentskab"],
+    "ivs": ["ivs", "i.v.s.", "iværksætterselskab"],
+    "ps": ["p/s", "p.s.", "ps", "partnerselskab"],
+    "ks": ["k/s", "k.s.", "ks", "kommanditselskab"],
+    "amba": ["a.m.b.a.", "amba", "a.m.b.a"],
+    "smba": ["s.m.b.a.", "smba"],
+    "fmba": ["f.m.b.a.", "fmba"],
+}
+_FORM_OF = {spelling: form for form, spellings in LEGAL_FORMS.items() for spelling in spellings}
+_LEGAL_TAIL = re.compile(
+    r"\s+(" + "|".join(sorted((re.escape(s) for s in _FORM_OF), key=len, reverse=True)) + r")\s*$", re.IGNORECASE
+)
+# æ/ø/å and their spelled-out forms (ae/oe/aa) and simple forms (a/o) meet in one spelling.
+_DANISH = str.maketrans({"æ": "ae", "ø": "oe", "å": "aa"})
+_SPELLED = [("aa", "a"), ("oe", "o"), ("ae", "a")]
+
+
+def _fold(text: pd.Series, collapse: bool = True) -> pd.Series:
+    """Lower case ASCII with æ/ø/å spelled out; collapse=True also folds the spelled-out forms
+    to the simple ones (aa -> a, oe -> o, ae -> a), so all three spellings meet."""
+    text = text.fillna("").str.casefold().str.translate(_DANISH)
+    accented = ~text.str.isascii()  # é, ü, ...: strip the accents (only where there are any)
+    text[accented] = text[accented].map(lambda s: unicodedata.normalize("NFKD", s).encode("ascii", "ignore").decode())
+    if collapse:
+        for spelled, simple in _SPELLED:
+            text = text.str.replace(spelled, simple, regex=False)
+    return text
+
+
+def split_legal_form(names: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """(name without its legal form, canonical legal form or '')."""
+    text = names.fillna("").str.strip()
+    tail = text.str.extract(_LEGAL_TAIL, expand=False).str.casefold()
+    return text.str.replace(_LEGAL_TAIL, "", regex=True), tail.map(_FORM_OF).fillna("")
+
+
+def normalise_name(names: pd.Series, collapse: bool = True) -> pd.Series:
+    """The comparison form of a name: folded, without legal form and punctuation. The
+    collapsed form makes Møller, Moeller and Moller one; the uncollapsed one keeps a typo
+    such as 'softwrae' one edit from 'software' (collapsing would make it two)."""
+    bare, _ = split_legal_form(names)
+    folded = _fold(bare, collapse)
+    return folded.str.replace(r"[^a-z0-9]+", " ", regex=True).str.strip()
+
+
+def normalise_address(addresses: pd.Series) -> pd.Series:
+    return _fold(addresses).str.replace(r"[^a-z0-9]+", "", regex=True)
+
+
+class _Partition:
+    """Union-find over nodes that never joins two different CVR numbers."""
+
+    def __init__(self, cvrs: list[str | None]):
+        self.parent = list(range(len(cvrs)))
+        self.cvr = list(cvrs)
+
+    def find(self, i: int) -> int:
+        while self.parent[i] != i:
+            self.parent[i] = self.parent[self.parent[i]]
+            i = self.parent[i]
+        return i
+
+    def union(self, a: int, b: int) -> bool:
+        ra, rb = self.find(a), self.find(b)
+        if ra == rb:
+            return True
+        if self.cvr[ra] and self.cvr[rb] and self.cvr[ra] != self.cvr[rb]:
+            return False  # refused: would join two different valid CVRs
+        self.parent[rb] = ra
+        self.cvr[ra] = self.cvr[ra] or self.cvr[rb]
+        return True
+
+
+@dataclass
+class Resolution:
+    memberships: pd.DataFrame  # the input rows + company_id, match_rule, match_score
+    companies: pd.DataFrame  # one row per resolved organisation
+
+
+def _entity_words(names: np.ndarray) -> list[frozenset]:
+    return [frozenset(n.split()) & ENTITY_WORDS for n in names]
+
+
+def _name_edges(spellings: pd.DataFrame) -> pd.DataFrame:
+    """Pairs (query spelling without CVR, candidate spelling) in the same block whose names are
+    within one edit and whose addresses do not clearly differ, with the name similarity.
+    Blocks: postal code + first two letters of the name."""
+    order = np.argsort(spellings["block"].to_numpy(), kind="stable")
+    block = spellings["block"].to_numpy()[order]
+    starts = np.flatnonzero(np.r_[True, block[1:] != block[:-1]])
+    ends = np.r_[starts[1:], len(block)]
+    keys = {k: spellings[k].to_numpy()[order] for k in ("name_key", "name_wide", "address_key")}
+    is_query = spellings["cvr"].isna().to_numpy()[order]
+    query_blocks = np.unique(np.searchsorted(starts, np.flatnonzero(is_query), side="right") - 1)
+    found_q, found_c, found_d = [], [], []
+    for b in query_blocks:
+        lo, hi = starts[b], ends[b]
+        if hi - lo < 2:
+            continue
+        q = lo + np.flatnonzero(is_query[lo:hi])
+        distance = np.minimum(*(
+            process.cdist(keys[k][q], keys[k][lo:hi], scorer=OSA.distance, score_cutoff=MAX_EDITS, workers=1)
+            for k in ("name_key", "name_wide")
+        ))
+        qi, ci = np.nonzero(distance <= MAX_EDITS)
+        found_q.append(q[qi])
+        found_c.append(lo + ci)
+        found_d.append(distance[qi, ci])
+    if not found_q:
+        return pd.DataFrame({"query": pd.Series(dtype="int64"), "candidate": pd.Series(dtype="int64"),
+                             "score": pd.Series(dtype="float64")})
+    q, c, d = np.concatenate(found_q), np.concatenate(found_c), np.concatenate(found_d)
+    keep = q != c
+    q, c, d = q[keep], c[keep], d[keep]
+    q_names, c_names = keys["name_key"][q], keys["name_key"][c]
+    q_len = np.fromiter(map(len, q_names), dtype=np.int64, count=len(q))
+    c_len = np.fromiter(map(len, c_names), dtype=np.int64, count=len(c))
+    ok = (d == 0) | (np.minimum(q_len, c_len) >= MIN_FUZZY_LENGTH)
+    ok &= np.fromiter((a == b for a, b in zip(_entity_words(q_names), _entity_words(c_names))), dtype=bool, count=len(q))
+    # same name, same town, but clearly another street: another company
+    ok &= np.fromiter((not a or not b or a == b or fuzz.ratio(a, b) >= MIN_ADDRESS_SIMILARITY
+                       for a, b in zip(keys["address_key"][q], keys["address_key"][c])), dtype=bool, count=len(q))
+    return pd.DataFrame({"query": order[q[ok]], "candidate": order[c[ok]],
+                         "score": 1.0 - d[ok] / np.maximum(np.maximum(q_len, c_len)[ok], 1)})
+
+
+def _attach_to_cvr(edges: pd.DataFrame, nodes: pd.DataFrame, partition: _Partition) -> dict[int, float]:
+    """Each node without a CVR joins the CVR-holding node it fits best; a tie between
+    different CVRs is broken by address, then legal form, else left alone."""
+    scores: dict[int, float] = {}
+    to_cvr = edges[nodes["cvr"].to_numpy()[edges["candidate"].to_numpy()] != None]  # noqa: E711
+    if to_cvr.empty:
+        return scores
+    to_cvr = to_cvr.assign(
+        cvr=nodes["cvr"].to_numpy()[to_cvr["candidate"]],
+        same_address=nodes["address_key"].to_numpy()[to_cvr["query"]] == nodes["address_key"].to_numpy()[to_cvr["candidate"]],
+        same_form=nodes["legal_form"].to_numpy()[to_cvr["query"]] == nodes["legal_form"].to_numpy()[to_cvr["candidate"]],
+    )
+    # per query and CVR, that CVR's best evidence; then per query its best and second-best CVR
+    evidence = ["score", "same_address", "same_form"]
+    ranked = (to_cvr.sort_values(["query", *evidence], ascending=[True, False, False, False], kind="stable")
+              .drop_duplicates(["query", "cvr"]))
+    top = ranked.drop_duplicates("query")
+    second = ranked[ranked.duplicated("query")].drop_duplicates("query").set_index("query")
+    runner_up = second.reindex(top["query"])[evidence].to_numpy()
+    tied = (top[evidence].to_numpy() == runner_up).all(axis=1)
+    # nothing decides between two companies: attach to neither
+    for query, candidate, score in top.loc[~tied, ["query", "candidate", "score"]].itertuples(index=False):
+        partition.union(int(candidate), int(query))
+        scores[int(query)] = float(score)
+    return scores
+
+
+def _majority(values: pd.Series, groups: pd.Series) -> pd.Series:
+    """Most frequent non-null value per group; ties go to the smallest value (deterministic)."""
+    frame = pd.DataFrame({"g": groups.to_numpy(), "v": values.to_numpy()}).dropna()
+    counts = frame.value_counts(["g", "v"]).reset_index(name="n")
+    counts = counts.sort_values(["g", "n", "v"], ascending=[True, False, True])
+    return counts.drop_duplicates("g").set_index("g")["v"]
+
+
+def _stable_id(node_key: str) -> str:
+    """For an organisation without CVR: a hash of its most frequent normalised name, postal code and address."""
+    return "N" + hashlib.sha1(node_key.encode()).hexdigest()[:11].upper()
+
+
+def resolve_companies(members: pd.DataFrame, municipalities: pd.DataFrame) -> Resolution:
+    """members: accepted members rows (cvr valid or null, name, address, postal_code,
+    municipality_code, actor_type, employees, flags, cluster_id, lineage)."""
+    rows = members.reset_index(drop=True).copy()
+    name_key = normalise_name(rows["name"])
+    _, legal_form = split_legal_form(rows["name"])
+    address_key = normalise_address(rows["address"])
+    postal = rows["postal_code"].fillna("").astype(str)
+    cvr = rows["cvr"].where(rows["cvr"].notna(), None)
+
+    # nodes: one per valid CVR, and one per distinct (name, postal code, address) without one
+    node_key = np.where(cvr.notna(), "cvr:" + cvr.fillna(""), "key:" + name_key + "|" + postal + "|" + address_key)
+    node_of_row, node_keys = pd.factorize(pd.Series(node_key), sort=True)
+    first = pd.Series(np.arange(len(rows))).groupby(node_of_row).first()
+    # candidate names: each node under every (name, postal) it was written with
+    spellings = pd.DataFrame({"node": node_of_row, "name_key": name_key, "name_wide": normalise_name(rows["name"], collapse=False),
+                              "postal": postal,
+                              "address_key": address_key, "legal_form": legal_form}).drop_duplicates(["node", "name_key", "postal"])
+    node_cvr = pd.Series(cvr.to_numpy()[first.to_numpy()], index=first.index)
+    partition = _Partition([c if isinstance(c, str) else None for c in node_cvr.reindex(range(len(node_keys)))])
+
+    spellings = spellings.reset_index(drop=True)
+    spellings["cvr"] = node_cvr.reindex(spellings["node"]).to_numpy()
+    spellings["block"] = spellings["postal"] + "|" + spellings["name_key"].str.slice(0, 2)
+    edges = _name_edges(spellings)
+    # edges are between spelling rows; lift them to nodes
+    edges = edges.assign(query=spellings["node"].to_numpy()[edges["query"]], candidate_node=spellings["node"].to_numpy()[edges["candidate"]])
+    spelling_edges = edges.rename(columns={"candidate": "candidate_spelling"})
+
+    by_node = spellings.drop_duplicates("node").set_index("node")
+    cvr_edges = spelling_edges.assign(candidate=spelling_edges["candidate_node"])
+    cvr_edges = cvr_edges[cvr_edges["query"] != cvr_edges["candidate"]]
+    node_table = pd.DataFrame({
+        "cvr": node_cvr.reindex(range(len(node_keys))).to_numpy(),
+        "address_key": by_node["address_key"].reindex(range(len(node_keys))).to_numpy(),
+        "legal_form": by_node["legal_form"].reindex(range(len(node_keys))).to_numpy(),
+    })
+    node_table["cvr"] = node_table["cvr"].where(node_table["cvr"].notna(), None)
+    attached = _attach_to_cvr(cvr_edges[["query", "candidate", "score"]], node_table, partition)
+
+    # nodes without CVR that fit each other join (best evidence first), never bridging two CVRs
+    unattached_pairs = cvr_edges[node_table["cvr"].isna().to_numpy()[cvr_edges["candidate"]]]
+    for pair in unattached_pairs.sort_values("score", ascending=False, kind="stable").itertuples(index=False):
+        if partition.union(int(pair.candidate), int(pair.query)):
+            attached[int(pair.query)] = max(attached.get(int(pair.query), 0.0), float(pair.score))
+    roots = np.array([partition.find(i) for i in range(len(node_keys))])
+
+    entity = pd.Series(roots[node_of_row])
+    rows["_entity"] = entity
+    rows["_node_key"] = node_keys[node_of_row]
+    entity_size = entity.map(entity.value_counts())
+    has_cvr = cvr.notna()
+    rows["match_rule"] = np.where(has_cvr, "cvr", np.where(entity_size > 1, "name_location", "single"))
+    node_score = pd.Series(attached, dtype="float64").reindex(range(len(node_keys))).fillna(1.0).to_numpy()
+    rows["match_score"] = np.where(has_cvr, 1.0, np.where(entity_size > 1, node_score[node_of_row], 1.0))
+
+    companies = _company_attributes(rows, municipalities)
+    rows["company_id"] = rows["_entity"].map(companies["company_id"])
+    memberships = rows.drop(columns=["_entity", "_node_key"])
+    return Resolution(memberships, companies.reset_index(drop=True))
+
+
+def region_lookup(municipalities: pd.DataFrame) -> tuple[dict, pd.Series]:
+    """(municipality code -> region code, main postal code -> municipality code, sorted)."""
+    by_code = dict(zip(municipalities["municipality_code"].astype(str), municipalities["region_code"].astype(str)))
+    by_postal = municipalities.set_index(municipalities["main_postal_code"].astype(int))["municipality_code"].astype(str).sort_index()
+    return by_code, by_postal
+
+
+def municipality_from_postal(postal: pd.Series, by_postal: pd.Series) -> pd.Series:
+    """The municipality whose main postal code is nearest (Danish postal codes run by area)."""
+    codes = pd.to_numeric(postal, errors="coerce")
+    mains = by_postal.index.to_numpy()
+    position = np.clip(np.searchsorted(mains, codes.fillna(0).to_numpy()), 1, len(mains) - 1)
+    left, right = mains[position - 1], mains[position]
+    nearest = np.where(np.abs(codes - left) <= np.abs(right - codes), left, right)
+    return pd.Series(by_postal.loc[nearest].to_numpy(), index=postal.index).where(codes.notna())
+
+
+def _company_attributes(rows: pd.DataFrame, municipalities: pd.DataFrame) -> pd.DataFrame:
+    """One row per entity. Attribute rules: the CVR-holding rows' most frequent name spelling
+    (all rows' when none holds one); the most frequent postal code, municipality and actor type;
+    the most frequently reported number of employees; a flag is true if any membership says so."""
+    g = rows["_entity"]
+    cvr_rows = rows[rows["cvr"].notna()]
+    name = _majority(cvr_rows["name"], cvr_rows["_entity"]).combine_first(_majority(rows["name"], g))
+    companies = pd.DataFrame({
+        "cvr": _majority(rows["cvr"], g),
+        "name": name,
+        "actor_type": _majority(rows["actor_type"], g),
+        "postal_code": _majority(rows["postal_code"], g),
+        "municipality_code": _majority(rows["municipality_code"], g),
+        "employees": _majority(rows["employees"].astype("Int64").astype("float64"), g),
+        "n_clusters": rows.groupby("_entity")["cluster_id"].nunique(),
+        **{flag: rows.groupby("_entity")[flag].any() for flag in FLAGS},
+        "_node_key": _majority(rows["_node_key"], g),
+    })
+    by_code, by_postal = region_lookup(municipalities)
+    municipality = companies["municipality_code"].fillna(municipality_from_postal(companies["postal_code"], by_postal))
+    companies["municipality_code"] = municipality
+    companies["region_code"] = municipality.map(by_code)
+    companies["employees"] = companies["employees"].round().astype("Int64")
+    companies["sme"] = (companies["employees"] < SME_LIMIT).astype("boolean")
+    companies["company_id"] = [f"CVR{c}" if isinstance(c, str) else _stable_id(k)
+                               for c, k in zip(companies["cvr"], companies["_node_key"])]
+    order = ["company_id", "actor_type", "cvr", "name", "postal_code", "municipality_code", "region_code",
+             "employees", "sme", "n_clusters", *FLAGS]
+    return companies[order]
