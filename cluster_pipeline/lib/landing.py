@@ -172,6 +172,8 @@ def read_xlsx(file: LandingFile) -> list[Table]:
     try:
         tables = []
         for sheet in workbook.worksheets:
+            # without stored dimensions openpyxl would parse the whole sheet once just to size it
+            sheet.reset_dimensions()
             rows = sheet.iter_rows(values_only=True)
             header = next(rows, None)
             if header is None:

@@ -246,6 +246,18 @@ def year_profiles(rng: np.random.Generator, universe: Universe, year: int) -> pd
     })
 
 
+def choose_clusters(rng: np.random.Generator, counts: np.ndarray, weights: np.ndarray, chunk: int = 100_000) -> np.ndarray:
+    """For each company, counts[i] distinct clusters drawn by weight (Gumbel top-k, vectorised);
+    flattened in company order."""
+    out = []
+    for lo in range(0, len(counts), chunk):
+        k = counts[lo:lo + chunk]
+        keys = np.log(weights)[None, :] - np.log(-np.log(rng.random((len(k), len(weights)))))
+        top = np.argsort(-keys, axis=1)[:, : k.max(initial=1)]
+        out.append(top[np.arange(top.shape[1])[None, :] < k[:, None]])
+    return np.concatenate(out) if out else np.array([], dtype=int)
+
+
 def year_memberships(rng: np.random.Generator, universe: Universe, year: int, first_year: int, scale: float) -> pd.DataFrame:
     """True memberships of the year: entity, cluster, committed flag and the five flags."""
     ents = universe.entities
@@ -257,10 +269,7 @@ def year_memberships(rng: np.random.Generator, universe: Universe, year: int, fi
     n_clusters = rng.choice(CLUSTERS_PER_COMPANY[0], size=len(active), p=CLUSTERS_PER_COMPANY[1])
     weights = universe.clusters["size_weight"].to_numpy()
     weights = weights / weights.sum()
-    rows_entity, rows_cluster = [], []
-    for entity, k in zip(active, n_clusters):
-        rows_entity += [entity] * k
-        rows_cluster += list(rng.choice(N_CLUSTERS, size=k, replace=False, p=weights))
+    rows_entity, rows_cluster = [np.repeat(active, n_clusters)], [choose_clusters(rng, n_clusters, weights)]
     # knowledge institutions and public actors: every cluster has some (but one has no public actor)
     knowledge = ents.index[ents["actor_type"] == "knowledge_institution"].to_numpy()
     public = ents.index[ents["actor_type"] == "public_actor"].to_numpy()
@@ -268,9 +277,9 @@ def year_memberships(rng: np.random.Generator, universe: Universe, year: int, fi
         picks = list(rng.choice(knowledge, size=rng.integers(1, 5), replace=False))
         if c != N_CLUSTERS - 2:
             picks += list(rng.choice(public, size=rng.integers(1, 4), replace=False))
-        rows_entity += picks
-        rows_cluster += [c] * len(picks)
-    members = pd.DataFrame({"entity_index": rows_entity, "cluster_index": rows_cluster})
+        rows_entity.append(np.array(picks))
+        rows_cluster.append(np.full(len(picks), c))
+    members = pd.DataFrame({"entity_index": np.concatenate(rows_entity), "cluster_index": np.concatenate(rows_cluster)})
     members["committed_member"] = rng.random(len(members)) < 0.85
     year_index = min(max(year - 2014, 0), 4)
     for flag in FLAGS:
@@ -289,20 +298,20 @@ def year_memberships(rng: np.random.Generator, universe: Universe, year: int, fi
 SPELLED_OUT = str.maketrans({"æ": "ae", "ø": "oe", "å": "aa", "Æ": "Ae", "Ø": "Oe", "Å": "Aa"})
 
 
-def name_variant(base: str, legal_form: str, rng: np.random.Generator) -> str:
-    """How a secretariat might write a name: legal-form variants, case, æøå spelled out, a typo."""
+def name_variant(base: str, legal_form: str, r: np.ndarray) -> str:
+    """How a secretariat might write a name: legal-form variants, case, æøå spelled out, a typo.
+    r: eight uniform random numbers for this row."""
     form = legal_form
-    r = rng.random(6)
     if form and r[0] < 0.25:
         variants = LEGAL_VARIANTS.get(form, [form])
-        form = variants[int(rng.integers(len(variants)))]
+        form = variants[int(r[6] * len(variants))]
     if form and r[1] < 0.05:
         form = ""
     name = base
     if r[2] < 0.10:
         name = name.translate(SPELLED_OUT)
     if r[3] < 0.03 and len(name) > 8:
-        i = int(rng.integers(3, len(name) - 2))
+        i = 3 + int(r[7] * (len(name) - 5))
         if name[i].isalpha() and name[i + 1].isalpha():
             name = name[:i] + name[i + 1] + name[i] + name[i + 2:]
     text = f"{name} {form}".strip()
@@ -313,8 +322,7 @@ def name_variant(base: str, legal_form: str, rng: np.random.Generator) -> str:
     return text
 
 
-def cvr_variant(cvr: str, rng: np.random.Generator) -> str:
-    r = rng.random()
+def cvr_variant(cvr: str, r: float, rng: np.random.Generator) -> str:
     if r < 0.12:
         return ""
     if r < 0.14:
@@ -328,6 +336,27 @@ def cvr_variant(cvr: str, rng: np.random.Generator) -> str:
     return cvr
 
 
+def noisy_member_rows(universe: Universe, memberships: pd.DataFrame, year: int, rng: np.random.Generator) -> pd.DataFrame:
+    """The members rows as the clusters write them (one per membership), with the true entity."""
+    ents = universe.entities.iloc[memberships["entity_index"].to_numpy()].reset_index(drop=True)
+    n = len(ents)
+    r = rng.random((n, 8))
+    r_cvr = rng.random(n)
+    municipality = ents["municipality_code"].where(rng.random(n) >= 0.15, "")
+    return pd.DataFrame({
+        "cluster_id": universe.clusters["cluster_id"].to_numpy()[memberships["cluster_index"].to_numpy()],
+        "reporting_year": year,
+        "cvr": [cvr_variant(c, x, rng) for c, x in zip(ents["cvr"], r_cvr)],
+        "name": [name_variant(b, f, x) for b, f, x in zip(ents["base_name"], ents["legal_form"], r)],
+        "address": ents["address"], "postal_code": ents["postal_code"], "city": ents["city"],
+        "municipality_code": municipality, "actor_type": ents["actor_type"], "employees": ents["employees"].astype(int),
+        "committed_member": memberships["committed_member"].to_numpy(),
+        **{f: memberships[f].to_numpy() for f in FLAGS},
+        "entity": ents["entity"],
+        "cluster_index": memberships["cluster_index"].to_numpy(),
+    })
+
+
 @dataclass
 class Sheet:
     """Rows of one members or profile table before it is written; truth per row."""
@@ -336,17 +365,6 @@ class Sheet:
     rows: list[dict] = field(default_factory=list)
     truth: list[str | None] = field(default_factory=list)  # entity per row; None for a planted bad row
     expected: dict[int, list[str]] = field(default_factory=dict)  # row position -> rules it must break
-
-
-def member_row(entity: dict, membership, cluster_id: str, year: int, rng: np.random.Generator) -> dict:
-    return {
-        "cluster_id": cluster_id, "reporting_year": year, "cvr": cvr_variant(entity["cvr"], rng),
-        "name": name_variant(entity["base_name"], entity["legal_form"], rng), "address": entity["address"],
-        "postal_code": entity["postal_code"], "city": entity["city"],
-        "municipality_code": "" if rng.random() < 0.15 else entity["municipality_code"],
-        "actor_type": entity["actor_type"], "employees": int(entity["employees"]),
-        "committed_member": bool(membership.committed_member), **{f: bool(getattr(membership, f)) for f in FLAGS},
-    }
 
 
 def _set(**values):
@@ -456,21 +474,14 @@ def generate_year(universe: Universe, year: int, first_year: int, scale: float, 
     rng = np.random.default_rng([seed, year])
     folder = landing / str(year)
     folder.mkdir(parents=True, exist_ok=True)
-    entities = universe.entities
     profiles = year_profiles(rng, universe, year)
     memberships = year_memberships(rng, universe, year, first_year, scale)
 
-    member_sheets = {c: Sheet("members") for c in range(N_CLUSTERS)}
-    records = entities.to_dict("records")
-    for m in memberships.itertuples(index=False):
-        entity = records[m.entity_index]
-        sheet = member_sheets[m.cluster_index]
-        sheet.rows.append(member_row(entity, m, universe.clusters.at[m.cluster_index, "cluster_id"], year, rng))
-        sheet.truth.append(entity["entity"])
-    for sheet in member_sheets.values():
-        order = rng.permutation(len(sheet.rows))
-        sheet.rows = [sheet.rows[i] for i in order]
-        sheet.truth = [sheet.truth[i] for i in order]
+    rows = noisy_member_rows(universe, memberships, year, rng)
+    rows = rows.iloc[rng.permutation(len(rows))]
+    member_sheets = {}
+    for c, group in rows.groupby("cluster_index"):
+        member_sheets[c] = Sheet("members", group[MEMBER_COLUMNS].to_dict("records"), group["entity"].tolist())
     # a company listed twice in one cluster's file: both rows accepted, counted once
     twice = member_sheets[3]
     twice.rows.append(dict(twice.rows[0]))
