@@ -51,44 +51,68 @@ LEGAL_FORMS = {
     "fmba": ["f.m.b.a.", "fmba"],
 }
 _FORM_OF = {spelling: form for form, spellings in LEGAL_FORMS.items() for spelling in spellings}
-_LEGAL_TAIL = re.compile(
-    r"\s+(" + "|".join(sorted((re.escape(s) for s in _FORM_OF), key=len, reverse=True)) + r")\s*$", re.IGNORECASE
-)
 # æ/ø/å and their spelled-out forms (ae/oe/aa) and simple forms (a/o) meet in one spelling.
 _DANISH = str.maketrans({"æ": "ae", "ø": "oe", "å": "aa"})
 _SPELLED = [("aa", "a"), ("oe", "o"), ("ae", "a")]
 
 
-def _fold(text: pd.Series, collapse: bool = True) -> pd.Series:
-    """Lower case ASCII with æ/ø/å spelled out; collapse=True also folds the spelled-out forms
-    to the simple ones (aa -> a, oe -> o, ae -> a), so all three spellings meet."""
-    text = text.fillna("").str.casefold().str.translate(_DANISH)
-    accented = ~text.str.isascii()  # é, ü, ...: strip the accents (only where there are any)
-    text[accented] = text[accented].map(lambda s: unicodedata.normalize("NFKD", s).encode("ascii", "ignore").decode())
+def _fold_one(text: str, collapse: bool) -> str:
+    text = text.casefold().translate(_DANISH)
+    if not text.isascii():  # é, ü, ...: strip the accents
+        text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
     if collapse:
         for spelled, simple in _SPELLED:
-            text = text.str.replace(spelled, simple, regex=False)
+            text = text.replace(spelled, simple)
     return text
 
 
+def _fold(text: pd.Series, collapse: bool = True) -> pd.Series:
+    """Lower case ASCII with æ/ø/å spelled out; collapse=True also folds the spelled-out forms
+    to the simple ones (aa -> a, oe -> o, ae -> a), so all three spellings meet."""
+    return pd.Series([_fold_one(t, collapse) if isinstance(t, str) else "" for t in text], index=text.index, dtype=object)
+
+
 def split_legal_form(names: pd.Series) -> tuple[pd.Series, pd.Series]:
-    """(name without its legal form, canonical legal form or '')."""
-    text = names.fillna("").str.strip()
-    tail = text.str.extract(_LEGAL_TAIL, expand=False).str.casefold()
-    return text.str.replace(_LEGAL_TAIL, "", regex=True), tail.map(_FORM_OF).fillna("")
+    """(name without its legal form, canonical legal form or ''): the form is the last word."""
+    bare, forms = [], []
+    for name in names.fillna(""):
+        name = name.strip()
+        head, _, last = name.rpartition(" ")
+        form = _FORM_OF.get(last.casefold()) if head else None
+        bare.append(head.rstrip() if form else name)
+        forms.append(form or "")
+    return pd.Series(bare, index=names.index, dtype=object), pd.Series(forms, index=names.index, dtype=object)
+
+
+_NOT_ALNUM = re.compile(r"[^a-z0-9]+")
+
+
+def _comparison_form(bare_names: pd.Series, collapse: bool) -> pd.Series:
+    return pd.Series([_NOT_ALNUM.sub(" ", t).strip() for t in _fold(bare_names, collapse)], index=bare_names.index, dtype=object)
 
 
 def normalise_name(names: pd.Series, collapse: bool = True) -> pd.Series:
     """The comparison form of a name: folded, without legal form and punctuation. The
     collapsed form makes Møller, Moeller and Moller one; the uncollapsed one keeps a typo
     such as 'softwrae' one edit from 'software' (collapsing would make it two)."""
-    bare, _ = split_legal_form(names)
-    folded = _fold(bare, collapse)
-    return folded.str.replace(r"[^a-z0-9]+", " ", regex=True).str.strip()
+    return _comparison_form(split_legal_form(names)[0], collapse)
+
+
+def name_forms(names: pd.Series) -> pd.DataFrame:
+    """name_key (collapsed), name_wide (uncollapsed) and legal_form, computed once per
+    distinct spelling (many rows share one)."""
+    codes, spellings = pd.factorize(names.fillna(""))
+    spellings = pd.Series(spellings, dtype="string")
+    bare, form = split_legal_form(spellings)
+    forms = pd.DataFrame({"name_key": _comparison_form(bare, True), "name_wide": _comparison_form(bare, False),
+                          "legal_form": form})
+    return forms.iloc[codes].reset_index(drop=True).astype(object)
 
 
 def normalise_address(addresses: pd.Series) -> pd.Series:
-    return _fold(addresses).str.replace(r"[^a-z0-9]+", "", regex=True)
+    codes, distinct = pd.factorize(addresses.fillna(""))  # fold each distinct address once
+    folded = np.array([_NOT_ALNUM.sub("", t) for t in _fold(pd.Series(distinct, dtype=object))], dtype=object)
+    return pd.Series(folded[codes], index=addresses.index, dtype=object)
 
 
 class _Partition:
@@ -197,10 +221,17 @@ def _attach_to_cvr(edges: pd.DataFrame, nodes: pd.DataFrame, partition: _Partiti
 
 def _majority(values: pd.Series, groups: pd.Series) -> pd.Series:
     """Most frequent non-null value per group; ties go to the smallest value (deterministic)."""
-    frame = pd.DataFrame({"g": groups.to_numpy(), "v": values.to_numpy()}).dropna()
-    counts = frame.value_counts(["g", "v"]).reset_index(name="n")
-    counts = counts.sort_values(["g", "n", "v"], ascending=[True, False, True])
-    return counts.drop_duplicates("g").set_index("g")["v"]
+    present = values.notna().to_numpy()
+    if not present.any():
+        return pd.Series(dtype=object)
+    group_codes, group_labels = pd.factorize(groups.to_numpy()[present])
+    value_codes, value_labels = pd.factorize(values.to_numpy()[present], sort=True)  # sorted: code order = value order
+    pairs, counts = np.unique(group_codes.astype(np.int64) * len(value_labels) + value_codes, return_counts=True)
+    group_of, value_of = pairs // max(len(value_labels), 1), pairs % max(len(value_labels), 1)
+    # per group: highest count first, then the smallest value
+    order = np.lexsort((value_of, -counts, group_of))
+    first = order[np.r_[True, group_of[order][1:] != group_of[order][:-1]]]
+    return pd.Series(np.asarray(value_labels)[value_of[first]], index=group_labels[group_of[first]])
 
 
 def _stable_id(node_key: str) -> str:
@@ -212,8 +243,8 @@ def resolve_companies(members: pd.DataFrame, municipalities: pd.DataFrame) -> Re
     """members: accepted members rows (cvr valid or null, name, address, postal_code,
     municipality_code, actor_type, employees, flags, cluster_id, lineage)."""
     rows = members.reset_index(drop=True).copy()
-    name_key = normalise_name(rows["name"])
-    _, legal_form = split_legal_form(rows["name"])
+    forms = name_forms(rows["name"])
+    name_key, legal_form = forms["name_key"], forms["legal_form"]
     address_key = normalise_address(rows["address"])
     postal = rows["postal_code"].fillna("").astype(str)
     cvr = rows["cvr"].where(rows["cvr"].notna(), None)
@@ -223,7 +254,7 @@ def resolve_companies(members: pd.DataFrame, municipalities: pd.DataFrame) -> Re
     node_of_row, node_keys = pd.factorize(pd.Series(node_key), sort=True)
     first = pd.Series(np.arange(len(rows))).groupby(node_of_row).first()
     # candidate names: each node under every (name, postal) it was written with
-    spellings = pd.DataFrame({"node": node_of_row, "name_key": name_key, "name_wide": normalise_name(rows["name"], collapse=False),
+    spellings = pd.DataFrame({"node": node_of_row, "name_key": name_key, "name_wide": forms["name_wide"],
                               "postal": postal,
                               "address_key": address_key, "legal_form": legal_form}).drop_duplicates(["node", "name_key", "postal"])
     node_cvr = pd.Series(cvr.to_numpy()[first.to_numpy()], index=first.index)

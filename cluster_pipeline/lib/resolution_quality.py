@@ -39,9 +39,10 @@ def resolution_quality(predicted: pd.Series, truth: pd.Series) -> Quality:
     precision = together / predicted_pairs if predicted_pairs else 1.0
     recall = together / true_pairs if true_pairs else 1.0
     # an organisation is reproduced when its predicted group holds exactly its rows
-    p_members = frame.groupby("p")["t"].agg(lambda t: tuple(sorted(t.index)))
-    t_members = frame.groupby("t")["p"].agg(lambda p: tuple(sorted(p.index)))
-    exact = len(set(p_members) & set(t_members))
-    c_precision, c_recall = exact / len(p_members), exact / len(t_members)
-    return Quality(len(frame), len(p_members), len(t_members), precision, recall, _f1(precision, recall),
+    cells = frame.value_counts(["p", "t"]).reset_index(name="n")
+    p_size, t_size = frame["p"].value_counts(), frame["t"].value_counts()
+    exact = int(((cells["n"].to_numpy() == p_size.reindex(cells["p"]).to_numpy())
+                 & (cells["n"].to_numpy() == t_size.reindex(cells["t"]).to_numpy())).sum())
+    c_precision, c_recall = exact / len(p_size), exact / len(t_size)
+    return Quality(len(frame), len(p_size), len(t_size), precision, recall, _f1(precision, recall),
                    c_precision, c_recall, _f1(c_precision, c_recall))
