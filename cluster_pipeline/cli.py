@@ -72,10 +72,35 @@ def run(args) -> int:
                   f"{int(ingested['rows_accepted'].sum()):,} accepted + {int(ingested['rows_quarantined'].sum()):,} quarantined\n"
                   f"    checks: {sum(c.passed for c in checks)} of {len(checks)} passed")
     print(f"published tables in {output.resolve()}")
+    print(indicator_table(output, [y for y in parse_years(args.years) if y not in failed]))
     if failed:
         print(f"failed years: {', '.join(map(str, failed))}", file=sys.stderr)
         return 1
     return 0
+
+
+def indicator_table(output: Path, years: list[int]) -> str:
+    """The national indicators, one line each, a column per year: value and status."""
+    import pandas as pd
+
+    from cluster_pipeline.lib.parquet_store import read_partition
+
+    if not years:
+        return ""
+    frames = [read_partition(output, "indicator_status", year).assign(year=year) for year in years]
+    indicators = pd.concat(frames)
+    marks = {"met": "met", "on_track": "on track", "not_met": "NOT MET"}
+    cells = indicators.assign(cell=[
+        f"{v:,.0f} {marks[s]}" if float(v).is_integer() else f"{v:,.2f} {marks[s]}"
+        for v, s in zip(indicators["value"].fillna(0), indicators["status"])
+    ]).pivot(index="indicator_id", columns="year", values="cell")
+    targets = indicators.drop_duplicates("indicator_id").set_index("indicator_id")["target"]
+    width = max(len(i) for i in cells.index)
+    lines = ["", "National indicators (Cluster Strategy 2016-2018): value and status per year", "",
+             f"{'indicator':<{width}}  {'target':>7}  " + "  ".join(f"{y:>16}" for y in cells.columns)]
+    for indicator, row in cells.iterrows():
+        lines.append(f"{indicator:<{width}}  {targets[indicator]:>7g}  " + "  ".join(f"{c:>16}" for c in row))
+    return "\n".join(lines)
 
 
 def demo(args) -> int:

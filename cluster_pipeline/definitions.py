@@ -8,9 +8,11 @@ from cluster_pipeline.defs.companies.assets import resolve_companies
 from cluster_pipeline.defs.contracts.assets import validate_submissions
 from cluster_pipeline.defs.ingest.assets import ingest_manifest, landed_files
 from cluster_pipeline.defs.partitions import years
+from cluster_pipeline.defs.publish.assets import sql_warehouse
 from cluster_pipeline.defs.resources import resources_from_env
+from cluster_pipeline.defs.statistics.assets import statistics_assets
 
-ASSETS = [landed_files, validate_submissions, ingest_manifest, resolve_companies]
+ASSETS = [landed_files, validate_submissions, ingest_manifest, resolve_companies, *statistics_assets, sql_warehouse]
 
 yearly_statistics = dg.define_asset_job(
     "yearly_statistics", selection=dg.AssetSelection.all(), partitions_def=years,
@@ -18,8 +20,8 @@ yearly_statistics = dg.define_asset_job(
 )
 
 
-def build_definitions(landing: str | None = None, output: str | None = None) -> dg.Definitions:
-    return dg.Definitions(assets=ASSETS, jobs=[yearly_statistics], resources=resources_from_env(landing, output))
+def build_definitions(landing: str | None = None, output: str | None = None, warehouse: str | None = None) -> dg.Definitions:
+    return dg.Definitions(assets=ASSETS, jobs=[yearly_statistics], resources=resources_from_env(landing, output, warehouse))
 
 
 defs = build_definitions()

@@ -45,6 +45,13 @@ class OutputFolder(dg.ConfigurableResource):
     def read(self, table: str, year: int):
         return parquet_store.read_partition(self.root, table, year)
 
+    def table_file(self, table: str, year: int) -> Path:
+        """Where a table's year lives: published tables at the top, intermediate ones under _work/."""
+        from cluster_pipeline.lib.tables import TABLES
+
+        root = self.root if table in TABLES else self.root / WORK
+        return parquet_store.partition_path(root, table, year)
+
     def write_work(self, table: str, year: int, frame) -> Path:
         return parquet_store.write_partition(self.root / WORK, table, year, frame)
 
@@ -52,8 +59,24 @@ class OutputFolder(dg.ConfigurableResource):
         return parquet_store.read_partition(self.root / WORK, table, year)
 
 
-def resources_from_env(landing: str | None = None, output: str | None = None) -> dict:
+class Warehouse(dg.ConfigurableResource):
+    """The SQL database the published tables are copied to. An empty url means a SQLite
+    file beside the Parquet output (<output>/warehouse.sqlite)."""
+
+    url: str = ""
+
+    def engine(self, output: OutputFolder):
+        import sqlalchemy as sa
+
+        url = self.url or f"sqlite:///{(output.root / 'warehouse.sqlite').resolve()}"
+        if url.startswith("sqlite:///"):
+            Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+        return sa.create_engine(url)
+
+
+def resources_from_env(landing: str | None = None, output: str | None = None, warehouse: str | None = None) -> dict:
     return {
         "landing": LandingFolder(path=landing or os.environ.get("CLUSTER_PIPELINE_LANDING_DIR", DEFAULT_LANDING)),
         "output": OutputFolder(path=output or os.environ.get("CLUSTER_PIPELINE_OUTPUT_DIR", DEFAULT_OUTPUT)),
+        "warehouse": Warehouse(url=warehouse or os.environ.get("CLUSTER_PIPELINE_WAREHOUSE_URL", "")),
     }

@@ -32,7 +32,6 @@ from rapidfuzz import fuzz, process
 from rapidfuzz.distance import OSA
 
 FLAGS = ["new_ideas", "new_competences", "new_products", "partnership_project", "international_activity"]
-SME_LIMIT = 50  # fewer than 50 employees
 MIN_FUZZY_LENGTH = 6  # shorter names must match exactly
 MAX_EDITS = 1
 MIN_ADDRESS_SIMILARITY = 80  # rapidfuzz ratio; below it two addresses are different places
@@ -239,9 +238,10 @@ def _stable_id(node_key: str) -> str:
     return "N" + hashlib.sha1(node_key.encode()).hexdigest()[:11].upper()
 
 
-def resolve_companies(members: pd.DataFrame, municipalities: pd.DataFrame) -> Resolution:
+def resolve_companies(members: pd.DataFrame, municipalities: pd.DataFrame, sme_limit: float = 50) -> Resolution:
     """members: accepted members rows (cvr valid or null, name, address, postal_code,
-    municipality_code, actor_type, employees, flags, cluster_id, lineage)."""
+    municipality_code, actor_type, employees, flags, cluster_id, lineage); an SME has fewer
+    than sme_limit employees (the thresholds seed says 50)."""
     rows = members.reset_index(drop=True).copy()
     forms = name_forms(rows["name"])
     name_key, legal_form = forms["name_key"], forms["legal_form"]
@@ -295,7 +295,7 @@ def resolve_companies(members: pd.DataFrame, municipalities: pd.DataFrame) -> Re
     node_score = pd.Series(attached, dtype="float64").reindex(range(len(node_keys))).fillna(1.0).to_numpy()
     rows["match_score"] = np.where(has_cvr, 1.0, np.where(entity_size > 1, node_score[node_of_row], 1.0))
 
-    companies = _company_attributes(rows, municipalities)
+    companies = _company_attributes(rows, municipalities, sme_limit)
     rows["company_id"] = rows["_entity"].map(companies["company_id"])
     memberships = rows.drop(columns=["_entity", "_node_key"])
     return Resolution(memberships, companies.reset_index(drop=True))
@@ -318,7 +318,7 @@ def municipality_from_postal(postal: pd.Series, by_postal: pd.Series) -> pd.Seri
     return pd.Series(by_postal.loc[nearest].to_numpy(), index=postal.index).where(codes.notna())
 
 
-def _company_attributes(rows: pd.DataFrame, municipalities: pd.DataFrame) -> pd.DataFrame:
+def _company_attributes(rows: pd.DataFrame, municipalities: pd.DataFrame, sme_limit: float) -> pd.DataFrame:
     """One row per entity. Attribute rules: the CVR-holding rows' most frequent name spelling
     (all rows' when none holds one); the most frequent postal code, municipality and actor type;
     the most frequently reported number of employees; a flag is true if any membership says so."""
@@ -341,7 +341,7 @@ def _company_attributes(rows: pd.DataFrame, municipalities: pd.DataFrame) -> pd.
     companies["municipality_code"] = municipality
     companies["region_code"] = municipality.map(by_code)
     companies["employees"] = companies["employees"].round().astype("Int64")
-    companies["sme"] = (companies["employees"] < SME_LIMIT).astype("boolean")
+    companies["sme"] = (companies["employees"] < sme_limit).astype("boolean")
     companies["company_id"] = [f"CVR{c}" if isinstance(c, str) else _stable_id(k)
                                for c, k in zip(companies["cvr"], companies["_node_key"])]
     order = ["company_id", "actor_type", "cvr", "name", "postal_code", "municipality_code", "region_code",

@@ -3,22 +3,18 @@ quarantine and the ingest manifest. The Dagster assets call these same steps."""
 
 from __future__ import annotations
 
-from functools import cache
-
 import pandas as pd
 
+from cluster_pipeline.lib import seeds
 from cluster_pipeline.lib.contract_compiler import RuleInputs
 from cluster_pipeline.lib.contracts import Contract
 from cluster_pipeline.lib.intake import FileRecord
-from cluster_pipeline.lib.project_files import seeds_dir
 from cluster_pipeline.lib.tables import columns
 from cluster_pipeline.lib.validation import QUARANTINE_COLUMNS, Validated, validate_kind
 
 
-@cache
 def reference_data() -> dict[str, set[str]]:
-    municipalities = pd.read_csv(seeds_dir() / "municipalities.csv", dtype=str)
-    return {"municipalities.municipality_code": set(municipalities["municipality_code"])}
+    return {"municipalities.municipality_code": set(seeds.municipalities()["municipality_code"])}
 
 
 def validate_year(cells: dict[str, pd.DataFrame], contracts: dict[str, Contract], year: int) -> dict[str, Validated]:

@@ -28,6 +28,20 @@ def flag_specs(template: str) -> list[ColumnSpec]:
     return [ColumnSpec(flag, BOOL, template.format(what)) for flag, what in FLAG_DESCRIPTIONS.items()]
 
 
+def flag_count_specs(what: str, sme: bool = True, sum_of_clusters: bool = False) -> list[ColumnSpec]:
+    """Per flag F: F (distinct companies that {what}), and optionally F_sme and F_sum_of_clusters."""
+    specs = []
+    for flag, meaning in FLAG_DESCRIPTIONS.items():
+        specs.append(ColumnSpec(flag, INT, f"Distinct companies {what} that {meaning}."))
+        if sme:
+            specs.append(ColumnSpec(f"{flag}_sme", INT, f"Of those, SMEs (fewer than 50 employees)."))
+        if sum_of_clusters:
+            specs.append(ColumnSpec(f"{flag}_sum_of_clusters", INT,
+                                    "The sum of the clusters' own counts (a company in three clusters counts three times), "
+                                    "as earlier national reports were built."))
+    return specs
+
+
 TABLES: dict[str, list[ColumnSpec]] = {
     "ingest_manifest": [
         ColumnSpec("source_file", TEXT, "File name relative to the year's landing folder."),
@@ -71,6 +85,55 @@ TABLES: dict[str, list[ColumnSpec]] = {
         ColumnSpec("cvr_status", TEXT, "valid, invalid (failed the modulus-11 check: set aside, not used for matching) or missing."),
         ColumnSpec("match_rule", TEXT, "How the row was matched: cvr, name_location (name within postal code) or single (no match)."),
         ColumnSpec("match_score", FLOAT, "1.0 for cvr and exact names; 1 - edits/length for a name matched with a typing slip."),
+    ],
+    "clusters": [
+        ColumnSpec("cluster_id", TEXT, "The cluster (DK-CL- and three digits)."),
+        ColumnSpec("cluster_name", TEXT, "Name of the cluster."),
+        ColumnSpec("region_code", TEXT, "The cluster's host region (1081-1085)."),
+        ColumnSpec("label", TEXT, "ECEI label reported: gold, silver, bronze, in_process or none."),
+        ColumnSpec("label_valid_until", pa.date32(), "Last day the label is valid."),
+        ColumnSpec("label_valid", BOOL, "Gold, silver or bronze, valid on 31 December of the year."),
+        ColumnSpec("staff_fte", FLOAT, "Full-time equivalents in the cluster organisation."),
+        ColumnSpec("companies", INT, "Distinct private companies among its members."),
+        ColumnSpec("committed_companies", INT, "Distinct private companies that are formal, committed members."),
+        ColumnSpec("knowledge_institutions", INT, "Distinct knowledge institutions among its members."),
+        ColumnSpec("public_actors", INT, "Distinct public actors among its members."),
+        ColumnSpec("triple_helix", BOOL, "At least one company, one knowledge institution and one public actor."),
+        ColumnSpec("eligible", BOOL, "Meets the national criteria (committed companies, triple helix, staff, label)."),
+        ColumnSpec("eligibility_failures", pa.list_(TEXT),
+                   "The criteria it fails: committed_companies, triple_helix, staff_fte, label (empty when eligible)."),
+    ],
+    "cluster_outcomes": [
+        ColumnSpec("cluster_id", TEXT, "The cluster (every cluster with a profile that year, zero counts included)."),
+        ColumnSpec("companies", INT, "Distinct private companies in the cluster."),
+        ColumnSpec("companies_sme", INT, "Of those, SMEs (fewer than 50 employees)."),
+        *flag_count_specs("whose membership of this cluster reports"),
+    ],
+    "national_outcomes": [
+        ColumnSpec("companies", INT, "Distinct private companies in any cluster (each counted once)."),
+        ColumnSpec("companies_sme", INT, "Of those, SMEs (fewer than 50 employees)."),
+        *flag_count_specs("nationally", sum_of_clusters=True),
+        ColumnSpec("memberships", INT, "Distinct (cluster, company) pairs of private companies."),
+    ],
+    "regional_outcomes": [
+        ColumnSpec("region_code", TEXT, "Region code (1081-1085); every region has a row."),
+        ColumnSpec("region_name", TEXT, "Region name."),
+        ColumnSpec("companies", INT, "Distinct private companies located in the region (by municipality, else postal code)."),
+        *flag_count_specs("in the region", sme=False),
+        ColumnSpec("share_innovating", FLOAT, "new_products / companies."),
+        ColumnSpec("location_quotient", FLOAT,
+                   "The region's share of innovating companies (new_products) over its share of all companies."),
+    ],
+    "indicator_status": [
+        ColumnSpec("indicator_id", TEXT, "innovation, regional_distribution, knowledge_partnerships, internationalisation, "
+                   "excellence_labels_gold, excellence_labels_silver."),
+        ColumnSpec("title", TEXT, "The indicator as the Cluster Strategy 2016-2018 states it."),
+        ColumnSpec("value", FLOAT, "The year's value (distinct companies, lowest location quotient, or valid labels)."),
+        ColumnSpec("target", FLOAT, "The 2018 target (from the indicator_targets seed)."),
+        ColumnSpec("baseline", FLOAT, "The 2014 status, where the strategy gives one."),
+        ColumnSpec("baseline_year", INT, "The baseline's year."),
+        ColumnSpec("status", TEXT, "met, on_track (at or above the straight line from baseline to target) or not_met."),
+        ColumnSpec("detail", TEXT, "How the status was reached (the trajectory value, the regions at either end)."),
     ],
 }
 

@@ -2,14 +2,12 @@
 distinct companies, not sums of cluster lists."""
 
 import dagster as dg
-import pandas as pd
 
 from cluster_pipeline.defs.metadata import markdown_table, table_metadata
 from cluster_pipeline.defs.partitions import year_of, years
 from cluster_pipeline.defs.resources import OutputFolder
-from cluster_pipeline.lib import tables
+from cluster_pipeline.lib import seeds, tables
 from cluster_pipeline.lib.entity_resolution import resolve_companies as resolve
-from cluster_pipeline.lib.project_files import seeds_dir
 
 ONE_COMPANY_PER_ROW = "every_row_has_one_company"
 ONE_CVR_PER_COMPANY = "no_company_holds_two_cvrs"
@@ -38,8 +36,7 @@ DISTINCT_RATIO = "distinct_companies_per_membership"
 def resolve_companies(context: dg.AssetExecutionContext, output: OutputFolder):
     year = year_of(context)
     members = output.read_work("accepted_members", year)
-    municipalities = pd.read_csv(seeds_dir() / "municipalities.csv", dtype=str)
-    resolution = resolve(members, municipalities)
+    resolution = resolve(members, seeds.municipalities(), seeds.thresholds()["sme_employee_limit"])
     companies, memberships = resolution.companies, resolution.memberships
 
     schema = tables.schema("companies")

@@ -1,0 +1,33 @@
+-- Outcomes per region (all five, zero counts included): distinct companies located there,
+-- per flag, the share of them that innovated (new_products), and the location quotient of
+-- innovating companies: the region's share of innovating companies over its share of all.
+with regions as (
+    select distinct region_code, region_name from {{ ref('municipalities') }}
+),
+companies as (
+    select * from {{ ref('companies') }} where actor_type = 'company'
+),
+per_region as (
+    select
+        r.region_code, r.region_name,
+        count(c.company_id) as companies,
+        count(c.company_id) filter (where c.new_ideas) as new_ideas,
+        count(c.company_id) filter (where c.new_competences) as new_competences,
+        count(c.company_id) filter (where c.new_products) as new_products,
+        count(c.company_id) filter (where c.partnership_project) as partnership_project,
+        count(c.company_id) filter (where c.international_activity) as international_activity
+    from regions as r
+    left join companies as c on c.region_code = r.region_code
+    group by r.region_code, r.region_name
+),
+nation as (
+    select sum(companies) as companies, sum(new_products) as new_products from per_region
+)
+select
+    p.region_code, p.region_name, p.companies,
+    p.new_ideas, p.new_competences, p.new_products, p.partnership_project, p.international_activity,
+    case when p.companies > 0 then p.new_products / p.companies end as share_innovating,
+    case when p.companies > 0 and n.new_products > 0
+         then (p.new_products / n.new_products) / (p.companies / n.companies) end as location_quotient
+from per_region as p cross join nation as n
+order by p.region_code
