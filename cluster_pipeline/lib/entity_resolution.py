@@ -7,7 +7,8 @@ Rules, in order of strength:
    (same postal code; blocking on postal code and the name's first letters keeps the work
    near-linear). Names compare after case, punctuation, legal forms (A/S, ApS, ...) and
    æ/ø/å spellings are normalised; one typing slip (an edit or a swap of neighbours) is
-   forgiven in names of 6 characters or more.
+   forgiven in names of 6 characters or more, a second one only at the very same address
+   (names of 10 characters or more); numbers in names must agree.
 3. When a name fits several CVR-holding organisations equally well (same-named companies
    in one town), the address decides, then the legal form; if nothing decides, the row is
    not attached to either.
@@ -34,6 +35,8 @@ from rapidfuzz.distance import OSA
 FLAGS = ["new_ideas", "new_competences", "new_products", "partnership_project", "international_activity"]
 MIN_FUZZY_LENGTH = 6  # shorter names must match exactly
 MAX_EDITS = 1
+MAX_EDITS_SAME_ADDRESS = 2
+MIN_LENGTH_SECOND_EDIT = 10
 MIN_ADDRESS_SIMILARITY = 80  # rapidfuzz ratio; below it two addresses are different places
 ENTITY_WORDS = {"holding", "invest", "ejendomme", "fond"}
 
@@ -144,6 +147,20 @@ class Resolution:
     companies: pd.DataFrame  # one row per resolved organisation
 
 
+_NUMBERS = re.compile(r"\d+")
+
+
+def _numbers(text: str) -> list[str]:
+    return _NUMBERS.findall(text)
+
+
+def _addresses_differ(a: str, b: str) -> bool:
+    """Both known and clearly not the same place: another house number, or another street."""
+    if not a or not b or a == b:
+        return False
+    return _numbers(a) != _numbers(b) or fuzz.ratio(a, b) < MIN_ADDRESS_SIMILARITY
+
+
 def _entity_words(names: np.ndarray) -> list[frozenset]:
     return [frozenset(n.split()) & ENTITY_WORDS for n in names]
 
@@ -166,10 +183,10 @@ def _name_edges(spellings: pd.DataFrame) -> pd.DataFrame:
             continue
         q = lo + np.flatnonzero(is_query[lo:hi])
         distance = np.minimum(*(
-            process.cdist(keys[k][q], keys[k][lo:hi], scorer=OSA.distance, score_cutoff=MAX_EDITS, workers=1)
+            process.cdist(keys[k][q], keys[k][lo:hi], scorer=OSA.distance, score_cutoff=MAX_EDITS_SAME_ADDRESS, workers=1)
             for k in ("name_key", "name_wide")
         ))
-        qi, ci = np.nonzero(distance <= MAX_EDITS)
+        qi, ci = np.nonzero(distance <= MAX_EDITS_SAME_ADDRESS)
         found_q.append(q[qi])
         found_c.append(lo + ci)
         found_d.append(distance[qi, ci])
@@ -182,11 +199,16 @@ def _name_edges(spellings: pd.DataFrame) -> pd.DataFrame:
     q_names, c_names = keys["name_key"][q], keys["name_key"][c]
     q_len = np.fromiter(map(len, q_names), dtype=np.int64, count=len(q))
     c_len = np.fromiter(map(len, c_names), dtype=np.int64, count=len(c))
-    ok = (d == 0) | (np.minimum(q_len, c_len) >= MIN_FUZZY_LENGTH)
+    q_addr, c_addr = keys["address_key"][q], keys["address_key"][c]
+    same_address = (q_addr == c_addr) & (q_addr != "")
+    # a second slip is forgiven only at the very same address
+    ok = (d <= MAX_EDITS) | (same_address & (np.minimum(q_len, c_len) >= MIN_LENGTH_SECOND_EDIT))
+    ok &= (d == 0) | (np.minimum(q_len, c_len) >= MIN_FUZZY_LENGTH)
+    # numbers in names are identifiers, not typing slips ("Syd2" is not "Syd6")
+    ok &= (d == 0) | np.fromiter((_numbers(a) == _numbers(b) for a, b in zip(q_names, c_names)), dtype=bool, count=len(q))
     ok &= np.fromiter((a == b for a, b in zip(_entity_words(q_names), _entity_words(c_names))), dtype=bool, count=len(q))
-    # same name, same town, but clearly another street: another company
-    ok &= np.fromiter((not a or not b or a == b or fuzz.ratio(a, b) >= MIN_ADDRESS_SIMILARITY
-                       for a, b in zip(keys["address_key"][q], keys["address_key"][c])), dtype=bool, count=len(q))
+    # same name, same town, but another street or house number: another company
+    ok &= ~np.fromiter((_addresses_differ(a, b) for a, b in zip(q_addr, c_addr)), dtype=bool, count=len(q))
     return pd.DataFrame({"query": order[q[ok]], "candidate": order[c[ok]],
                          "score": 1.0 - d[ok] / np.maximum(np.maximum(q_len, c_len)[ok], 1)})
 
