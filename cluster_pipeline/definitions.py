@@ -7,6 +7,7 @@ import dagster as dg
 from cluster_pipeline.defs.companies.assets import resolve_companies
 from cluster_pipeline.defs.contracts.assets import validate_submissions
 from cluster_pipeline.defs.ingest.assets import ingest_manifest, landed_files
+from cluster_pipeline.defs.ingest.automation import landing_files_sensor, nightly_latest_year
 from cluster_pipeline.defs.partitions import years
 from cluster_pipeline.defs.publish.assets import sql_warehouse
 from cluster_pipeline.defs.resources import resources_from_env
@@ -17,11 +18,15 @@ ASSETS = [landed_files, validate_submissions, ingest_manifest, resolve_companies
 yearly_statistics = dg.define_asset_job(
     "yearly_statistics", selection=dg.AssetSelection.all(), partitions_def=years,
     description="Everything for one reporting year, from the landing folder to the published tables.",
+    # transient failures (a crashed run process) are retried twice by the daemon (deploy/dagster.yaml
+    # enables run retries but not for asset failures, which bad data would only repeat)
+    tags={"dagster/max_retries": 2, "dagster/retry_strategy": "FROM_FAILURE"},
 )
 
 
 def build_definitions(landing: str | None = None, output: str | None = None, warehouse: str | None = None) -> dg.Definitions:
-    return dg.Definitions(assets=ASSETS, jobs=[yearly_statistics], resources=resources_from_env(landing, output, warehouse))
+    return dg.Definitions(assets=ASSETS, jobs=[yearly_statistics], schedules=[nightly_latest_year],
+                          sensors=[landing_files_sensor], resources=resources_from_env(landing, output, warehouse))
 
 
 defs = build_definitions()

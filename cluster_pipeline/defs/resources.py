@@ -20,6 +20,10 @@ class LandingFolder(dg.ConfigurableResource):
 
     path: str = DEFAULT_LANDING
 
+    @property
+    def root(self) -> Path:
+        return Path(self.path)
+
     def year_dir(self, year: int) -> Path:
         folder = Path(self.path) / str(year)
         if not folder.is_dir():

@@ -17,7 +17,6 @@ DISTINCT_RATIO = "distinct_companies_per_membership"
 @dg.multi_asset(
     partitions_def=years,
     group_name="companies",
-    pool="year_writes",
     specs=[
         dg.AssetSpec("companies", deps=["accepted_members"], kinds={"parquet"},
                      description="One row per resolved organisation active in the year, with a stable company_id."),

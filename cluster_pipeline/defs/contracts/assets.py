@@ -24,7 +24,6 @@ def reasons_summary(quarantine: pd.DataFrame) -> pd.DataFrame:
 @dg.multi_asset(
     partitions_def=years,
     group_name="contracts",
-    pool="year_writes",
     specs=[
         dg.AssetSpec("accepted_profiles", deps=["landed_files"], kinds={"parquet"},
                      description="Profile rows that passed the contract, normalised (region codes, English labels, dates)."),

@@ -19,7 +19,6 @@ ACCOUNTING = "rows_accounted_for"
     partitions_def=years,
     group_name="ingest",
     kinds={"python", "parquet"},
-    pool="year_writes",
     description="Every file in <landing>/<year>/ read as text cells with lineage (file, sheet, Excel row); "
     "headers mapped to the contracts' columns; unknown columns dropped; unreadable files set aside.",
 )
@@ -42,7 +41,6 @@ def landed_files(context: dg.AssetExecutionContext, landing: LandingFolder, outp
     partitions_def=years,
     group_name="ingest",
     kinds={"parquet"},
-    pool="year_writes",
     deps=["landed_files", "accepted_members", "accepted_profiles", "quarantine"],
     check_specs=[dg.AssetCheckSpec(ACCOUNTING, asset="ingest_manifest", blocking=True,
                                    description="For every ingested file: rows read = rows accepted + rows quarantined.")],

@@ -15,7 +15,6 @@ import pandas as pd
     partitions_def=years,
     group_name="publish",
     kinds={"sql"},
-    pool="year_writes",
     deps=list(tables.TABLES),
     description="Every published table in the SQL database (SQLite beside the Parquet by default, PostgreSQL by "
     "CLUSTER_PIPELINE_WAREHOUSE_URL): one table each with a year column; the year is replaced in one transaction.",

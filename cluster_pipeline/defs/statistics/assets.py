@@ -39,7 +39,7 @@ def model_asset(model: Model) -> dg.AssetsDefinition:
     upstream = [r for r in model.refs if r not in seed_names()]
     check_specs, run_checks = MODEL_CHECKS.get(model.name, ([], lambda frame: []))
 
-    @dg.asset(name=model.name, deps=upstream, partitions_def=years, group_name="statistics", pool="year_writes",
+    @dg.asset(name=model.name, deps=upstream, partitions_def=years, group_name="statistics",
               kinds={"duckdb", "sql", "parquet"}, description=model.description, check_specs=check_specs,
               metadata={"sql_file": dg.MetadataValue.path(str(model.path)), "seeds": [r for r in model.refs if r not in upstream]})
     def _model(context: dg.AssetExecutionContext, output: OutputFolder):
