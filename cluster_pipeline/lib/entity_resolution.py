@@ -24,11 +24,12 @@ from __future__ import annotations
 
 import hashlib
 import re
-import unicodedata
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 from rapidfuzz import fuzz, process
 from rapidfuzz.distance import OSA
 
@@ -54,67 +55,74 @@ LEGAL_FORMS = {
 }
 _FORM_OF = {spelling: form for form, spellings in LEGAL_FORMS.items() for spelling in spellings}
 # æ/ø/å and their spelled-out forms (ae/oe/aa) and simple forms (a/o) meet in one spelling.
-_DANISH = str.maketrans({"æ": "ae", "ø": "oe", "å": "aa"})
+_DANISH = [("æ", "ae"), ("ø", "oe"), ("å", "aa")]
 _SPELLED = [("aa", "a"), ("oe", "o"), ("ae", "a")]
+_FORM_SPELLINGS = pa.array(list(_FORM_OF))
+_FORM_CANONICAL = pa.array(list(_FORM_OF.values()))
 
 
-def _fold_one(text: str, collapse: bool) -> str:
-    text = text.casefold().translate(_DANISH)
-    if not text.isascii():  # é, ü, ...: strip the accents
-        text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+def _arrow(text: pd.Series) -> pa.Array:
+    return pa.array(text.fillna("").astype(str).to_numpy(), type=pa.string())
+
+
+def _fold(text: pa.Array, collapse: bool) -> pa.Array:
+    """Lower case ASCII with æ/ø/å spelled out (accents stripped); collapse=True also folds
+    the spelled-out forms to the simple ones (aa -> a, oe -> o, ae -> a), so all three
+    spellings meet. Vectorised in Arrow: it runs over every distinct name of a year."""
+    text = pc.utf8_lower(text)
+    for letter, spelled in _DANISH:
+        text = pc.replace_substring(text, letter, spelled)
+    text = pc.replace_substring_regex(pc.utf8_normalize(text, form="NFKD"), r"[^\x00-\x7f]", "")
     if collapse:
         for spelled, simple in _SPELLED:
-            text = text.replace(spelled, simple)
+            text = pc.replace_substring(text, spelled, simple)
     return text
 
 
-def _fold(text: pd.Series, collapse: bool = True) -> pd.Series:
-    """Lower case ASCII with æ/ø/å spelled out; collapse=True also folds the spelled-out forms
-    to the simple ones (aa -> a, oe -> o, ae -> a), so all three spellings meet."""
-    return pd.Series([_fold_one(t, collapse) if isinstance(t, str) else "" for t in text], index=text.index, dtype=object)
+def _split_legal_form(names: pa.Array) -> tuple[pa.Array, pa.Array]:
+    text = pc.utf8_trim_whitespace(names)
+    parts = pc.extract_regex(text, r"^(?P<head>.*\S)\s+(?P<last>\S+)$")  # null for a single word
+    form = pc.take(_FORM_CANONICAL, pc.index_in(pc.utf8_lower(parts.field("last")), value_set=_FORM_SPELLINGS))
+    return pc.if_else(pc.is_valid(form), parts.field("head"), text), pc.fill_null(form, "")
 
 
 def split_legal_form(names: pd.Series) -> tuple[pd.Series, pd.Series]:
     """(name without its legal form, canonical legal form or ''): the form is the last word."""
-    bare, forms = [], []
-    for name in names.fillna(""):
-        name = name.strip()
-        head, _, last = name.rpartition(" ")
-        form = _FORM_OF.get(last.casefold()) if head else None
-        bare.append(head.rstrip() if form else name)
-        forms.append(form or "")
-    return pd.Series(bare, index=names.index, dtype=object), pd.Series(forms, index=names.index, dtype=object)
+    bare, form = _split_legal_form(_arrow(names))
+    return (pd.Series(bare.to_numpy(zero_copy_only=False), index=names.index, dtype=object),
+            pd.Series(form.to_numpy(zero_copy_only=False), index=names.index, dtype=object))
 
 
-_NOT_ALNUM = re.compile(r"[^a-z0-9]+")
-
-
-def _comparison_form(bare_names: pd.Series, collapse: bool) -> pd.Series:
-    return pd.Series([_NOT_ALNUM.sub(" ", t).strip() for t in _fold(bare_names, collapse)], index=bare_names.index, dtype=object)
+def _comparison_form(bare: pa.Array, collapse: bool) -> np.ndarray:
+    folded = pc.replace_substring_regex(_fold(bare, collapse), r"[^a-z0-9]+", " ")
+    return pc.utf8_trim_whitespace(folded).to_numpy(zero_copy_only=False)
 
 
 def normalise_name(names: pd.Series, collapse: bool = True) -> pd.Series:
     """The comparison form of a name: folded, without legal form and punctuation. The
     collapsed form makes Møller, Moeller and Moller one; the uncollapsed one keeps a typo
     such as 'softwrae' one edit from 'software' (collapsing would make it two)."""
-    return _comparison_form(split_legal_form(names)[0], collapse)
+    bare, _ = _split_legal_form(_arrow(names))
+    return pd.Series(_comparison_form(bare, collapse), index=names.index, dtype=object)
 
 
 def name_forms(names: pd.Series) -> pd.DataFrame:
     """name_key (collapsed), name_wide (uncollapsed) and legal_form, computed once per
     distinct spelling (many rows share one)."""
     codes, spellings = pd.factorize(names.fillna(""))
-    spellings = pd.Series(spellings, dtype="string")
-    bare, form = split_legal_form(spellings)
-    forms = pd.DataFrame({"name_key": _comparison_form(bare, True), "name_wide": _comparison_form(bare, False),
-                          "legal_form": form})
-    return forms.iloc[codes].reset_index(drop=True).astype(object)
+    bare, form = _split_legal_form(pa.array(np.asarray(spellings, dtype=object), type=pa.string()))
+    return pd.DataFrame({
+        "name_key": _comparison_form(bare, True)[codes],
+        "name_wide": _comparison_form(bare, False)[codes],
+        "legal_form": form.to_numpy(zero_copy_only=False)[codes],
+    }, dtype=object)
 
 
 def normalise_address(addresses: pd.Series) -> pd.Series:
     codes, distinct = pd.factorize(addresses.fillna(""))  # fold each distinct address once
-    folded = np.array([_NOT_ALNUM.sub("", t) for t in _fold(pd.Series(distinct, dtype=object))], dtype=object)
-    return pd.Series(folded[codes], index=addresses.index, dtype=object)
+    folded = pc.replace_substring_regex(_fold(pa.array(np.asarray(distinct, dtype=object), type=pa.string()), True),
+                                        r"[^a-z0-9]+", "")
+    return pd.Series(folded.to_numpy(zero_copy_only=False)[codes], index=addresses.index, dtype=object)
 
 
 class _Partition:
@@ -246,13 +254,18 @@ def _majority(values: pd.Series, groups: pd.Series) -> pd.Series:
     if not present.any():
         return pd.Series(dtype=object)
     group_codes, group_labels = pd.factorize(groups.to_numpy()[present])
-    value_codes, value_labels = pd.factorize(values.to_numpy()[present], sort=True)  # sorted: code order = value order
-    pairs, counts = np.unique(group_codes.astype(np.int64) * len(value_labels) + value_codes, return_counts=True)
-    group_of, value_of = pairs // max(len(value_labels), 1), pairs % max(len(value_labels), 1)
+    value_codes, value_labels = pd.factorize(values.to_numpy()[present])
+    rank = np.empty(len(value_labels), dtype=np.int64)  # each distinct value's place in sorted order
+    rank[pc.sort_indices(pa.array(np.asarray(value_labels))).to_numpy()] = np.arange(len(value_labels))
+    width = len(value_labels)
+    pairs, counts = np.unique(group_codes.astype(np.int64) * width + rank[value_codes], return_counts=True)
+    group_of, rank_of = pairs // width, pairs % width
     # per group: highest count first, then the smallest value
-    order = np.lexsort((value_of, -counts, group_of))
+    order = np.lexsort((rank_of, -counts, group_of))
     first = order[np.r_[True, group_of[order][1:] != group_of[order][:-1]]]
-    return pd.Series(np.asarray(value_labels)[value_of[first]], index=group_labels[group_of[first]])
+    by_rank = np.empty(width, dtype=object)
+    by_rank[rank] = np.asarray(value_labels, dtype=object)
+    return pd.Series(by_rank[rank_of[first]], index=group_labels[group_of[first]])
 
 
 def _stable_id(node_key: str) -> str:
@@ -273,7 +286,7 @@ def resolve_companies(members: pd.DataFrame, municipalities: pd.DataFrame, sme_l
 
     # nodes: one per valid CVR, and one per distinct (name, postal code, address) without one
     node_key = np.where(cvr.notna(), "cvr:" + cvr.fillna(""), "key:" + name_key + "|" + postal + "|" + address_key)
-    node_of_row, node_keys = pd.factorize(pd.Series(node_key), sort=True)
+    node_of_row, node_keys = pd.factorize(pd.Series(node_key))
     first = pd.Series(np.arange(len(rows))).groupby(node_of_row).first()
     # candidate names: each node under every (name, postal) it was written with
     spellings = pd.DataFrame({"node": node_of_row, "name_key": name_key, "name_wide": forms["name_wide"],
@@ -347,25 +360,28 @@ def _company_attributes(rows: pd.DataFrame, municipalities: pd.DataFrame, sme_li
     g = rows["_entity"]
     cvr_rows = rows[rows["cvr"].notna()]
     name = _majority(cvr_rows["name"], cvr_rows["_entity"]).combine_first(_majority(rows["name"], g))
+    by_entity = rows.groupby("_entity", sort=False)
     companies = pd.DataFrame({
-        "cvr": _majority(rows["cvr"], g),
+        "cvr": cvr_rows.groupby("_entity", sort=False)["cvr"].first(),  # at most one per entity
         "name": name,
         "actor_type": _majority(rows["actor_type"], g),
         "postal_code": _majority(rows["postal_code"], g),
         "municipality_code": _majority(rows["municipality_code"], g),
         "employees": _majority(rows["employees"].astype("Int64").astype("float64"), g),
-        "n_clusters": rows.groupby("_entity")["cluster_id"].nunique(),
-        **{flag: rows.groupby("_entity")[flag].any() for flag in FLAGS},
-        "_node_key": _majority(rows["_node_key"], g),
-    })
+        "n_clusters": rows.drop_duplicates(["_entity", "cluster_id"])["_entity"].value_counts(),
+    }).join(by_entity[FLAGS].any())
+    without_cvr = companies["cvr"].isna()
+    # the node key only matters (as the id's seed) for organisations without a CVR
+    seeded = g.isin(companies.index[without_cvr])
+    companies["_node_key"] = _majority(rows.loc[seeded, "_node_key"], g[seeded])
     by_code, by_postal = region_lookup(municipalities)
     municipality = companies["municipality_code"].fillna(municipality_from_postal(companies["postal_code"], by_postal))
     companies["municipality_code"] = municipality
     companies["region_code"] = municipality.map(by_code)
     companies["employees"] = companies["employees"].round().astype("Int64")
     companies["sme"] = (companies["employees"] < sme_limit).astype("boolean")
-    companies["company_id"] = [f"CVR{c}" if isinstance(c, str) else _stable_id(k)
-                               for c, k in zip(companies["cvr"], companies["_node_key"])]
+    companies["company_id"] = "CVR" + companies["cvr"].astype(object).fillna("")
+    companies.loc[without_cvr, "company_id"] = [_stable_id(k) for k in companies.loc[without_cvr, "_node_key"]]
     order = ["company_id", "actor_type", "cvr", "name", "postal_code", "municipality_code", "region_code",
              "employees", "sme", "n_clusters", *FLAGS]
     return companies[order]
