@@ -46,6 +46,7 @@ def run(args) -> int:
     from cluster_pipeline.definitions import ASSETS
     from cluster_pipeline.defs.resources import resources_from_env
     from cluster_pipeline.lib.parquet_store import read_partition
+    from cluster_pipeline.lib.year_lock import year_lock
 
     resources = resources_from_env(args.landing, args.output)
     output = Path(resources["output"].path)
@@ -54,9 +55,10 @@ def run(args) -> int:
         for year in parse_years(args.years):
             print(f"{year}: materialising through Dagster ...", end="", flush=True)
             started = time.perf_counter()
-            result = dg.materialize(ASSETS, partition_key=str(year), instance=instance, resources=resources,
-                                    raise_on_error=False, tags={"cluster_pipeline/year": str(year)},
-                                    run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}})
+            with year_lock(output, year):
+                result = dg.materialize(ASSETS, partition_key=str(year), instance=instance, resources=resources,
+                                        raise_on_error=False, tags={"cluster_pipeline/year": str(year)},
+                                        run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}})
             seconds = time.perf_counter() - started
             if not result.success:
                 failed.append(year)

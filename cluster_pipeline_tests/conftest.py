@@ -39,3 +39,29 @@ def sample_run(tmp_path_factory) -> SampleRun:
         result = materialise(landing, output, SAMPLE_YEAR, instance)
     assert result.success, "the sample year must materialise"
     return SampleRun(landing, output, SAMPLE_YEAR, truth, result)
+
+
+SMALL_YEARS = [2014, 2015, 2016, 2017, 2018]
+
+
+@pytest.fixture(scope="session")
+def small_years(tmp_path_factory) -> dict[int, SampleRun]:
+    """Every year of the strategy period at a quarter of the national scale."""
+    root = tmp_path_factory.mktemp("years")
+    landing, output = root / "landing", root / "published"
+    truths = generate(landing, SMALL_YEARS, scale=0.25, seed=7)
+    runs = {}
+    with dg.instance_for_test() as instance:
+        for year in SMALL_YEARS:
+            result = materialise(landing, output, year, instance)
+            assert result.success, f"{year} must materialise"
+            runs[year] = SampleRun(landing, output, year, truths[year], result)
+    return runs
+
+
+@pytest.fixture(params=["full 2016", *SMALL_YEARS])
+def statistics_run(request) -> SampleRun:
+    """The full-scale sample year, and each year of 2014-2018 at a smaller scale."""
+    if request.param == "full 2016":
+        return request.getfixturevalue("sample_run")
+    return request.getfixturevalue("small_years")[request.param]

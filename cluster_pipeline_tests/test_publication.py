@@ -168,3 +168,16 @@ def test_the_pipeline_publishes_a_year_to_postgres(sample_run, postgres_database
     engine.dispose()
     assert national["companies"].tolist() == read_partition(sample_run.output, "national_outcomes", sample_run.year)["companies"].tolist()
     assert failures and all(f.startswith("[") for f in failures)
+
+
+def test_two_runs_of_the_same_year_cannot_interleave(tmp_path):
+    from cluster_pipeline.lib.year_lock import YearLocked, year_lock
+
+    with year_lock(tmp_path, 2016):
+        with pytest.raises(YearLocked, match="2016"):
+            with year_lock(tmp_path, 2016, wait=False):
+                pass
+        with year_lock(tmp_path, 2017, wait=False):  # another year is free
+            pass
+    with year_lock(tmp_path, 2016, wait=False):  # released
+        pass

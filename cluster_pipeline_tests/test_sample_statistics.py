@@ -1,4 +1,5 @@
-"""The published statistics of the full sample year against what the sample truth implies."""
+"""The published statistics against what the sample truth implies: the full-scale year and
+every year of 2014-2018 at a smaller scale."""
 
 import pandas as pd
 import pytest
@@ -15,9 +16,9 @@ def close(found, expected, tolerance=0.001):
     return abs(found - expected) <= max(1, tolerance * expected)
 
 
-def test_national_distinct_counts_per_flag_and_sme_match_the_truth(sample_run):
-    (national,) = table(sample_run, "national_outcomes").to_dict("records")
-    truth = sample_run.truth
+def test_national_distinct_counts_per_flag_and_sme_match_the_truth(statistics_run):
+    (national,) = table(statistics_run, "national_outcomes").to_dict("records")
+    truth = statistics_run.truth
     assert close(national["companies"], truth["distinct_companies"])
     assert close(national["companies_sme"], truth["companies_sme"])
     for flag in FLAGS:
@@ -27,9 +28,9 @@ def test_national_distinct_counts_per_flag_and_sme_match_the_truth(sample_run):
         assert national[f"{flag}_sum_of_clusters"] > national[flag]  # many companies are in several clusters
 
 
-def test_cluster_labels_composition_and_eligibility_match_the_truth(sample_run):
-    clusters = table(sample_run, "clusters").set_index("cluster_id")
-    truth = sample_run.truth["clusters"]
+def test_cluster_labels_composition_and_eligibility_match_the_truth(statistics_run):
+    clusters = table(statistics_run, "clusters").set_index("cluster_id")
+    truth = statistics_run.truth["clusters"]
     assert set(clusters.index) == set(truth)
     for cluster_id, expected in truth.items():
         row = clusters.loc[cluster_id]
@@ -41,17 +42,24 @@ def test_cluster_labels_composition_and_eligibility_match_the_truth(sample_run):
     assert not clusters["eligible"].all(), "the sample plants clusters that fail the criteria"
 
 
-def test_cluster_outcomes_cover_every_cluster_with_a_profile(sample_run):
-    outcomes = table(sample_run, "cluster_outcomes")
-    assert sorted(outcomes["cluster_id"]) == sorted(sample_run.truth["clusters"])
-    national = table(sample_run, "national_outcomes").iloc[0]
+def test_cluster_outcomes_cover_every_cluster_with_a_profile(statistics_run):
+    outcomes = table(statistics_run, "cluster_outcomes")
+    assert sorted(outcomes["cluster_id"]) == sorted(statistics_run.truth["clusters"])
+    national = table(statistics_run, "national_outcomes").iloc[0]
     for flag in FLAGS:
         assert outcomes[flag].sum() == national[f"{flag}_sum_of_clusters"]
 
 
-def test_regions_add_up_to_the_nation(sample_run):
-    regional = table(sample_run, "regional_outcomes")
-    national = table(sample_run, "national_outcomes").iloc[0]
+def test_regional_counts_match_the_truth(statistics_run):
+    regional = table(statistics_run, "regional_outcomes").set_index("region_code")
+    for region, expected in statistics_run.truth["regions"].items():
+        assert close(regional.at[region, "companies"], expected["companies"]), region
+        assert close(regional.at[region, "new_products"], expected["new_products"]), region
+
+
+def test_regions_add_up_to_the_nation(statistics_run):
+    regional = table(statistics_run, "regional_outcomes")
+    national = table(statistics_run, "national_outcomes").iloc[0]
     assert len(regional) == 5
     assert regional["companies"].sum() == national["companies"]
     assert regional["new_products"].sum() == national["new_products"]
@@ -67,9 +75,9 @@ def expected_status(value, target, baseline, year, baseline_year=2014, target_ye
     return "not_met"
 
 
-def test_indicator_values_and_statuses_follow_from_the_truth(sample_run):
-    indicators = table(sample_run, "indicator_status").set_index("indicator_id")
-    truth, year = sample_run.truth, sample_run.year
+def test_indicator_values_and_statuses_follow_from_the_truth(statistics_run):
+    indicators = table(statistics_run, "indicator_status").set_index("indicator_id")
+    truth, year = statistics_run.truth, statistics_run.year
     expected_values = {
         "innovation": (truth["national"]["new_products"], 2000, 1600),
         "knowledge_partnerships": (truth["national"]["partnership_project"], 2500, 1800),
@@ -83,4 +91,4 @@ def test_indicator_values_and_statuses_follow_from_the_truth(sample_run):
         assert (row["target"], None if pd.isna(row["baseline"]) else row["baseline"]) == (target, baseline)
         assert row["status"] == expected_status(value, target, baseline, year), indicator
     regional = indicators.loc["regional_distribution"]
-    assert regional["value"] == pytest.approx(table(sample_run, "regional_outcomes")["location_quotient"].min())
+    assert regional["value"] == pytest.approx(table(statistics_run, "regional_outcomes")["location_quotient"].min())

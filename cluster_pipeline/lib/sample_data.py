@@ -581,6 +581,15 @@ def generate_year(universe: Universe, year: int, first_year: int, scale: float, 
     return truth, pd.DataFrame(truth_rows)
 
 
+def regional_truth(company_flags: pd.DataFrame, entities: pd.DataFrame) -> dict:
+    """Per region: distinct companies located there and those with new_products."""
+    region_of = _municipalities().set_index("municipality_code")["region_code"]
+    region = entities.loc[company_flags.index, "municipality_code"].map(region_of)
+    frame = company_flags.assign(region=region.to_numpy())
+    return {code: {"companies": int(len(group)), "new_products": int(group["new_products"].sum())}
+            for code, group in frame.groupby("region")}
+
+
 def year_truth(year, universe, profiles, memberships, truth_rows, bad_rows, bad_files, ignored, superseded) -> dict:
     """What the published figures must be, computed from the generator's own model."""
     rows = pd.DataFrame(truth_rows)
@@ -624,6 +633,7 @@ def year_truth(year, universe, profiles, memberships, truth_rows, bad_rows, bad_
         "member_rows": len(rows),
         "valid_labels": {lab: int((valid & (profiles["label"] == lab)).sum()) for lab in ("gold", "silver", "bronze")},
         "clusters": clusters,
+        "regions": regional_truth(company_flags, ents),
         "bad_rows": bad_rows,
         "bad_files": bad_files,
         "ignored_files": ignored,
