@@ -37,6 +37,7 @@ FLAGS = ["new_ideas", "new_competences", "new_products", "partnership_project", 
 MIN_FUZZY_LENGTH = 6  # shorter names must match exactly
 MAX_EDITS = 1
 MAX_EDITS_SAME_ADDRESS = 2
+PARALLEL_PAIRS = 20_000  # blocks with more name pairs than this are compared on every core
 MIN_LENGTH_SECOND_EDIT = 10
 MIN_ADDRESS_SIMILARITY = 80  # rapidfuzz ratio; below it two addresses are different places
 ENTITY_WORDS = {"holding", "invest", "ejendomme", "fond"}
@@ -72,7 +73,12 @@ def _fold(text: pa.Array, collapse: bool) -> pa.Array:
     text = pc.utf8_lower(text)
     for letter, spelled in _DANISH:
         text = pc.replace_substring(text, letter, spelled)
-    text = pc.replace_substring_regex(pc.utf8_normalize(text, form="NFKD"), r"[^\x00-\x7f]", "")
+    accented = pc.indices_nonzero(pc.invert(pc.string_is_ascii(text)))
+    if len(accented):  # é, ü, ...: strip the accents, only where there are any
+        stripped = pc.replace_substring_regex(pc.utf8_normalize(pc.take(text, accented), form="NFKD"), r"[^\x00-\x7f]", "")
+        values = text.to_numpy(zero_copy_only=False)
+        values[accented.to_numpy()] = stripped.to_numpy(zero_copy_only=False)
+        text = pa.array(values, type=pa.string())
     if collapse:
         for spelled, simple in _SPELLED:
             text = pc.replace_substring(text, spelled, simple)
@@ -191,7 +197,8 @@ def _name_edges(spellings: pd.DataFrame) -> pd.DataFrame:
             continue
         q = lo + np.flatnonzero(is_query[lo:hi])
         distance = np.minimum(*(
-            process.cdist(keys[k][q], keys[k][lo:hi], scorer=OSA.distance, score_cutoff=MAX_EDITS_SAME_ADDRESS, workers=1)
+            process.cdist(keys[k][q], keys[k][lo:hi], scorer=OSA.distance, score_cutoff=MAX_EDITS_SAME_ADDRESS,
+                          workers=-1 if len(q) * (hi - lo) > PARALLEL_PAIRS else 1)
             for k in ("name_key", "name_wide")
         ))
         qi, ci = np.nonzero(distance <= MAX_EDITS_SAME_ADDRESS)
@@ -277,7 +284,7 @@ def resolve_companies(members: pd.DataFrame, municipalities: pd.DataFrame, sme_l
     """members: accepted members rows (cvr valid or null, name, address, postal_code,
     municipality_code, actor_type, employees, flags, cluster_id, lineage); an SME has fewer
     than sme_limit employees (the thresholds seed says 50)."""
-    rows = members.reset_index(drop=True).copy()
+    rows = members.reset_index(drop=True)  # copy-on-write: the input is never changed
     forms = name_forms(rows["name"])
     name_key, legal_form = forms["name_key"], forms["legal_form"]
     address_key = normalise_address(rows["address"])
