@@ -64,11 +64,11 @@ def peak_mb() -> int:
 
 def run_ours(scale: float) -> dict:
     from cluster_pipeline.lib.entity_resolution import resolve_companies
-    from cluster_pipeline.lib.project_files import seeds_dir
+    from cluster_pipeline.lib import seeds
     from cluster_pipeline.lib.resolution_quality import resolution_quality
 
     rows = pd.read_parquet(data_path(scale))
-    municipalities = pd.read_csv(seeds_dir() / "municipalities.csv", dtype=str)
+    municipalities = seeds.municipalities()
     before = peak_mb()
     started = time.perf_counter()
     result = resolve_companies(rows.drop(columns=["entity"]), municipalities)

@@ -3,11 +3,14 @@ Dagster once per test session; small hand-made files for everything else."""
 
 from __future__ import annotations
 
+import os
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
 import dagster as dg
 import pytest
+import sqlalchemy as sa
 
 from cluster_pipeline.definitions import ASSETS
 from cluster_pipeline.defs.resources import resources_from_env
@@ -65,3 +68,21 @@ def statistics_run(request) -> SampleRun:
     if request.param == "full 2016":
         return request.getfixturevalue("sample_run")
     return request.getfixturevalue("small_years")[request.param]
+
+
+@pytest.fixture
+def postgres_database() -> sa.URL:
+    """A new, empty database on the test PostgreSQL (CLUSTER_PIPELINE_TEST_POSTGRES_URL), dropped afterwards."""
+    url = os.environ.get("CLUSTER_PIPELINE_TEST_POSTGRES_URL")
+    if not url:
+        pytest.skip("CLUSTER_PIPELINE_TEST_POSTGRES_URL is not set")
+    name = f"cluster_pipeline_test_{uuid.uuid4().hex[:8]}"
+    admin = sa.create_engine(url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield sa.engine.make_url(url).set(database=name)
+    finally:
+        with admin.connect() as connection:
+            connection.execute(sa.text(f'DROP DATABASE "{name}" WITH (FORCE)'))
+        admin.dispose()

@@ -4,10 +4,10 @@ import pandas as pd
 import pytest
 
 from cluster_pipeline.lib.entity_resolution import normalise_name, resolve_companies
-from cluster_pipeline.lib.project_files import seeds_dir
+from cluster_pipeline.lib import seeds
+from cluster_pipeline.lib.tables import FLAGS
 
-MUNICIPALITIES = pd.read_csv(seeds_dir() / "municipalities.csv", dtype=str)
-FLAGS = ["new_ideas", "new_competences", "new_products", "partnership_project", "international_activity"]
+MUNICIPALITIES = seeds.municipalities()
 
 
 def row(name, cvr=None, postal="8000", address="Havnevej 1", cluster="DK-CL-001", actor="company",

@@ -1,14 +1,11 @@
 """A real year materialised with the Dagster instance on PostgreSQL (deploy/dagster.yaml),
 its run and materialisation events read back from that instance."""
 
-import os
 import shutil
-import uuid
 from pathlib import Path
 
 import dagster as dg
 import pytest
-import sqlalchemy as sa
 
 from cluster_pipeline_tests.conftest import materialise
 
@@ -16,24 +13,13 @@ DEPLOY = Path(__file__).resolve().parents[1] / "deploy" / "dagster.yaml"
 
 
 @pytest.fixture
-def postgres_dagster_home(tmp_path, monkeypatch):
-    url = os.environ.get("CLUSTER_PIPELINE_TEST_POSTGRES_URL")
-    if not url:
-        pytest.skip("CLUSTER_PIPELINE_TEST_POSTGRES_URL is not set")
-    name = f"dagster_test_{uuid.uuid4().hex[:8]}"
-    admin = sa.create_engine(url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
+def postgres_dagster_home(tmp_path, monkeypatch, postgres_database):
+    """A DAGSTER_HOME holding deploy/dagster.yaml, its storage a new PostgreSQL database."""
     # dagster-postgres speaks psycopg2 (SQLAlchemy 2.1 would pick psycopg 3 for a plain postgresql://)
-    database = sa.engine.make_url(url).set(database=name, drivername="postgresql+psycopg2")
-    monkeypatch.setenv("DAGSTER_PG_URL", database.render_as_string(hide_password=False))
+    url = postgres_database.set(drivername="postgresql+psycopg2").render_as_string(hide_password=False)
+    monkeypatch.setenv("DAGSTER_PG_URL", url)
     shutil.copy(DEPLOY, tmp_path / "dagster.yaml")
-    try:
-        yield tmp_path
-    finally:
-        with admin.connect() as connection:
-            connection.execute(sa.text(f'DROP DATABASE "{name}" WITH (FORCE)'))
-        admin.dispose()
+    return tmp_path
 
 
 @pytest.mark.postgres

@@ -1,13 +1,11 @@
 """Publication: atomic year replacement, identical re-runs, readers that agree, the README's
 snippets, and the SQL warehouse on SQLite and PostgreSQL."""
 
-import os
 import re
 import signal
 import subprocess
 import sys
 import time
-import uuid
 from pathlib import Path
 
 import dagster as dg
@@ -125,23 +123,6 @@ def test_a_year_is_replaced_in_one_transaction_in_sqlite(tmp_path):
     engine = sa.create_engine(f"sqlite:///{tmp_path / 'w.sqlite'}")
     check_replace_year(engine)
     engine.dispose()
-
-
-@pytest.fixture
-def postgres_database():
-    url = os.environ.get("CLUSTER_PIPELINE_TEST_POSTGRES_URL")
-    if not url:
-        pytest.skip("CLUSTER_PIPELINE_TEST_POSTGRES_URL is not set")
-    name = f"cluster_pipeline_test_{uuid.uuid4().hex[:8]}"
-    admin = sa.create_engine(url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield sa.engine.make_url(url).set(database=name)
-    finally:
-        with admin.connect() as connection:
-            connection.execute(sa.text(f'DROP DATABASE "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 @pytest.mark.postgres

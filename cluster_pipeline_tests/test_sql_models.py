@@ -7,8 +7,8 @@ import pandas as pd
 import pytest
 
 from cluster_pipeline.lib.sql_models import ModelError, load_models, refs_of, run_model
+from cluster_pipeline.lib.tables import FLAGS
 
-FLAGS = ["new_ideas", "new_competences", "new_products", "partnership_project", "international_activity"]
 
 
 def model(name):

@@ -33,7 +33,8 @@ import pyarrow.compute as pc
 from rapidfuzz import fuzz, process
 from rapidfuzz.distance import OSA
 
-FLAGS = ["new_ideas", "new_competences", "new_products", "partnership_project", "international_activity"]
+from cluster_pipeline.lib.tables import FLAGS
+
 MIN_FUZZY_LENGTH = 6  # shorter names must match exactly
 MAX_EDITS = 1
 MAX_EDITS_SAME_ADDRESS = 2

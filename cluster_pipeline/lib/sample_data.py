@@ -21,9 +21,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from cluster_pipeline.lib.project_files import seeds_dir
+from cluster_pipeline.lib import seeds
+from cluster_pipeline.lib.tables import FLAGS
 
-FLAGS = ["new_ideas", "new_competences", "new_products", "partnership_project", "international_activity"]
 MEMBER_COLUMNS = ["cluster_id", "reporting_year", "cvr", "name", "address", "postal_code", "city",
                   "municipality_code", "actor_type", "employees", "committed_member", *FLAGS]
 PROFILE_COLUMNS = ["cluster_id", "reporting_year", "cluster_name", "region_code", "label",
@@ -150,12 +150,8 @@ class Universe:
     clusters: pd.DataFrame  # one row per cluster (static attributes)
 
 
-def _municipalities() -> pd.DataFrame:
-    return pd.read_csv(seeds_dir() / "municipalities.csv", dtype=str)
-
-
 def build_universe(rng: np.random.Generator, scale: float, years: list[int]) -> Universe:
-    towns = _municipalities()
+    towns = seeds.municipalities()
     weights = np.where(towns["region_code"] == "1084", 2.0, 1.0) * rng.uniform(0.5, 1.5, len(towns))
     n_companies = int(COMPANIES_PER_YEAR * scale * (1 + 0.12 * (len(years) - 1)) * 1.02) + 10
     taken: set[str] = set()
@@ -583,7 +579,7 @@ def generate_year(universe: Universe, year: int, first_year: int, scale: float, 
 
 def regional_truth(company_flags: pd.DataFrame, entities: pd.DataFrame) -> dict:
     """Per region: distinct companies located there and those with new_products."""
-    region_of = _municipalities().set_index("municipality_code")["region_code"]
+    region_of = seeds.municipalities().set_index("municipality_code")["region_code"]
     region = entities.loc[company_flags.index, "municipality_code"].map(region_of)
     frame = company_flags.assign(region=region.to_numpy())
     return {code: {"companies": int(len(group)), "new_products": int(group["new_products"].sum())}

@@ -18,8 +18,9 @@ import jinja2.nodes
 import pandas as pd
 
 from cluster_pipeline.lib.project_files import project_dir
+from cluster_pipeline.lib.tables import FLAGS
 
-_ENV = jinja2.Environment(undefined=jinja2.StrictUndefined, autoescape=False)
+_ENV = jinja2.Environment(undefined=jinja2.StrictUndefined, autoescape=False, trim_blocks=True, lstrip_blocks=True)
 
 
 class ModelError(ValueError):
@@ -80,8 +81,9 @@ def load_models() -> dict[str, Model]:
 
 
 def render(model: Model, year: int) -> str:
-    """SQL with every ref replaced by the relation of that name (registered by run_model)."""
-    return _ENV.from_string(model.sql).render(ref=lambda name: f'"{name}"', year=int(year))
+    """SQL with every ref replaced by the relation of that name (registered by run_model); the
+    year and the five outcome flags are there to use too."""
+    return _ENV.from_string(model.sql).render(ref=lambda name: f'"{name}"', year=int(year), flags=FLAGS)
 
 
 def run_model(model: Model, year: int, inputs: dict[str, pd.DataFrame | Path]) -> pd.DataFrame:

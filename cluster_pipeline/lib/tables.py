@@ -24,6 +24,9 @@ FLAG_DESCRIPTIONS = {
 }
 
 
+FLAGS = list(FLAG_DESCRIPTIONS)  # the five outcome flags, in the template's order
+
+
 def flag_specs(template: str) -> list[ColumnSpec]:
     return [ColumnSpec(flag, BOOL, template.format(what)) for flag, what in FLAG_DESCRIPTIONS.items()]
 

@@ -11,11 +11,9 @@ per_region as (
     select
         r.region_code, r.region_name,
         count(c.company_id) as companies,
-        count(c.company_id) filter (where c.new_ideas) as new_ideas,
-        count(c.company_id) filter (where c.new_competences) as new_competences,
-        count(c.company_id) filter (where c.new_products) as new_products,
-        count(c.company_id) filter (where c.partnership_project) as partnership_project,
-        count(c.company_id) filter (where c.international_activity) as international_activity
+        {% for flag in flags %}
+        count(c.company_id) filter (where c.{{ flag }}) as {{ flag }}{{ "," if not loop.last }}
+        {% endfor %}
     from regions as r
     left join companies as c on c.region_code = r.region_code
     group by r.region_code, r.region_name
@@ -25,7 +23,7 @@ nation as (
 )
 select
     p.region_code, p.region_name, p.companies,
-    p.new_ideas, p.new_competences, p.new_products, p.partnership_project, p.international_activity,
+    {% for flag in flags %}p.{{ flag }}, {% endfor %}
     case when p.companies > 0 then p.new_products / p.companies end as share_innovating,
     case when p.companies > 0 and n.new_products > 0
          then (p.new_products / n.new_products) / (p.companies / n.companies) end as location_quotient
