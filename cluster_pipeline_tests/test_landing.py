@@ -5,7 +5,7 @@ import pytest
 from cluster_pipeline.lib.contracts import load_contracts
 from cluster_pipeline.lib.intake import intake_year
 from cluster_pipeline.lib.landing import FileRejected, discover, read_tables
-from cluster_pipeline_tests.files import (MEMBERS_HEADER, MEMBERS_HEADER_DA, PROFILE_HEADER, PROFILE_HEADER_DA, member,
+from cluster_pipeline_tests.files import (MEMBERS_HEADER, MEMBERS_HEADER_DA, PROFILE_HEADER_DA, member,
                                           profile, write_csv, write_xlsx)
 
 

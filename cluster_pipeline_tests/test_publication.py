@@ -9,7 +9,6 @@ import time
 from pathlib import Path
 
 import dagster as dg
-import duckdb
 import pandas as pd
 import polars as pl
 import pyarrow as pa

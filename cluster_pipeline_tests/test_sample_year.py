@@ -4,7 +4,6 @@ from collections import Counter
 
 import dagster as dg
 import pyarrow.parquet as pq
-import pytest
 
 from cluster_pipeline.lib.parquet_store import read_partition
 from cluster_pipeline_tests.conftest import materialise

@@ -485,7 +485,7 @@ def generate_year(universe: Universe, year: int, first_year: int, scale: float, 
 
     # planted broken rows, each a corrupted copy of a good row, at a random place
     extra_cells: dict[int, set[int]] = {}
-    for k, (mutate, rules) in enumerate([*BAD_MEMBER_ROWS, (None, ["row.shape"])]):
+    for mutate, rules in [*BAD_MEMBER_ROWS, (None, ["row.shape"])]:
         c = int(rng.integers(N_CLUSTERS))
         sheet = member_sheets[c]
         row = dict(sheet.rows[int(rng.integers(len(sheet.rows)))])

@@ -37,7 +37,7 @@ def flag_count_specs(what: str, sme: bool = True, sum_of_clusters: bool = False)
     for flag, meaning in FLAG_DESCRIPTIONS.items():
         specs.append(ColumnSpec(flag, INT, f"Distinct companies {what} that {meaning}."))
         if sme:
-            specs.append(ColumnSpec(f"{flag}_sme", INT, f"Of those, SMEs (fewer than 50 employees)."))
+            specs.append(ColumnSpec(f"{flag}_sme", INT, "Of those, SMEs (fewer than 50 employees)."))
         if sum_of_clusters:
             specs.append(ColumnSpec(f"{flag}_sum_of_clusters", INT,
                                     "The sum of the clusters' own counts (a company in three clusters counts three times), "

@@ -4,7 +4,7 @@ the model's ref() calls, run in DuckDB over the same year's upstream Parquet."""
 import dagster as dg
 import pandas as pd
 
-from cluster_pipeline.defs.metadata import markdown_table, table_metadata
+from cluster_pipeline.defs.metadata import table_metadata
 from cluster_pipeline.defs.partitions import year_of, years
 from cluster_pipeline.defs.resources import OutputFolder
 from cluster_pipeline.lib import tables
