@@ -42,6 +42,10 @@ write_partition({str(tmp_path)!r}, "t", 2016, frame)
     writer.wait()
     assert read_partition(tmp_path, "t", 2016).equals(old)
     assert [p.name for p in (tmp_path / "t" / "year=2016").iterdir()] == ["data.parquet"]
+    # the next write of the year replaces it and clears what the killed writer left
+    write_partition(tmp_path, "t", 2016, pd.DataFrame({"value": ["new"]}))
+    assert read_partition(tmp_path, "t", 2016)["value"].tolist() == ["new"]
+    assert list(staging.iterdir()) == []
 
 
 def published_tables(output: Path, year: int) -> dict[str, pd.DataFrame]:

@@ -88,11 +88,8 @@ _PROPERTY_KEYS = {
 _TYPE_OPTIONS = {"pattern", "minimum", "maximum"}
 
 
-def _custom_properties(items: list[dict], where: str) -> dict:
-    props = {}
-    for item in items or []:
-        props[item["property"]] = item["value"]
-    return props
+def _custom_properties(items: list[dict] | None) -> dict:
+    return {item["property"]: item["value"] for item in items or []}
 
 
 def _parse_column(raw: dict, where: str) -> Column:
@@ -121,7 +118,7 @@ def _parse_column(raw: dict, where: str) -> Column:
             raise ContractError(f"{where}: unsupported relationship {relationship}")
         foreign_key = relationship["to"]
 
-    custom = _custom_properties(raw.get("customProperties"), where)
+    custom = _custom_properties(raw.get("customProperties"))
     known_custom = {
         "aliases", "valueAliases", "dateFormats", "requiredWhen", "equalsReportingYear",
         "referenceData", "checkDigit", "zeroPadTo",
@@ -164,7 +161,7 @@ def parse_contract(document: dict, where: str = "contract") -> Contract:
     if not str(document.get("apiVersion", "")).startswith("v3."):
         raise ContractError(f"{where}: expected an ODCS v3 contract, got apiVersion {document.get('apiVersion')!r}")
     (schema,) = document["schema"]
-    contract_props = _custom_properties(document.get("customProperties"), where)
+    contract_props = _custom_properties(document.get("customProperties"))
     if set(contract_props) - {"sheetNames", "booleanValues"}:
         raise ContractError(f"{where}: unsupported customProperties {sorted(set(contract_props) - {'sheetNames', 'booleanValues'})}")
     columns = tuple(_parse_column(p, f"{where}:{schema['name']}") for p in schema["properties"])

@@ -42,6 +42,8 @@ def write_partition(root: Path, table: str, year: int, frame: pd.DataFrame, sche
     target = partition_path(root, table, year)
     staging = Path(root) / STAGING / f"{table}-{year}-{uuid.uuid4().hex}.parquet"
     staging.parent.mkdir(parents=True, exist_ok=True)
+    for stray in staging.parent.glob(f"{table}-{year}-*.parquet"):  # left by a killed writer
+        stray.unlink(missing_ok=True)
     target.parent.mkdir(parents=True, exist_ok=True)
     try:
         pq.write_table(data, staging, compression="zstd")

@@ -57,11 +57,10 @@ def _normalised_column(column: Column, text: pd.Series, canonical: pd.Series, co
         return {"cvr": digits.where(valid), "cvr_raw": text, "cvr_status": status}
     if column.logical_type == "boolean":
         return {column.name: normalise.parse_boolean(canonical, contract.boolean_spellings)}
+    if column.logical_type == "integer" and column.zero_pad_to:
+        return {column.name: normalise.zero_pad(text, column.zero_pad_to)}
     if column.logical_type == "integer":
-        numbers = normalise.parse_number(text)
-        if column.zero_pad_to:
-            return {column.name: normalise.zero_pad(text, column.zero_pad_to)}
-        return {column.name: numbers.round().astype("Int64")}
+        return {column.name: normalise.parse_number(text).round().astype("Int64")}
     if column.logical_type == "number":
         return {column.name: normalise.parse_number(text).astype("float64")}
     if column.logical_type == "date":
