@@ -80,10 +80,16 @@ def load_models() -> dict[str, Model]:
     return {name: models[name] for name in order}
 
 
+@cache
+def macros() -> str:
+    """dbt_like_sql/macros/*.sql: Jinja macros every model may call."""
+    return "".join(p.read_text(encoding="utf-8") for p in sorted((project_dir() / "dbt_like_sql" / "macros").glob("*.sql")))
+
+
 def render(model: Model, year: int) -> str:
     """SQL with every ref replaced by the relation of that name (registered by run_model); the
-    year and the five outcome flags are there to use too."""
-    return _ENV.from_string(model.sql).render(ref=lambda name: f'"{name}"', year=int(year), flags=FLAGS)
+    year, the five outcome flags and the macros are there to use too."""
+    return _ENV.from_string(macros() + model.sql).render(ref=lambda name: f'"{name}"', year=int(year), flags=FLAGS)
 
 
 def run_model(model: Model, year: int, inputs: dict[str, pd.DataFrame | Path]) -> pd.DataFrame:

@@ -18,12 +18,7 @@ per_company as (
 counted as (
     select
         cluster_id,
-        count(*) as companies,
-        count(*) filter (where sme) as companies_sme,
-        {% for flag in flags %}
-        count(*) filter (where {{ flag }}) as {{ flag }},
-        count(*) filter (where {{ flag }} and sme) as {{ flag }}_sme{{ "," if not loop.last }}
-        {% endfor %}
+        {{ flag_counts() }}
     from per_company
     group by cluster_id
 )

@@ -6,12 +6,7 @@ with companies as (
 ),
 distinct_counts as (
     select
-        count(*) as companies,
-        count(*) filter (where sme) as companies_sme,
-        {% for flag in flags %}
-        count(*) filter (where {{ flag }}) as {{ flag }},
-        count(*) filter (where {{ flag }} and sme) as {{ flag }}_sme{{ "," if not loop.last }}
-        {% endfor %}
+        {{ flag_counts() }}
     from companies
 ),
 sums as (
