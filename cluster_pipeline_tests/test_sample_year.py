@@ -73,3 +73,13 @@ def test_materialising_a_year_without_landing_folder_fails_naming_the_folder(sam
     assert not result.success
     failure = next(e for e in result.all_events if e.event_type_value == "STEP_FAILURE")
     assert str(sample_run.landing / "2019") in str(failure.event_specific_data.error)
+
+
+def test_an_empty_landing_folder_publishes_empty_tables(tmp_path):
+    (tmp_path / "landing" / "2016").mkdir(parents=True)
+    with dg.instance_for_test() as instance:
+        result = materialise(tmp_path / "landing", tmp_path / "published", 2016, instance)
+    assert result.success
+    assert read_partition(tmp_path / "published", "companies", 2016).empty
+    indicators = read_partition(tmp_path / "published", "indicator_status", 2016)
+    assert len(indicators) == 6 and set(indicators["status"]) == {"not_met"}

@@ -38,7 +38,10 @@ def partition_path(root: Path, table: str, year: int) -> Path:
 
 def write_partition(root: Path, table: str, year: int, frame: pd.DataFrame, schema: pa.Schema | None = None) -> Path:
     """Replace one year of a table atomically; returns the published file."""
-    data = pa.Table.from_pandas(frame, schema=schema, preserve_index=False)
+    if frame.empty and schema is not None:
+        data = schema.empty_table()  # an empty frame's columns carry no types worth converting
+    else:
+        data = pa.Table.from_pandas(frame, schema=schema, preserve_index=False)
     target = partition_path(root, table, year)
     staging = Path(root) / STAGING / f"{table}-{year}-{uuid.uuid4().hex}.parquet"
     staging.parent.mkdir(parents=True, exist_ok=True)

@@ -17,8 +17,8 @@ MAX_QUARANTINE_RATE = 0.02  # above 2% of rows read, someone should look at the 
 
 
 def reasons_summary(quarantine: pd.DataFrame) -> pd.DataFrame:
-    rules = quarantine["reasons"].explode().dropna().str.split(":", n=1).str[0]
-    return rules.value_counts().rename_axis("rule").reset_index(name="rows")
+    rules = [reason.split(":", 1)[0] for reasons in quarantine["reasons"] for reason in reasons]
+    return pd.Series(rules, dtype=object).value_counts().rename_axis("rule").reset_index(name="rows")
 
 
 @dg.multi_asset(
