@@ -100,9 +100,8 @@ def split_legal_form(names: pd.Series) -> tuple[pd.Series, pd.Series]:
             pd.Series(form.to_numpy(zero_copy_only=False), index=names.index, dtype=object))
 
 
-def _comparison_form(bare: pa.Array, collapse: bool) -> np.ndarray:
-    folded = pc.replace_substring_regex(_fold(bare, collapse), r"[^a-z0-9]+", " ")
-    return pc.utf8_trim_whitespace(folded).to_numpy(zero_copy_only=False)
+def _comparison_form(bare: pa.Array, collapse: bool) -> pa.Array:
+    return pc.utf8_trim_whitespace(pc.replace_substring_regex(_fold(bare, collapse), r"[^a-z0-9]+", " "))
 
 
 def normalise_name(names: pd.Series, collapse: bool = True) -> pd.Series:
@@ -110,19 +109,21 @@ def normalise_name(names: pd.Series, collapse: bool = True) -> pd.Series:
     collapsed form makes Møller, Moeller and Moller one; the uncollapsed one keeps a typo
     such as 'softwrae' one edit from 'software' (collapsing would make it two)."""
     bare, _ = _split_legal_form(_arrow(names))
-    return pd.Series(_comparison_form(bare, collapse), index=names.index, dtype=object)
+    return pd.Series(_comparison_form(bare, collapse).to_numpy(zero_copy_only=False), index=names.index, dtype=object)
 
 
 def name_forms(names: pd.Series) -> pd.DataFrame:
     """name_key (collapsed), name_wide (uncollapsed) and legal_form, computed once per
-    distinct spelling (many rows share one)."""
+    distinct spelling (many rows share one), kept as Arrow strings."""
     codes, spellings = pd.factorize(names.fillna(""))
-    bare, form = _split_legal_form(pa.array(np.asarray(spellings, dtype=object), type=pa.string()))
-    return pd.DataFrame({
-        "name_key": _comparison_form(bare, True)[codes],
-        "name_wide": _comparison_form(bare, False)[codes],
-        "legal_form": form.to_numpy(zero_copy_only=False)[codes],
-    }, dtype=object)
+    bare, form = _split_legal_form(pa.array(spellings, type=pa.string()))
+    rows = pa.array(codes)
+
+    def per_row(distinct: pa.Array) -> pd.Series:
+        return pd.Series(pc.take(distinct, rows), dtype=pd.ArrowDtype(pa.string()))
+
+    return pd.DataFrame({"name_key": per_row(_comparison_form(bare, True)),
+                         "name_wide": per_row(_comparison_form(bare, False)), "legal_form": per_row(form)})
 
 
 def normalise_address(addresses: pd.Series) -> pd.Series:
@@ -262,9 +263,10 @@ def _majority(values: pd.Series, groups: pd.Series) -> pd.Series:
     if not present.any():
         return pd.Series(dtype=object)
     group_codes, group_labels = pd.factorize(groups.to_numpy()[present])
-    value_codes, value_labels = pd.factorize(values.to_numpy()[present])
+    # factorised as they are stored (Arrow strings stay Arrow: no million Python strings)
+    value_codes, value_labels = pd.factorize(values[present])
     rank = np.empty(len(value_labels), dtype=np.int64)  # each distinct value's place in sorted order
-    rank[pc.sort_indices(pa.array(np.asarray(value_labels))).to_numpy()] = np.arange(len(value_labels))
+    rank[pc.sort_indices(pa.array(value_labels)).to_numpy()] = np.arange(len(value_labels))
     width = len(value_labels)
     pairs, counts = np.unique(group_codes.astype(np.int64) * width + rank[value_codes], return_counts=True)
     group_of, rank_of = pairs // width, pairs % width
@@ -293,15 +295,19 @@ def resolve_companies(members: pd.DataFrame, municipalities: pd.DataFrame, sme_l
     cvr = rows["cvr"].where(rows["cvr"].notna(), None)
 
     # nodes: one per valid CVR, and one per distinct (name, postal code, address) without one
-    node_key = np.where(cvr.notna(), "cvr:" + cvr.fillna(""), "key:" + name_key + "|" + postal + "|" + address_key)
-    node_of_row, node_keys = pd.factorize(pd.Series(node_key))
+    has_cvr = cvr.notna().to_numpy()
+    # integer node keys (no million-string concatenations): the CVR, else (name, postal code, address)
+    name_code, postal_code, address_code = (pd.factorize(x)[0].astype(np.int64) for x in (name_key, postal, address_key))
+    location = (name_code * (postal_code.max(initial=0) + 1) + postal_code) * (address_code.max(initial=0) + 1) + address_code
+    node_of_row, _ = pd.factorize(np.where(has_cvr, -1 - pd.factorize(cvr)[0].astype(np.int64), location))
+    n_nodes = int(node_of_row.max(initial=-1)) + 1
     first = pd.Series(np.arange(len(rows))).groupby(node_of_row).first()
     # candidate names: each node under every (name, postal) it was written with
     spellings = pd.DataFrame({"node": node_of_row, "name_key": name_key, "name_wide": forms["name_wide"],
                               "postal": postal,
                               "address_key": address_key, "legal_form": legal_form}).drop_duplicates(["node", "name_key", "postal"])
     node_cvr = pd.Series(cvr.to_numpy()[first.to_numpy()], index=first.index)
-    partition = _Partition([c if isinstance(c, str) else None for c in node_cvr.reindex(range(len(node_keys)))])
+    partition = _Partition([c if isinstance(c, str) else None for c in node_cvr.reindex(range(n_nodes))])
 
     spellings = spellings.reset_index(drop=True)
     spellings["cvr"] = node_cvr.reindex(spellings["node"]).to_numpy()
@@ -315,9 +321,9 @@ def resolve_companies(members: pd.DataFrame, municipalities: pd.DataFrame, sme_l
     cvr_edges = spelling_edges.assign(candidate=spelling_edges["candidate_node"])
     cvr_edges = cvr_edges[cvr_edges["query"] != cvr_edges["candidate"]]
     node_table = pd.DataFrame({
-        "cvr": node_cvr.reindex(range(len(node_keys))).to_numpy(),
-        "address_key": by_node["address_key"].reindex(range(len(node_keys))).to_numpy(),
-        "legal_form": by_node["legal_form"].reindex(range(len(node_keys))).to_numpy(),
+        "cvr": node_cvr.reindex(range(n_nodes)).to_numpy(),
+        "address_key": by_node["address_key"].reindex(range(n_nodes)).to_numpy(),
+        "legal_form": by_node["legal_form"].reindex(range(n_nodes)).to_numpy(),
     })
     node_table["cvr"] = node_table["cvr"].where(node_table["cvr"].notna(), None)
     attached = _attach_to_cvr(cvr_edges[["query", "candidate", "score"]], node_table, partition)
@@ -327,15 +333,17 @@ def resolve_companies(members: pd.DataFrame, municipalities: pd.DataFrame, sme_l
     for pair in unattached_pairs.sort_values("score", ascending=False, kind="stable").itertuples(index=False):
         if partition.union(int(pair.candidate), int(pair.query)):
             attached[int(pair.query)] = max(attached.get(int(pair.query), 0.0), float(pair.score))
-    roots = np.array([partition.find(i) for i in range(len(node_keys))])
+    roots = np.array([partition.find(i) for i in range(n_nodes)])
 
     entity = pd.Series(roots[node_of_row])
     rows["_entity"] = entity
-    rows["_node_key"] = node_keys[node_of_row]
+    # the seed of the id of an organisation without CVR (its rows have none)
+    rows["_node_key"] = None
+    plain = ~has_cvr
+    rows.loc[plain, "_node_key"] = ("key:" + name_key[plain] + "|" + postal[plain] + "|" + address_key[plain]).to_numpy()
     entity_size = entity.map(entity.value_counts())
-    has_cvr = cvr.notna()
     rows["match_rule"] = np.where(has_cvr, "cvr", np.where(entity_size > 1, "name_location", "single"))
-    node_score = pd.Series(attached, dtype="float64").reindex(range(len(node_keys))).fillna(1.0).to_numpy()
+    node_score = pd.Series(attached, dtype="float64").reindex(range(n_nodes)).fillna(1.0).to_numpy()
     rows["match_score"] = np.where(has_cvr, 1.0, np.where(entity_size > 1, node_score[node_of_row], 1.0))
 
     companies = _company_attributes(rows, municipalities, sme_limit)
@@ -366,7 +374,7 @@ def _company_attributes(rows: pd.DataFrame, municipalities: pd.DataFrame, sme_li
     (all rows' when none holds one); the most frequent postal code, municipality and actor type;
     the most frequently reported number of employees; a flag is true if any membership says so."""
     g = rows["_entity"]
-    cvr_rows = rows[rows["cvr"].notna()]
+    cvr_rows = rows.loc[rows["cvr"].notna(), ["_entity", "cvr", "name"]]
     name = _majority(cvr_rows["name"], cvr_rows["_entity"]).combine_first(_majority(rows["name"], g))
     by_entity = rows.groupby("_entity", sort=False)
     companies = pd.DataFrame({
