@@ -656,10 +656,6 @@ def generate(landing: Path, years: list[int], scale: float = 1.0, seed: int = 20
     return truths
 
 
-def load_truth(landing: Path, year: int) -> dict:
-    return json.loads((Path(landing) / "_truth" / f"{year}.json").read_text(encoding="utf-8"))
-
-
 def load_truth_rows(landing: Path, year: int) -> pd.DataFrame:
     """The true organisation of every good members row: source_file, source_sheet, source_row, entity."""
     return pd.read_csv(Path(landing) / "_truth" / f"{year}_rows.csv", dtype={"source_sheet": "string", "source_row": "int64"})
