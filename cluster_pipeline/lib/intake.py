@@ -7,7 +7,6 @@ rejects files that cannot be used, and applies the template's supersession rule.
 
 from __future__ import annotations
 
-from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -177,8 +176,8 @@ def intake_year(year_dir: Path, contracts: dict[str, Contract]) -> Intake:
             record.status = "quarantined"
             record.reasons.append(str(exc))
             continue
-        kinds = Counter(p.kind for p in file_parts)
-        record.kind = "workbook" if file.path.suffix.lower() == ".xlsx" else next(iter(kinds))
+        # a CSV file is one table of one kind; a workbook holds both
+        record.kind = "workbook" if file.path.suffix.lower() == ".xlsx" else file_parts[0].kind
         parts += file_parts
 
     kept = supersede(parts, records)
