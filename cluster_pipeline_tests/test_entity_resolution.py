@@ -144,3 +144,37 @@ def test_match_rule_and_score_are_recorded():
 def test_name_normalisation():
     assert normalise_name(pd.Series(["Ærø Møller & Søn A/S", "AERO MOELLER & SOEN AS", "Café Ünik ApS"])).tolist() == \
         ["aro moller son", "aro moller son", "cafe unik"]
+
+
+def test_the_same_name_with_another_explicit_legal_form_in_one_town_is_another_company():
+    a, b = company_of(row("SundhedNordic I/S", "12345674", address="Havnevej 1"),
+                      row("SundhedNordic P/S", address="Havnevej 9"))
+    assert a != b
+
+
+def test_legal_form_spellings_are_one_form():
+    a, b = company_of(row("Fjordtek Aktieselskab", "12345674"), row("Fjordtek A.S.", address=""))
+    assert a == b
+
+
+def test_a_name_one_letter_off_with_another_legal_form_is_another_company():
+    a, b = company_of(row("Olsen Data ApS", "12345674", address="Havnevej 1"), row("Olesen Data K/S", address=""))
+    assert a != b
+
+
+def test_a_clearly_different_street_address_is_another_company():
+    a, b = company_of(row("Møller Elektronik I/S", "12345674", address="Poulsensvej 60"),
+                      row("Møller Elektronik", address="Holmsvej 66"))
+    assert a != b
+
+
+def test_a_row_without_form_or_address_never_bridges_two_legal_forms():
+    ids = company_of(row("Kronetek Hansen ApS", address="Havnevej 1"), row("Kronetek Hansen", address=""),
+                     row("Kronetek Hansen IVS", address=""))
+    assert ids[0] != ids[2]
+
+
+def test_a_row_without_address_never_bridges_two_streets():
+    ids = company_of(row("Kronetek Hansen ApS", address="Havnevej 1"), row("Kronetek Hansen ApS", address=""),
+                     row("Kronetek Hansen ApS", address="Skovvej 40"))
+    assert ids[0] != ids[2]

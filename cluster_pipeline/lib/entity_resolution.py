@@ -133,12 +133,19 @@ def normalise_address(addresses: pd.Series) -> pd.Series:
     return pd.Series(folded.to_numpy(zero_copy_only=False)[codes], index=addresses.index, dtype=object)
 
 
-class _Partition:
-    """Union-find over nodes that never joins two different CVR numbers."""
+class Partition:
+    """Union-find over nodes that never joins two organisations the evidence tells apart:
+    two different CVR numbers, two different explicit legal forms (A/S is not ApS), or
+    two clearly different street addresses (another street or house number); and, when
+    groups are given (a bit mask per node, e.g. its year), two nodes of one group."""
 
-    def __init__(self, cvrs: list[str | None]):
+    def __init__(self, cvrs: list[str | None], forms: dict[int, frozenset], addresses: dict[int, frozenset],
+                 groups: dict[int, int] | None = None):
         self.parent = list(range(len(cvrs)))
         self.cvr = list(cvrs)
+        self.forms = forms  # only nodes that take part in a union need them
+        self.addresses = addresses
+        self.groups = groups if groups is not None else {}
 
     def find(self, i: int) -> int:
         while self.parent[i] != i:
@@ -146,14 +153,35 @@ class _Partition:
             i = self.parent[i]
         return i
 
-    def union(self, a: int, b: int) -> bool:
+    def conflict(self, ra: int, rb: int, cvr_decides: bool = False) -> bool:
+        if self.groups.get(ra, 0) & self.groups.get(rb, 0):
+            return True
+        if self.cvr[ra] and self.cvr[rb]:
+            return self.cvr[ra] != self.cvr[rb] or not cvr_decides and self._differ(ra, rb)
+        return self._differ(ra, rb)
+
+    def _differ(self, ra: int, rb: int) -> bool:
+        fa, fb = self.forms.get(ra, frozenset()), self.forms.get(rb, frozenset())
+        if fa and fb and not fa & fb:
+            return True
+        a, b = self.addresses.get(ra, frozenset()), self.addresses.get(rb, frozenset())
+        return bool(a and b and all(_addresses_differ(x, y) for x in a for y in b))
+
+    def union(self, a: int, b: int, cvr_decides: bool = False) -> bool:
+        """Join a's and b's organisations unless the evidence tells them apart; with
+        cvr_decides, the same CVR joins them whatever their forms and addresses (a company
+        that moved or changed its form between years)."""
         ra, rb = self.find(a), self.find(b)
         if ra == rb:
             return True
-        if self.cvr[ra] and self.cvr[rb] and self.cvr[ra] != self.cvr[rb]:
-            return False  # refused: would join two different valid CVRs
+        if self.conflict(ra, rb, cvr_decides):
+            return False  # refused: the evidence says two organisations
         self.parent[rb] = ra
         self.cvr[ra] = self.cvr[ra] or self.cvr[rb]
+        for sets in (self.forms, self.addresses):
+            sets[ra] = sets.get(ra, frozenset()) | sets.get(rb, frozenset())
+        if self.groups:
+            self.groups[ra] = self.groups.get(ra, 0) | self.groups.get(rb, 0)
         return True
 
 
@@ -181,7 +209,7 @@ def _entity_words(names: np.ndarray) -> list[frozenset]:
     return [frozenset(n.split()) & ENTITY_WORDS for n in names]
 
 
-def _name_edges(spellings: pd.DataFrame) -> pd.DataFrame:
+def name_edges(spellings: pd.DataFrame) -> pd.DataFrame:
     """Pairs (query spelling without CVR, candidate spelling) in the same block whose names are
     within one edit and whose addresses do not clearly differ, with the name similarity.
     Blocks: postal code + first two letters of the name."""
@@ -230,11 +258,11 @@ def _name_edges(spellings: pd.DataFrame) -> pd.DataFrame:
                          "score": 1.0 - d[ok] / np.maximum(np.maximum(q_len, c_len)[ok], 1)})
 
 
-def _attach_to_cvr(edges: pd.DataFrame, nodes: pd.DataFrame, partition: _Partition) -> dict[int, float]:
+def _attach_to_cvr(edges: pd.DataFrame, nodes: pd.DataFrame, partition: Partition) -> dict[int, float]:
     """Each node without a CVR joins the CVR-holding node it fits best; a tie between
     different CVRs is broken by address, then legal form, else left alone."""
     scores: dict[int, float] = {}
-    to_cvr = edges[nodes["cvr"].to_numpy()[edges["candidate"].to_numpy()] != None]  # noqa: E711
+    to_cvr = edges[pd.notna(nodes["cvr"].to_numpy()[edges["candidate"].to_numpy()])]
     if to_cvr.empty:
         return scores
     to_cvr = to_cvr.assign(
@@ -278,6 +306,14 @@ def _majority(values: pd.Series, groups: pd.Series) -> pd.Series:
     return pd.Series(by_rank[rank_of[first]], index=group_labels[group_of[first]])
 
 
+def sets_per_node(values: pd.Series, node_of_row: np.ndarray, nodes: np.ndarray) -> dict[int, frozenset]:
+    """For the given nodes, the distinct non-empty values their rows give (legal forms, addresses)."""
+    wanted = np.isin(node_of_row, nodes)
+    pairs = pd.DataFrame({"node": node_of_row[wanted], "value": np.asarray(values.to_numpy(), dtype=object)[wanted]})
+    pairs = pairs[pairs["value"].notna() & (pairs["value"] != "")].drop_duplicates()
+    return {int(node): frozenset(group) for node, group in pairs.groupby("node", sort=False)["value"]}
+
+
 def _stable_id(node_key: str) -> str:
     """For an organisation without CVR: a hash of its most frequent normalised name, postal code and address."""
     return "N" + hashlib.sha1(node_key.encode()).hexdigest()[:11].upper()
@@ -305,14 +341,13 @@ def resolve_companies(members: pd.DataFrame, municipalities: pd.DataFrame, sme_l
     # candidate names: each node under every (name, postal) it was written with
     spellings = pd.DataFrame({"node": node_of_row, "name_key": name_key, "name_wide": forms["name_wide"],
                               "postal": postal,
-                              "address_key": address_key, "legal_form": legal_form}).drop_duplicates(["node", "name_key", "postal"])
+                              "address_key": address_key, "legal_form": legal_form}).drop_duplicates(["node", "name_key", "postal", "legal_form"])
     node_cvr = pd.Series(cvr.to_numpy()[first.to_numpy()], index=first.index)
-    partition = _Partition([c if isinstance(c, str) else None for c in node_cvr.reindex(range(n_nodes))])
 
     spellings = spellings.reset_index(drop=True)
     spellings["cvr"] = node_cvr.reindex(spellings["node"]).to_numpy()
     spellings["block"] = spellings["postal"] + "|" + spellings["name_key"].str.slice(0, 2)
-    edges = _name_edges(spellings)
+    edges = name_edges(spellings)
     # edges are between spelling rows; lift them to nodes
     edges = edges.assign(query=spellings["node"].to_numpy()[edges["query"]], candidate_node=spellings["node"].to_numpy()[edges["candidate"]])
     spelling_edges = edges.rename(columns={"candidate": "candidate_spelling"})
@@ -320,6 +355,9 @@ def resolve_companies(members: pd.DataFrame, municipalities: pd.DataFrame, sme_l
     by_node = spellings.drop_duplicates("node").set_index("node")
     cvr_edges = spelling_edges.assign(candidate=spelling_edges["candidate_node"])
     cvr_edges = cvr_edges[cvr_edges["query"] != cvr_edges["candidate"]]
+    involved = np.unique(np.r_[cvr_edges["query"].to_numpy(), cvr_edges["candidate"].to_numpy()])
+    partition = Partition([c if isinstance(c, str) else None for c in node_cvr.reindex(range(n_nodes))],
+                           sets_per_node(legal_form, node_of_row, involved), sets_per_node(address_key, node_of_row, involved))
     node_table = pd.DataFrame({
         "cvr": node_cvr.reindex(range(n_nodes)).to_numpy(),
         "address_key": by_node["address_key"].reindex(range(n_nodes)).to_numpy(),

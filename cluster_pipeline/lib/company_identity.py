@@ -1,0 +1,161 @@
+"""One company_id per organisation across years.
+
+Each year is resolved on its own (lib/entity_resolution.py): a year's companies and counts
+never depend on other years. This module only links the years' resolved companies to
+identities, with the same evidence the yearly resolver trusts:
+
+1. the same valid CVR in any two years is one organisation (whichever years carry it);
+2. the same year-local id (the same normalised name, postal code and address) is one;
+3. a company without a CVR in one year joins a company of another year whose name fits
+   (the resolver's name rules: one slip, numbers and entity words agree, the address does
+   not clearly differ), strongest evidence first.
+Two companies of the same year are never joined (that would merge within a year), nor two
+CVRs, two explicit legal forms or two clearly different addresses.
+
+The identities are a function of all years' resolved companies together, so any run order
+(backfill newest first, a late correction) ends with the same ids. An identity's id is
+"CVR" + its CVR when any year carries one, otherwise its earliest year's own id, so adding
+later years leaves earlier ids alone unless new evidence (a CVR) arrives.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from cluster_pipeline.lib.entity_resolution import (Partition, name_edges, name_forms, normalise_address,
+                                                    sets_per_node)
+
+EVIDENCE = ["year", "local_id", "cvr", "name", "address", "postal_code"]
+IDENTITY_COLUMNS = ["company_id", "current_id", "cvr", "name", "first_year", "last_year", "n_years"]
+
+
+@dataclass
+class Identities:
+    ids: pd.DataFrame  # year, local_id -> company_id
+    table: pd.DataFrame  # company_identities: one row per id ever published (current and former)
+
+
+def _evidence(years: dict[int, pd.DataFrame]) -> pd.DataFrame:
+    """Distinct (year, local company, name, address, postal code, CVR) over all years."""
+    frames = [rows.rename(columns={"company_id": "local_id"}).assign(year=year)[EVIDENCE]
+              for year, rows in sorted(years.items())]
+    if not frames:
+        return pd.DataFrame({c: pd.Series(dtype="object") for c in EVIDENCE})
+    evidence = pd.concat(frames, ignore_index=True)
+    for column in ("local_id", "cvr", "name", "address", "postal_code"):
+        evidence[column] = evidence[column].astype(object)
+    return evidence.drop_duplicates().sort_values(["year", "local_id"], kind="stable").reset_index(drop=True)
+
+
+def _union_all(partition: Partition, keys: pd.Series, cvr_decides: bool = False) -> None:
+    """Join the nodes that share a key (a CVR, a year-local id); nodes in year order."""
+    for nodes in pd.Series(np.arange(len(keys))).groupby(keys.to_numpy(), dropna=True).agg(list):
+        for other in nodes[1:]:
+            partition.union(nodes[0], other, cvr_decides)
+
+
+def link_years(years: dict[int, pd.DataFrame], previous: pd.DataFrame | None = None) -> Identities:
+    """years: per year its resolved memberships (company_id = the year's own id, cvr, name,
+    address, postal_code). previous: the company_identities table published before, whose
+    ids stay in the table pointing to what they stand for now."""
+    evidence = _evidence(years)
+    node_of_row, node_keys = pd.factorize(pd.MultiIndex.from_frame(evidence[["year", "local_id"]]), sort=True)
+    node_year = node_keys.get_level_values(0).to_numpy().astype(int)
+    node_local = node_keys.get_level_values(1).to_numpy().astype(object)
+    n_nodes = len(node_keys)
+    cvr_rows = evidence["cvr"].notna().to_numpy()
+    node_cvr = pd.Series(evidence["cvr"].to_numpy()[cvr_rows], index=node_of_row[cvr_rows]).groupby(level=0).first()
+    cvrs = [None] * n_nodes
+    for node, cvr in node_cvr.items():
+        cvrs[int(node)] = cvr
+
+    forms = name_forms(evidence["name"])
+    address_key = normalise_address(evidence["address"])
+    postal = evidence["postal_code"].fillna("").astype(str)
+    spellings = pd.DataFrame({"node": node_of_row, "name_key": forms["name_key"], "name_wide": forms["name_wide"],
+                              "postal": postal, "address_key": address_key, "legal_form": forms["legal_form"]})
+    spellings = spellings.drop_duplicates(["node", "name_key", "postal", "legal_form", "address_key"]).reset_index(drop=True)
+    spellings["cvr"] = [cvrs[n] for n in spellings["node"]]
+    spellings["block"] = spellings["postal"] + "|" + spellings["name_key"].str.slice(0, 2)
+    edges = name_edges(spellings)
+    query, candidate = spellings["node"].to_numpy()[edges["query"]], spellings["node"].to_numpy()[edges["candidate"]]
+    across = node_year[query] != node_year[candidate]  # within a year the resolver has decided
+    edges = pd.DataFrame({"query": query[across], "candidate": candidate[across], "score": edges["score"].to_numpy()[across]})
+
+    involved = np.arange(n_nodes)
+    partition = Partition(cvrs, sets_per_node(forms["legal_form"], node_of_row, involved),
+                          sets_per_node(address_key, node_of_row, involved),
+                          groups={n: 1 << (int(y) - 1900) for n, y in enumerate(node_year)})
+    _union_all(partition, pd.Series(cvrs, dtype=object), cvr_decides=True)
+    _union_all(partition, pd.Series(node_local, dtype=object))
+    # strongest evidence first, then the nearest years; node numbers make ties deterministic
+    edges["gap"] = np.abs(node_year[edges["query"]] - node_year[edges["candidate"]])
+    for pair in edges.sort_values(["score", "gap", "query", "candidate"], ascending=[False, True, True, True],
+                                  kind="stable").itertuples(index=False):
+        partition.union(int(pair.candidate), int(pair.query))
+
+    roots = np.array([partition.find(i) for i in range(n_nodes)])
+    nodes_frame = pd.DataFrame({"year": node_year, "local_id": node_local, "root": roots,
+                                "cvr": [partition.cvr[r] for r in roots]})
+    # earliest year first: the identity's seed is its earliest own id
+    seed = nodes_frame.sort_values(["year", "local_id"], kind="stable").drop_duplicates("root").set_index("root")["local_id"]
+    nodes_frame["company_id"] = np.where(nodes_frame["cvr"].notna(), "CVR" + nodes_frame["cvr"].fillna(""),
+                                         nodes_frame["root"].map(seed))
+    ids = nodes_frame[["year", "local_id", "company_id", "cvr"]]
+    return Identities(ids[["year", "local_id", "company_id"]], identity_table(ids, years, previous))
+
+
+def identity_table(ids: pd.DataFrame, years: dict[int, pd.DataFrame], previous: pd.DataFrame | None) -> pd.DataFrame:
+    """Current ids (pointing to themselves), every year's own id that now stands for another
+    (an analyst may hold it from a run of that year alone), and every id published before."""
+    names = pd.concat([companies[["company_id", "name"]].assign(year=year) for year, companies in years.items()]
+                      or [pd.DataFrame({"company_id": [], "name": [], "year": []})], ignore_index=True)
+    names = names.rename(columns={"company_id": "local_id"}).merge(ids, on=["year", "local_id"])
+    latest_name = names.sort_values("year", kind="stable").drop_duplicates("company_id", keep="last").set_index("company_id")["name"]
+    per_id = ids.groupby("company_id").agg(cvr=("cvr", "first"), first_year=("year", "min"), last_year=("year", "max"),
+                                           n_years=("year", "nunique"))
+    current = per_id.assign(current_id=per_id.index, name=latest_name.reindex(per_id.index)).reset_index()
+
+    # a year's own id that is no longer the published one: points to its identity (the latest year's)
+    own = ids[ids["local_id"] != ids["company_id"]].sort_values("year", kind="stable")
+    own = own[~own["local_id"].isin(current["company_id"])]
+    former = own.groupby("local_id").agg(current_id=("company_id", "last"), first_year=("year", "min"),
+                                         last_year=("year", "max"), n_years=("year", "nunique")).reset_index()
+    former = former.rename(columns={"local_id": "company_id"}).join(
+        current.set_index("company_id")[["cvr", "name"]], on="current_id")
+    table = pd.concat([current, former], ignore_index=True)
+
+    if previous is not None and len(previous):
+        kept = previous[~previous["company_id"].isin(table["company_id"])].copy()
+        # an id seen before keeps pointing where its identity lives now, if that is still an id
+        live = table.set_index("company_id")["current_id"]
+        kept["current_id"] = kept["current_id"].map(live).fillna(kept["current_id"])
+        table = pd.concat([table, kept[IDENTITY_COLUMNS]], ignore_index=True)
+    table = table[IDENTITY_COLUMNS].sort_values("company_id", kind="stable").reset_index(drop=True)
+    return table.astype({"first_year": "int32", "last_year": "int32", "n_years": "int32"})
+
+
+def id_stability(ids: pd.DataFrame, years: dict[int, pd.DataFrame]) -> dict[str, float]:
+    """Per pair of consecutive years: of the companies that are evidently the same in both (the
+    same CVR, or the same normalised name in the same postal code), the share with one id."""
+    keyed = []
+    for year, rows in years.items():
+        forms = name_forms(rows["name"])
+        key = np.where(rows["cvr"].notna(), "cvr:" + rows["cvr"].fillna("").astype(str),
+                       "name:" + forms["name_key"].astype(str) + "|" + rows["postal_code"].fillna("").astype(str))
+        keyed.append(pd.DataFrame({"year": year, "local_id": rows["company_id"].to_numpy(), "key": key}))
+    if not keyed:
+        return {}
+    keyed = pd.concat(keyed).drop_duplicates().merge(ids, on=["year", "local_id"])
+    # a key claimed by two companies in one year is not evidence of anything
+    keyed = keyed[~keyed.duplicated(["year", "key"], keep=False)]
+    stability = {}
+    ordered = sorted(years)
+    for a, b in zip(ordered, ordered[1:]):
+        pair = keyed[keyed["year"] == a].merge(keyed[keyed["year"] == b], on="key")
+        if len(pair):
+            stability[f"{a}-{b}"] = float((pair["company_id_x"] == pair["company_id_y"]).mean())
+    return stability
