@@ -41,42 +41,39 @@ def _instance():
 
 
 def run(args) -> int:
-    import dagster as dg
-
-    from cluster_pipeline.definitions import ASSETS
     from cluster_pipeline.defs.resources import resources_from_env
     from cluster_pipeline.lib.parquet_store import read_partition
     from cluster_pipeline.lib.year_lock import year_lock
+    from cluster_pipeline.year_runs import run_years
 
     resources = resources_from_env(args.landing, args.output)
     output = Path(resources["output"].path)
-    failed = []
-    with _instance() as instance:
-        for year in parse_years(args.years):
-            print(f"{year}: materialising through Dagster ...", end="", flush=True)
-            started = time.perf_counter()
-            with year_lock(output, year):
-                result = dg.materialize(ASSETS, partition_key=str(year), instance=instance, resources=resources,
-                                        raise_on_error=False, tags={"cluster_pipeline/year": str(year)},
-                                        run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}})
-            seconds = time.perf_counter() - started
-            if not result.success:
-                failed.append(year)
-                errors = [e.event_specific_data.error.message.strip() for e in result.all_events
-                          if e.event_type_value == "STEP_FAILURE"]
-                print(f" FAILED ({seconds:.1f}s)\n    " + "\n    ".join(errors))
-                continue
-            manifest = read_partition(output, "ingest_manifest", year)
-            ingested = manifest[manifest["status"] == "ingested"]
-            checks = result.get_asset_check_evaluations()
-            files = ", ".join(f"{n} {status}" for status, n in manifest["status"].value_counts().items())
-            print(f" ok ({seconds:.1f}s)\n    files: {files}\n    rows of ingested files: {int(ingested['rows_read'].sum()):,} read = "
-                  f"{int(ingested['rows_accepted'].sum()):,} accepted + {int(ingested['rows_quarantined'].sum()):,} quarantined\n"
-                  f"    checks: {sum(c.passed for c in checks)} of {len(checks)} passed")
+    years = parse_years(args.years)
+    # identities span all years: one run at a time per output folder
+    with _instance() as instance, year_lock(output, "identities"):
+        outcome = run_years(years, resources, instance, progress=lambda line: print(line, flush=True))
+    print()
+    for year, result in outcome.years.items():
+        if not result.success:
+            print(f"{year}: FAILED ({result.seconds:.1f}s)\n    " + "\n    ".join(result.errors))
+            continue
+        manifest = read_partition(output, "ingest_manifest", year)
+        ingested = manifest[manifest["status"] == "ingested"]
+        files = ", ".join(f"{n} {status}" for status, n in manifest["status"].value_counts().items())
+        print(f"{year}: ok ({result.seconds:.1f}s)\n    files: {files}\n    rows of ingested files: "
+              f"{int(ingested['rows_read'].sum()):,} read = {int(ingested['rows_accepted'].sum()):,} accepted + "
+              f"{int(ingested['rows_quarantined'].sum()):,} quarantined\n"
+              f"    checks: {sum(c.passed for c in result.checks)} of {len(result.checks)} passed")
+    checks = outcome.identity_checks
+    print(f"company identities: checks {sum(c.passed for c in checks)} of {len(checks)} passed"
+          + (f"; ids re-published for {', '.join(map(str, outcome.republished))}" if outcome.republished else ""))
+    for error in outcome.identity_errors:
+        print(f"    {error}")
+    failed = [y for y, r in outcome.years.items() if not r.success]
     print(f"published tables in {output.resolve()}")
-    print(indicator_table(output, [y for y in parse_years(args.years) if y not in failed]))
-    if failed:
-        print(f"failed years: {', '.join(map(str, failed))}", file=sys.stderr)
+    print(indicator_table(output, [y for y in years if y not in failed]))
+    if failed or outcome.identity_errors:
+        print(f"failed: {', '.join(map(str, failed)) or 'company identities'}", file=sys.stderr)
         return 1
     return 0
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import dagster as dg
 
-from cluster_pipeline.defs.companies.assets import resolve_companies
+from cluster_pipeline.defs.companies.assets import (company_identities, identified_companies, identity_follow_ups,
+                                                    resolved_companies)
 from cluster_pipeline.defs.contracts.assets import validate_submissions
 from cluster_pipeline.defs.ingest.assets import ingest_manifest, landed_files
 from cluster_pipeline.defs.ingest.automation import landing_files_sensor, nightly_latest_year
@@ -13,7 +14,8 @@ from cluster_pipeline.defs.publish.assets import sql_warehouse
 from cluster_pipeline.defs.resources import resources_from_env
 from cluster_pipeline.defs.statistics.assets import statistics_assets
 
-ASSETS = [landed_files, validate_submissions, ingest_manifest, resolve_companies, *statistics_assets, sql_warehouse]
+ASSETS = [landed_files, validate_submissions, ingest_manifest, resolved_companies, company_identities, identified_companies,
+          *statistics_assets, sql_warehouse]
 
 yearly_statistics = dg.define_asset_job(
     "yearly_statistics", selection=dg.AssetSelection.all(), partitions_def=years,
@@ -26,7 +28,7 @@ yearly_statistics = dg.define_asset_job(
 
 def build_definitions(landing: str | None = None, output: str | None = None, warehouse: str | None = None) -> dg.Definitions:
     return dg.Definitions(assets=ASSETS, jobs=[yearly_statistics], schedules=[nightly_latest_year],
-                          sensors=[landing_files_sensor], resources=resources_from_env(landing, output, warehouse))
+                          sensors=[landing_files_sensor, identity_follow_ups], resources=resources_from_env(landing, output, warehouse))
 
 
 defs = build_definitions()

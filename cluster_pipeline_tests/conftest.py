@@ -1,5 +1,6 @@
-"""Shared fixtures: one full sample year (scale 1) generated and materialised through
-Dagster once per test session; small hand-made files for everything else."""
+"""Shared fixtures: the full national sample for 2014-2018 (scale 1) generated and run
+through Dagster once per test session, as `cluster-pipeline run` does; small hand-made
+files for everything else."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ import sqlalchemy as sa
 from cluster_pipeline.definitions import ASSETS
 from cluster_pipeline.defs.resources import resources_from_env
 from cluster_pipeline.lib.sample_data import generate
+from cluster_pipeline.year_runs import YearOutcome, run_years
 
 SAMPLE_YEAR = 2016
 
@@ -25,7 +27,7 @@ class SampleRun:
     output: Path
     year: int
     truth: dict
-    result: dg.ExecuteInProcessResult
+    outcome: "YearOutcome"  # the year's runs: .checks holds every asset check evaluation
 
 
 def materialise(landing: Path, output: Path, year: int, instance: dg.DagsterInstance) -> dg.ExecuteInProcessResult:
@@ -33,41 +35,40 @@ def materialise(landing: Path, output: Path, year: int, instance: dg.DagsterInst
                           resources=resources_from_env(str(landing), str(output)), raise_on_error=False)
 
 
-@pytest.fixture(scope="session")
-def sample_run(tmp_path_factory) -> SampleRun:
-    root = tmp_path_factory.mktemp("sample")
-    landing, output = root / "landing", root / "published"
-    truth = generate(landing, [SAMPLE_YEAR], scale=1.0, seed=2016)[SAMPLE_YEAR]
-    with dg.instance_for_test() as instance:
-        result = materialise(landing, output, SAMPLE_YEAR, instance)
-    assert result.success, "the sample year must materialise"
-    return SampleRun(landing, output, SAMPLE_YEAR, truth, result)
+YEARS = [2014, 2015, 2016, 2017, 2018]
 
 
-SMALL_YEARS = [2014, 2015, 2016, 2017, 2018]
+def run_in_order(landing: Path, output: Path, years: list[int], instance: dg.DagsterInstance):
+    """The years through Dagster as `cluster-pipeline run` materialises them."""
+    return run_years(years, resources_from_env(str(landing), str(output)), instance, progress=lambda line: None)
 
 
 @pytest.fixture(scope="session")
-def small_years(tmp_path_factory) -> dict[int, SampleRun]:
-    """Every year of the strategy period at a quarter of the national scale."""
+def five_years(tmp_path_factory) -> dict[int, SampleRun]:
+    """Every year of the strategy period at national scale, run together (in order)."""
     root = tmp_path_factory.mktemp("years")
     landing, output = root / "landing", root / "published"
-    truths = generate(landing, SMALL_YEARS, scale=0.25, seed=7)
-    runs = {}
+    truths = generate(landing, YEARS, scale=1.0, seed=2016)
     with dg.instance_for_test() as instance:
-        for year in SMALL_YEARS:
-            result = materialise(landing, output, year, instance)
-            assert result.success, f"{year} must materialise"
-            runs[year] = SampleRun(landing, output, year, truths[year], result)
+        outcome = run_in_order(landing, output, YEARS, instance)
+    assert not outcome.identity_errors, outcome.identity_errors
+    runs = {}
+    for year in YEARS:
+        assert outcome.years[year].success, f"{year} must materialise: {outcome.years[year].errors}"
+        runs[year] = SampleRun(landing, output, year, truths[year], outcome.years[year])
     return runs
 
 
-@pytest.fixture(params=["full 2016", *SMALL_YEARS])
+@pytest.fixture(scope="session")
+def sample_run(five_years) -> SampleRun:
+    """The full-scale sample year 2016."""
+    return five_years[SAMPLE_YEAR]
+
+
+@pytest.fixture(params=YEARS)
 def statistics_run(request) -> SampleRun:
-    """The full-scale sample year, and each year of 2014-2018 at a smaller scale."""
-    if request.param == "full 2016":
-        return request.getfixturevalue("sample_run")
-    return request.getfixturevalue("small_years")[request.param]
+    """Each year of 2014-2018 at national scale."""
+    return request.getfixturevalue("five_years")[request.param]
 
 
 @pytest.fixture

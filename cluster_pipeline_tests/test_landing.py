@@ -38,6 +38,19 @@ def test_source_row_is_the_row_number_excel_shows(tmp_path):
     assert table.row_numbers == [2, 4]
 
 
+def test_xlsx_source_row_is_the_row_number_excel_shows(tmp_path):
+    write_xlsx(tmp_path / "w.xlsx", {"members": [MEMBERS_HEADER, member(name="A"), [None] * 16, member(name="B")]})
+    (table,) = read_tables(only_file(tmp_path))
+    assert table.row_numbers == [2, 4]
+
+
+def test_an_xlsx_cell_beyond_the_header_makes_its_row_longer_than_the_header(tmp_path):
+    write_xlsx(tmp_path / "w.xlsx", {"members": [MEMBERS_HEADER, member(name="A"), [*member(name="B"), None, "extra"]]})
+    (table,) = read_tables(only_file(tmp_path))
+    assert len(table.header) == 16
+    assert not any(table.rows[0][16:]) and table.rows[1][17] == "extra"
+
+
 @pytest.mark.parametrize("content,reason", [
     (b"", "empty file"),
     (b"\x81\x8d\x8f garbage", "cannot decode"),

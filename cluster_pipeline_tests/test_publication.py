@@ -17,9 +17,9 @@ import pytest
 import sqlalchemy as sa
 
 from cluster_pipeline.lib import tables
-from cluster_pipeline.lib.parquet_store import STAGING, partition_path, read_partition, write_partition
-from cluster_pipeline.lib.warehouse import replace_year
-from cluster_pipeline_tests.conftest import materialise
+from cluster_pipeline.lib.parquet_store import STAGING, partition_path, read_partition, read_table, write_partition
+from cluster_pipeline.lib.warehouse import replace_table, replace_year
+from cluster_pipeline_tests.conftest import YEARS, materialise
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 
@@ -89,7 +89,7 @@ def test_the_readme_snippets_read_every_table_alike(sample_run):
         assert str(pandas_frame["year"].dtype) == "int32" and polars_frame.schema["year"] == pl.Int32
         assert str(duckdb_frame["year"].dtype) == "int32"
         assert set(pandas_frame.columns) == set(polars_frame.columns) == set(duckdb_frame.columns)
-        assert (pandas_frame["year"] == sample_run.year).all()
+        assert set(pandas_frame["year"]) == set(YEARS)  # every year of the sample, read from the path
 
 
 def test_the_sqlite_warehouse_holds_every_table_of_the_year(sample_run):
@@ -99,6 +99,30 @@ def test_the_sqlite_warehouse_holds_every_table_of_the_year(sample_run):
             count = connection.execute(sa.text(f'SELECT count(*) FROM "{name}" WHERE year = :y'), {"y": sample_run.year}).scalar()
             assert count == len(read_partition(sample_run.output, name, sample_run.year)), name
     engine.dispose()
+
+
+def test_the_sqlite_warehouse_holds_company_identities_whole(sample_run):
+    engine = sa.create_engine(f"sqlite:///{sample_run.output / 'warehouse.sqlite'}")
+    with engine.connect() as connection:
+        in_sql = pd.read_sql("SELECT * FROM company_identities", connection)
+    engine.dispose()
+    published = read_table(sample_run.output, "company_identities")
+    assert list(in_sql.columns) == tables.columns("company_identities")
+    assert sorted(in_sql["company_id"]) == sorted(published["company_id"])
+
+
+@pytest.mark.postgres
+def test_company_identities_are_replaced_whole_in_postgres(postgres_database):
+    engine = sa.create_engine(postgres_database)
+    schema = tables.schema("company_identities")
+    row = {"company_id": "N1", "current_id": "CVR12345674", "cvr": "12345674", "name": "Fjordtek A/S",
+           "first_year": 2016, "last_year": 2016, "n_years": 1}
+    replace_table(engine, "company_identities", pd.DataFrame([row, {**row, "company_id": "CVR12345674"}]), schema)
+    replace_table(engine, "company_identities", pd.DataFrame([{**row, "company_id": "CVR12345674"}]), schema)
+    with engine.connect() as connection:
+        ids = connection.execute(sa.text("SELECT company_id FROM company_identities")).scalars().all()
+    engine.dispose()
+    assert ids == ["CVR12345674"]
 
 
 def small_tables(n: int) -> dict:

@@ -45,7 +45,7 @@ def test_manifest_records_ignored_and_superseded_files(sample_run):
 
 
 def test_accounting_check_passes_and_holds_for_every_ingested_file(sample_run):
-    (check,) = [c for c in sample_run.result.get_asset_check_evaluations() if c.check_name == "rows_accounted_for"]
+    (check,) = [c for c in sample_run.outcome.checks if c.check_name == "rows_accounted_for"]
     assert check.passed
     manifest = read_partition(sample_run.output, "ingest_manifest", sample_run.year)
     ingested = manifest[manifest["status"] == "ingested"]

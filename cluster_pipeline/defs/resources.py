@@ -49,6 +49,19 @@ class OutputFolder(dg.ConfigurableResource):
     def read(self, table: str, year: int):
         return parquet_store.read_partition(self.root, table, year)
 
+    def publish_all_years(self, table: str, frame, schema=None) -> Path:
+        """A published table that spans all years: <output>/<table>/data.parquet."""
+        return parquet_store.write_table(self.root, table, frame, schema)
+
+    def read_all_years(self, table: str):
+        """A published table that spans all years, or None before its first run."""
+        return parquet_store.read_table(self.root, table)
+
+    def years_with(self, table: str) -> list[int]:
+        """The years for which an intermediate table has been written."""
+        folder = self.root / WORK / table
+        return sorted(int(p.name.removeprefix("year=")) for p in folder.glob("year=*") if (p / parquet_store.DATA_FILE).exists())
+
     def table_file(self, table: str, year: int) -> Path:
         """Where a table's year lives: published tables at the top, intermediate ones under _work/."""
         from cluster_pipeline.lib.tables import TABLES
@@ -61,6 +74,12 @@ class OutputFolder(dg.ConfigurableResource):
 
     def read_work(self, table: str, year: int):
         return parquet_store.read_partition(self.root / WORK, table, year)
+
+    def write_work_all_years(self, table: str, frame) -> Path:
+        return parquet_store.write_table(self.root / WORK, table, frame)
+
+    def read_work_all_years(self, table: str):
+        return parquet_store.read_table(self.root / WORK, table)
 
 
 class Warehouse(dg.ConfigurableResource):

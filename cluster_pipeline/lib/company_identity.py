@@ -50,11 +50,15 @@ def _evidence(years: dict[int, pd.DataFrame]) -> pd.DataFrame:
     return evidence.drop_duplicates().sort_values(["year", "local_id"], kind="stable").reset_index(drop=True)
 
 
-def _union_all(partition: Partition, keys: pd.Series, cvr_decides: bool = False) -> None:
-    """Join the nodes that share a key (a CVR, a year-local id); nodes in year order."""
-    for nodes in pd.Series(np.arange(len(keys))).groupby(keys.to_numpy(), dropna=True).agg(list):
-        for other in nodes[1:]:
-            partition.union(nodes[0], other, cvr_decides)
+def _union_all(partition: Partition, keys: pd.Series) -> None:
+    """Join the nodes that share a key (a CVR, a year-local id): the key decides, whatever
+    the forms and addresses (a company that moved); two nodes of one year never join."""
+    present = np.flatnonzero(keys.notna().to_numpy())
+    codes = pd.factorize(keys.to_numpy()[present])[0]
+    order = present[np.argsort(codes, kind="stable")]  # nodes of one key together, in year order
+    same = np.flatnonzero(np.sort(codes, kind="stable")[1:] == np.sort(codes, kind="stable")[:-1])
+    for previous, node in zip(order[same], order[same + 1]):
+        partition.union(int(previous), int(node), cvr_decides=True)
 
 
 def link_years(years: dict[int, pd.DataFrame], previous: pd.DataFrame | None = None) -> Identities:
@@ -62,6 +66,10 @@ def link_years(years: dict[int, pd.DataFrame], previous: pd.DataFrame | None = N
     address, postal_code). previous: the company_identities table published before, whose
     ids stay in the table pointing to what they stand for now."""
     evidence = _evidence(years)
+    if evidence.empty:
+        empty = pd.DataFrame({"year": pd.Series(dtype="int64"), "local_id": pd.Series(dtype=object),
+                              "company_id": pd.Series(dtype=object), "cvr": pd.Series(dtype=object)})
+        return Identities(empty[["year", "local_id", "company_id"]], identity_table(empty, years, previous))
     node_of_row, node_keys = pd.factorize(pd.MultiIndex.from_frame(evidence[["year", "local_id"]]), sort=True)
     node_year = node_keys.get_level_values(0).to_numpy().astype(int)
     node_local = node_keys.get_level_values(1).to_numpy().astype(object)
@@ -85,12 +93,16 @@ def link_years(years: dict[int, pd.DataFrame], previous: pd.DataFrame | None = N
     across = node_year[query] != node_year[candidate]  # within a year the resolver has decided
     edges = pd.DataFrame({"query": query[across], "candidate": candidate[across], "score": edges["score"].to_numpy()[across]})
 
-    involved = np.arange(n_nodes)
-    partition = Partition(cvrs, sets_per_node(forms["legal_form"], node_of_row, involved),
-                          sets_per_node(address_key, node_of_row, involved),
-                          groups={n: 1 << (int(y) - 1900) for n, y in enumerate(node_year)})
-    _union_all(partition, pd.Series(cvrs, dtype=object), cvr_decides=True)
+    partition = Partition(cvrs, {}, {}, groups={n: 1 << (int(y) - 1900) for n, y in enumerate(node_year)})
+    _union_all(partition, pd.Series(cvrs, dtype=object))
     _union_all(partition, pd.Series(node_local, dtype=object))
+    # forms and addresses matter only where a name edge may join two identities: gather
+    # them for the nodes of those identities, onto each identity's root
+    roots = np.array([partition.find(i) for i in range(n_nodes)])
+    touched = np.flatnonzero(np.isin(roots, roots[np.r_[edges["query"].to_numpy(), edges["candidate"].to_numpy()]]))
+    for sets, values in ((partition.forms, forms["legal_form"]), (partition.addresses, address_key)):
+        for node, found in sets_per_node(values, node_of_row, touched).items():
+            sets[roots[node]] = sets.get(roots[node], frozenset()) | found
     # strongest evidence first, then the nearest years; node numbers make ties deterministic
     edges["gap"] = np.abs(node_year[edges["query"]] - node_year[edges["candidate"]])
     for pair in edges.sort_values(["score", "gap", "query", "candidate"], ascending=[False, True, True, True],
@@ -113,7 +125,7 @@ def identity_table(ids: pd.DataFrame, years: dict[int, pd.DataFrame], previous: 
     (an analyst may hold it from a run of that year alone), and every id published before."""
     names = pd.concat([companies[["company_id", "name"]].assign(year=year) for year, companies in years.items()]
                       or [pd.DataFrame({"company_id": [], "name": [], "year": []})], ignore_index=True)
-    names = names.rename(columns={"company_id": "local_id"}).merge(ids, on=["year", "local_id"])
+    names = names.astype({"company_id": object}).rename(columns={"company_id": "local_id"}).merge(ids, on=["year", "local_id"])
     latest_name = names.sort_values("year", kind="stable").drop_duplicates("company_id", keep="last").set_index("company_id")["name"]
     per_id = ids.groupby("company_id").agg(cvr=("cvr", "first"), first_year=("year", "min"), last_year=("year", "max"),
                                            n_years=("year", "nunique"))
@@ -146,7 +158,7 @@ def id_stability(ids: pd.DataFrame, years: dict[int, pd.DataFrame]) -> dict[str,
         forms = name_forms(rows["name"])
         key = np.where(rows["cvr"].notna(), "cvr:" + rows["cvr"].fillna("").astype(str),
                        "name:" + forms["name_key"].astype(str) + "|" + rows["postal_code"].fillna("").astype(str))
-        keyed.append(pd.DataFrame({"year": year, "local_id": rows["company_id"].to_numpy(), "key": key}))
+        keyed.append(pd.DataFrame({"year": year, "local_id": rows["company_id"].to_numpy(dtype=object), "key": key}))
     if not keyed:
         return {}
     keyed = pd.concat(keyed).drop_duplicates().merge(ids, on=["year", "local_id"])
@@ -159,3 +171,26 @@ def id_stability(ids: pd.DataFrame, years: dict[int, pd.DataFrame]) -> dict[str,
         if len(pair):
             stability[f"{a}-{b}"] = float((pair["company_id_x"] == pair["company_id_y"]).mean())
     return stability
+
+
+def apply_ids(frame: pd.DataFrame, ids: pd.DataFrame | None, year: int) -> pd.DataFrame:
+    """A year's resolved companies or memberships with their company_id across years."""
+    if ids is None:
+        raise ValueError("no company identities yet: materialise company_identities after resolved_companies")
+    mapping = ids[ids["year"] == year].set_index("local_id")["company_id"]
+    mapped = frame["company_id"].map(mapping)
+    if mapped.isna().any():
+        raise ValueError(f"{int(mapped.isna().sum())} companies of {year} have no identity: company_identities was "
+                         f"computed before {year} was last resolved; materialise company_identities again")
+    return frame.assign(company_id=mapped.to_numpy())
+
+
+def ids_with_two_cvrs(ids: pd.DataFrame, years: dict[int, pd.DataFrame]) -> list[str]:
+    """The company_ids whose companies carry two different CVR numbers in any years."""
+    cvrs = [rows.loc[rows["cvr"].notna(), ["company_id", "cvr"]].astype(object).assign(year=year)
+            for year, rows in years.items()]
+    if not cvrs:
+        return []
+    joined = pd.concat(cvrs).rename(columns={"company_id": "local_id"}).merge(ids, on=["year", "local_id"])
+    counts = joined.groupby("company_id")["cvr"].nunique()
+    return sorted(counts[counts > 1].index)

@@ -310,8 +310,10 @@ def sets_per_node(values: pd.Series, node_of_row: np.ndarray, nodes: np.ndarray)
     """For the given nodes, the distinct non-empty values their rows give (legal forms, addresses)."""
     wanted = np.isin(node_of_row, nodes)
     pairs = pd.DataFrame({"node": node_of_row[wanted], "value": np.asarray(values.to_numpy(), dtype=object)[wanted]})
-    pairs = pairs[pairs["value"].notna() & (pairs["value"] != "")].drop_duplicates()
-    return {int(node): frozenset(group) for node, group in pairs.groupby("node", sort=False)["value"]}
+    pairs = pairs[pairs["value"].notna() & (pairs["value"] != "")].drop_duplicates().sort_values("node", kind="stable")
+    node, value = pairs["node"].to_numpy(), pairs["value"].to_numpy()
+    starts = np.flatnonzero(np.r_[True, node[1:] != node[:-1]]) if len(node) else np.array([], dtype=int)
+    return {int(node[start]): frozenset(chunk) for start, chunk in zip(starts, np.split(value, starts[1:]))}
 
 
 def _stable_id(node_key: str) -> str:

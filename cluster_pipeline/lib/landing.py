@@ -125,7 +125,7 @@ def read_csv(file: LandingFile) -> Table:
 
 def cell_text(value) -> str:
     """The text a person sees in the cell (numbers without a spurious .0, dates as ISO)."""
-    if value is None:
+    if value is None or value == "":
         return ""
     if isinstance(value, bool):
         return "true" if value else "false"
@@ -162,24 +162,27 @@ def check_xlsx_container(path: Path) -> None:
 
 
 def read_xlsx(file: LandingFile) -> list[Table]:
+    """Every sheet as text cells, read by calamine (Rust: about 10x openpyxl's speed) after
+    the container check. Rows are numbered as Excel shows them: calamine is asked for the
+    sheet from A1 (skip_empty_area=False), so list position + 1 is the Excel row."""
     check_xlsx_container(file.path)
-    import openpyxl  # openpyxl parses through defusedxml when it is installed
+    from python_calamine import CalamineWorkbook
 
     try:
-        workbook = openpyxl.load_workbook(file.path, read_only=True, data_only=True)
-    except Exception as exc:  # openpyxl raises many types for a corrupt workbook
+        workbook = CalamineWorkbook.from_path(str(file.path))
+    except Exception as exc:  # calamine raises several types for a corrupt workbook
         raise FileRejected(f"cannot be read as an XLSX workbook: {type(exc).__name__}: {exc}") from None
     try:
         tables = []
-        for sheet in workbook.worksheets:
-            # without stored dimensions openpyxl would parse the whole sheet once just to size it
-            sheet.reset_dimensions()
-            rows = sheet.iter_rows(values_only=True)
-            header = next(rows, None)
-            if header is None:
+        for name in workbook.sheet_names:
+            rows = workbook.get_sheet_by_name(name).to_python(skip_empty_area=False)
+            if not rows:
                 continue
-            table = Table(file.name, sheet.title, [cell_text(h).strip() for h in header])
-            for number, values in enumerate(rows, start=2):
+            header = [cell_text(h).strip() for h in rows[0]]
+            while header and not header[-1]:  # calamine pads every row to the sheet's width
+                header.pop()
+            table = Table(file.name, name, header)
+            for number, values in enumerate(rows[1:], start=2):
                 cells = [cell_text(v) for v in values]
                 if not _blank(cells):
                     table.rows.append(cells)

@@ -1,4 +1,5 @@
-"""Year partitions of Parquet tables: <root>/<table>/year=<YYYY>/data.parquet.
+"""Year partitions of Parquet tables: <root>/<table>/year=<YYYY>/data.parquet, and tables
+that span all years in one file: <root>/<table>/data.parquet.
 
 One file per year, written to a staging folder outside the table and moved into place
 with os.replace (atomic on one filesystem): a reader sees the old year or the new one,
@@ -36,16 +37,19 @@ def partition_path(root: Path, table: str, year: int) -> Path:
     return Path(root) / table / f"year={year}" / DATA_FILE
 
 
-def write_partition(root: Path, table: str, year: int, frame: pd.DataFrame, schema: pa.Schema | None = None) -> Path:
-    """Replace one year of a table atomically; returns the published file."""
+def table_path(root: Path, table: str) -> Path:
+    return Path(root) / table / DATA_FILE
+
+
+def _replace(target: Path, staging_root: Path, stem: str, frame: pd.DataFrame, schema: pa.Schema | None) -> Path:
+    """Write to a staging file outside the table, then move it into place atomically."""
     if frame.empty and schema is not None:
         data = schema.empty_table()  # an empty frame's columns carry no types worth converting
     else:
         data = pa.Table.from_pandas(frame, schema=schema, preserve_index=False)
-    target = partition_path(root, table, year)
-    staging = Path(root) / STAGING / f"{table}-{year}-{uuid.uuid4().hex}.parquet"
+    staging = Path(staging_root) / STAGING / f"{stem}-{uuid.uuid4().hex}.parquet"
     staging.parent.mkdir(parents=True, exist_ok=True)
-    for stray in staging.parent.glob(f"{table}-{year}-*.parquet"):  # left by a killed writer
+    for stray in staging.parent.glob(f"{stem}-*.parquet"):  # left by a killed writer
         stray.unlink(missing_ok=True)
     target.parent.mkdir(parents=True, exist_ok=True)
     try:
@@ -56,6 +60,22 @@ def write_partition(root: Path, table: str, year: int, frame: pd.DataFrame, sche
     finally:
         staging.unlink(missing_ok=True)
     return target
+
+
+def write_partition(root: Path, table: str, year: int, frame: pd.DataFrame, schema: pa.Schema | None = None) -> Path:
+    """Replace one year of a table atomically; returns the published file."""
+    return _replace(partition_path(root, table, year), root, f"{table}-{year}", frame, schema)
+
+
+def write_table(root: Path, table: str, frame: pd.DataFrame, schema: pa.Schema | None = None) -> Path:
+    """Replace a table that spans all years (one file) atomically."""
+    return _replace(table_path(root, table), root, f"{table}-all", frame, schema)
+
+
+def read_table(root: Path, table: str) -> pd.DataFrame | None:
+    """A table that spans all years, or None when it has not been written yet."""
+    path = table_path(root, table)
+    return pq.read_table(path).to_pandas() if path.exists() else None
 
 
 def read_partition(root: Path, table: str, year: int) -> pd.DataFrame:

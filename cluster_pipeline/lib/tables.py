@@ -66,9 +66,11 @@ TABLES: dict[str, list[ColumnSpec]] = {
         ColumnSpec("record", TEXT, "The row's known columns as a JSON object of text (unknown columns never kept); null for a file."),
     ],
     "companies": [
-        ColumnSpec("company_id", TEXT, "Stable id: 'CVR' + the CVR number, or 'N' + a hash of the normalised name, postal code and address."),
+        ColumnSpec("company_id", TEXT, "The organisation's id in every year: 'CVR' + its CVR number when any year "
+                   "carries one, otherwise 'N' + a hash of its name, postal code and address in its first year "
+                   "(see company_identities)."),
         ColumnSpec("actor_type", TEXT, "company, knowledge_institution or public_actor (the most frequent over its rows)."),
-        ColumnSpec("cvr", TEXT, "The valid CVR number, when any of its rows carries one."),
+        ColumnSpec("cvr", TEXT, "The valid CVR number, when any of its rows that year carries one."),
         ColumnSpec("name", TEXT, "The most frequent spelling among its CVR-holding rows (all rows when none holds a CVR)."),
         ColumnSpec("postal_code", TEXT, "The most frequent postal code over its rows."),
         ColumnSpec("municipality_code", TEXT, "The most frequent municipality code, else the one of the nearest main postal code."),
@@ -140,10 +142,28 @@ TABLES: dict[str, list[ColumnSpec]] = {
     ],
 }
 
+# Tables that span all years: one file, <output>/<table>/data.parquet, and one SQL table.
+ALL_YEARS_TABLES: dict[str, list[ColumnSpec]] = {
+    "company_identities": [
+        ColumnSpec("company_id", TEXT, "An id that has been published for an organisation (now or by an earlier run)."),
+        ColumnSpec("current_id", TEXT, "The id it stands for now: itself, unless later evidence (a CVR, a link "
+                   "between years) merged it into another; follow it to the companies table."),
+        ColumnSpec("cvr", TEXT, "The organisation's valid CVR number, when any year carries one."),
+        ColumnSpec("name", TEXT, "The organisation's name in the latest year it appears."),
+        ColumnSpec("first_year", pa.int32(), "First reporting year in which the id was published."),
+        ColumnSpec("last_year", pa.int32(), "Last reporting year in which the id was published."),
+        ColumnSpec("n_years", pa.int32(), "Reporting years in which the id was published."),
+    ],
+}
+
+
+def _specs(table: str) -> list[ColumnSpec]:
+    return TABLES[table] if table in TABLES else ALL_YEARS_TABLES[table]
+
 
 def schema(table: str) -> pa.Schema:
-    return arrow_schema(TABLES[table])
+    return arrow_schema(_specs(table))
 
 
 def columns(table: str) -> list[str]:
-    return [c.name for c in TABLES[table]]
+    return [c.name for c in _specs(table)]

@@ -23,14 +23,14 @@ def sql_type(arrow_type: pa.DataType) -> sa.types.TypeEngine:
     return sa.Text()  # text, and lists as JSON text
 
 
-def sql_table(metadata: sa.MetaData, name: str, schema: pa.Schema) -> sa.Table:
-    columns = [sa.Column("year", sa.Integer, nullable=False, comment="Reporting year.")]
+def sql_table(metadata: sa.MetaData, name: str, schema: pa.Schema, yearly: bool = True) -> sa.Table:
+    columns = [sa.Column("year", sa.Integer, nullable=False, comment="Reporting year.")] if yearly else []
     for field in schema:
         description = (field.metadata or {}).get(b"description", b"").decode()
         if pa.types.is_list(field.type):
             description += " (JSON list)"
         columns.append(sa.Column(field.name, sql_type(field.type), comment=description))
-    return sa.Table(name, metadata, *columns, sa.Index(f"ix_{name}_year", "year"))
+    return sa.Table(name, metadata, *columns, *([sa.Index(f"ix_{name}_year", "year")] if yearly else []))
 
 
 def _cell(value):
@@ -41,9 +41,10 @@ def _cell(value):
     return value
 
 
-def rows_for_sql(frame: pd.DataFrame, year: int) -> list[dict]:
+def rows_for_sql(frame: pd.DataFrame, year: int | None) -> list[dict]:
     records = frame.astype(object).to_dict("records")
-    return [{"year": year, **{k: _cell(v) for k, v in record.items()}} for record in records]
+    stamp = {} if year is None else {"year": year}
+    return [{**stamp, **{k: _cell(v) for k, v in record.items()}} for record in records]
 
 
 def replace_year(engine: sa.Engine, year: int, tables: dict[str, tuple[pd.DataFrame, pa.Schema]]) -> dict[str, int]:
@@ -61,3 +62,15 @@ def replace_year(engine: sa.Engine, year: int, tables: dict[str, tuple[pd.DataFr
                 connection.execute(table.insert(), rows)
             written[name] = len(rows)
     return written
+
+
+def replace_table(engine: sa.Engine, name: str, frame: pd.DataFrame, schema: pa.Schema) -> int:
+    """Replace a table that spans all years (no year column) in one transaction."""
+    table = sql_table(sa.MetaData(), name, schema, yearly=False)
+    rows = rows_for_sql(frame, None)
+    with engine.begin() as connection:
+        table.create(connection, checkfirst=True)
+        connection.execute(table.delete())
+        if rows:
+            connection.execute(table.insert(), rows)
+    return len(rows)

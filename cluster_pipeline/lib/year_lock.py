@@ -1,5 +1,6 @@
-"""One writer per reporting year: an exclusive lock file per year under the output folder,
-so two runs of the same year (two terminals, a CLI run beside the UI) never interleave."""
+"""One writer at a time: an exclusive lock file under the output folder, per reporting year
+or per shared step (the company identities span all years, so `run` holds "identities"),
+so two runs (two terminals, a CLI run beside another) never interleave."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ class YearLocked(RuntimeError):
 
 
 @contextmanager
-def year_lock(output: Path, year: int, wait: bool = True):
+def year_lock(output: Path, year: int | str, wait: bool = True):
     path = Path(output) / "_locks" / f"{year}.lock"
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("w") as handle:

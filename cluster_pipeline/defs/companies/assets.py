@@ -1,26 +1,142 @@
-"""Companies: resolve the same organisation across clusters, so national counts are of
-distinct companies, not sums of cluster lists."""
+"""Companies: resolve the same organisation across clusters within each year (so national
+counts are of distinct companies, not sums of cluster lists), then give each organisation
+one id across years.
+
+    accepted_members[Y] -> resolved_companies[Y] -> company_identities (all years) -> companies[Y], memberships[Y]
+
+A year's companies and counts come from that year alone; company_identities only names
+them. When identities change (a new year brings a CVR for an organisation listed without
+one before), the other years' companies and memberships are out of date: their
+automation condition re-publishes them (dagster-daemon), and `cluster-pipeline run` does
+the same after its years. Either way Dagster records every re-published partition.
+"""
 
 import dagster as dg
+import pandas as pd
 
+from cluster_pipeline.defs.conditions import follows
 from cluster_pipeline.defs.metadata import markdown_table, table_metadata
 from cluster_pipeline.defs.partitions import year_of, years
-from cluster_pipeline.defs.resources import OutputFolder
+from cluster_pipeline.defs.resources import OutputFolder, Warehouse
 from cluster_pipeline.lib import seeds, tables
+from cluster_pipeline.lib.company_identity import apply_ids, id_stability, ids_with_two_cvrs, link_years
 from cluster_pipeline.lib.entity_resolution import resolve_companies as resolve
+from cluster_pipeline.lib.warehouse import replace_table
 
 ONE_COMPANY_PER_ROW = "every_row_has_one_company"
 ONE_CVR_PER_COMPANY = "no_company_holds_two_cvrs"
 DISTINCT_RATIO = "distinct_companies_per_membership"
+KNOWN_IDS = "every_published_id_is_in_company_identities"
+STABLE_IDS = "ids_stable_across_consecutive_years"
+ONE_CVR_PER_IDENTITY = "no_company_id_maps_to_two_cvrs"
+FORMER_IDS = "former_ids_point_to_current_ids"
+MIN_STABILITY = 0.995
+IDS = "company_ids"  # (year, local_id) -> company_id, intermediate
+
+# Re-publish a year when the identities changed after it was last published (and nothing
+# it needs is missing or running): how other years follow a run that changed identities.
+IDENTITIES_UPDATED = follows(
+    dg.AutomationCondition.any_deps_match(dg.AutomationCondition.newly_updated())
+    .allow(dg.AssetSelection.assets("company_identities")),
+    "company_identities updated since",
+)
+
+
+@dg.asset(
+    partitions_def=years, group_name="companies", deps=["accepted_members"], kinds={"python", "parquet"},
+    description="The year's members rows resolved to distinct organisations, from that year's evidence alone, "
+    "with the year's own ids (intermediate: company_identities names them across years).",
+)
+def resolved_companies(context: dg.AssetExecutionContext, output: OutputFolder) -> dg.MaterializeResult:
+    year = year_of(context)
+    members = output.read_work("accepted_members", year)
+    resolution = resolve(members, seeds.municipalities(), seeds.thresholds()["sme_employee_limit"])
+    path = output.write_work("resolved_companies", year, resolution.companies)
+    output.write_work("resolved_memberships", year, resolution.memberships)
+    rules = resolution.memberships["match_rule"].value_counts().rename_axis("match_rule").reset_index(name="rows")
+    return dg.MaterializeResult(metadata={
+        **table_metadata(resolution.companies, path),
+        "memberships": len(resolution.memberships),
+        "match_rules": dg.MetadataValue.md(markdown_table(rules)),
+    })
+
+
+def out_of_date_years(output: OutputFolder, ids: pd.DataFrame) -> list[int]:
+    """Years whose published companies hold other ids than the identities give them now."""
+    stale = []
+    for year, mapped in ids.groupby("year"):
+        path = output.table_file("companies", int(year))
+        if path.exists() and set(output.read("companies", int(year))["company_id"]) != set(mapped["company_id"]):
+            stale.append(int(year))
+    return stale
+
+
+@dg.asset(
+    group_name="companies", deps=["resolved_companies"], kinds={"python", "parquet", "sql"},
+    pool="company_identities",  # one writer of the identities at a time
+    check_specs=[
+        dg.AssetCheckSpec(STABLE_IDS, asset="company_identities",
+                          description=f"Of the companies evidently the same in two consecutive years (same CVR, or "
+                          f"same name in the same postal code), the share with one id; warns below {MIN_STABILITY:.1%}."),
+        dg.AssetCheckSpec(ONE_CVR_PER_IDENTITY, asset="company_identities", blocking=True,
+                          description="No company_id stands for two different CVR numbers in any years."),
+        dg.AssetCheckSpec(FORMER_IDS, asset="company_identities", blocking=True,
+                          description="Every id ever published points to an id that is published now."),
+    ],
+    description="One row per company_id ever published: the id it stands for now (current_id), its CVR, name and "
+    "years. Links every year's resolved companies to one identity per organisation (same CVR in any year, or a "
+    "fitting name without CVR); never merges or splits companies within a year. Also in the SQL warehouse.",
+)
+def company_identities(context: dg.AssetExecutionContext, output: OutputFolder, warehouse: Warehouse):
+    partition_years = {int(k) for k in years.get_partition_keys()}
+    resolved_years = [y for y in output.years_with("resolved_memberships") if y in partition_years]
+    memberships = {y: output.read_work("resolved_memberships", y) for y in resolved_years}
+    identities = link_years(memberships, output.read_all_years("company_identities"))
+    table, ids = identities.table, identities.ids
+    schema = tables.schema("company_identities")
+    output.write_work_all_years(IDS, ids)
+    path = output.publish_all_years("company_identities", table, schema)
+    engine = warehouse.engine(output)
+    try:
+        replace_table(engine, "company_identities", table, schema)
+    finally:
+        engine.dispose()
+
+    stale = out_of_date_years(output, ids)
+    current = table[table["company_id"] == table["current_id"]]
+    former = table[table["company_id"] != table["current_id"]]
+    yield dg.MaterializeResult(metadata={
+        **table_metadata(table, path, schema, preview=former.head(10) if len(former) else current.head(10)),
+        "years": dg.MetadataValue.json(resolved_years),
+        "current_ids": len(current), "former_ids": len(former),
+        "years_to_republish": dg.MetadataValue.json(stale),
+    })
+
+    stability = id_stability(ids, memberships)
+    yield dg.AssetCheckResult(
+        check_name=STABLE_IDS, passed=all(v >= MIN_STABILITY for v in stability.values()),
+        severity=dg.AssetCheckSeverity.WARN,
+        metadata={"lowest": dg.MetadataValue.float(min(stability.values(), default=1.0)),
+                  "by_year_pair": dg.MetadataValue.json({k: round(v, 5) for k, v in stability.items()})},
+    )
+    cvrs = ids_with_two_cvrs(ids, memberships)
+    yield dg.AssetCheckResult(check_name=ONE_CVR_PER_IDENTITY, passed=not cvrs,
+                              metadata={"ids_with_two_cvrs": dg.MetadataValue.json(cvrs[:20]), "count": len(cvrs)})
+    dangling = table[~table["current_id"].isin(current["company_id"])]
+    yield dg.AssetCheckResult(check_name=FORMER_IDS, passed=dangling.empty,
+                              metadata={"dangling": dg.MetadataValue.json(dangling["company_id"].head(20).tolist())})
 
 
 @dg.multi_asset(
     partitions_def=years,
     group_name="companies",
     specs=[
-        dg.AssetSpec("companies", deps=["accepted_members"], kinds={"parquet"},
-                     description="One row per resolved organisation active in the year, with a stable company_id."),
-        dg.AssetSpec("memberships", deps=["accepted_members"], kinds={"parquet"},
+        dg.AssetSpec("companies", deps=["resolved_companies", "company_identities"], kinds={"parquet"},
+                     automation_condition=IDENTITIES_UPDATED,
+                     description="One row per resolved organisation active in the year, with its company_id "
+                     "(the same in every year)."),
+        dg.AssetSpec("memberships", deps=["resolved_companies", "company_identities"], kinds={"parquet"},
+                     automation_condition=IDENTITIES_UPDATED,
                      description="One row per accepted members row, with its company_id and how it was matched."),
     ],
     check_specs=[
@@ -30,13 +146,17 @@ DISTINCT_RATIO = "distinct_companies_per_membership"
                           description="No company holds two different valid CVR numbers."),
         dg.AssetCheckSpec(DISTINCT_RATIO, asset="companies",
                           description="Reports distinct companies per membership; warns outside 0.3-1.0."),
+        dg.AssetCheckSpec(KNOWN_IDS, asset="companies", blocking=True,
+                          description="Every published company_id is a current id in company_identities."),
     ],
+    can_subset=False,
 )
-def resolve_companies(context: dg.AssetExecutionContext, output: OutputFolder):
+def identified_companies(context: dg.AssetExecutionContext, output: OutputFolder):
     year = year_of(context)
     members = output.read_work("accepted_members", year)
-    resolution = resolve(members, seeds.municipalities(), seeds.thresholds()["sme_employee_limit"])
-    companies, memberships = resolution.companies, resolution.memberships
+    ids = output.read_work_all_years(IDS)
+    companies = apply_ids(output.read_work("resolved_companies", year), ids, year)
+    memberships = apply_ids(output.read_work("resolved_memberships", year), ids, year)
 
     schema = tables.schema("companies")
     path = output.publish("companies", year, companies, schema)
@@ -66,3 +186,18 @@ def resolve_companies(context: dg.AssetExecutionContext, output: OutputFolder):
                               severity=dg.AssetCheckSeverity.WARN,
                               metadata={"ratio": dg.MetadataValue.float(ratio), "companies": len(companies),
                                         "memberships": len(memberships)})
+    identities = output.read_all_years("company_identities")
+    known = set(identities.loc[identities["company_id"] == identities["current_id"], "company_id"])
+    unknown = sorted(set(companies["company_id"]) - known)
+    yield dg.AssetCheckResult(asset_key="companies", check_name=KNOWN_IDS, passed=not unknown,
+                              metadata={"unknown_ids": dg.MetadataValue.json(unknown[:20]), "count": len(unknown)})
+
+
+identity_follow_ups = dg.AutomationConditionSensorDefinition(
+    "identity_follow_ups",
+    target=dg.AssetSelection.assets("companies", "memberships", "sql_warehouse"),
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    minimum_interval_seconds=30,
+    description="After company_identities changes, re-publishes the other years' companies and memberships under "
+    "the new ids, and their warehouse copy (on by default: it only acts after a run changed identities).",
+)

@@ -2,6 +2,7 @@
 
 import dagster as dg
 
+from cluster_pipeline.defs.conditions import follows
 from cluster_pipeline.defs.metadata import markdown_table
 from cluster_pipeline.defs.partitions import year_of, years
 from cluster_pipeline.defs.resources import OutputFolder, Warehouse
@@ -16,6 +17,8 @@ import pandas as pd
     group_name="publish",
     kinds={"sql"},
     deps=list(tables.TABLES),
+    # a year's tables re-published after the identities changed are copied again
+    automation_condition=follows(dg.AutomationCondition.any_deps_updated(), "a published table updated since"),
     description="Every published table in the SQL database (SQLite beside the Parquet by default, PostgreSQL by "
     "CLUSTER_PIPELINE_WAREHOUSE_URL): one table each with a year column; the year is replaced in one transaction.",
 )

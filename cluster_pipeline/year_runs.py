@@ -1,0 +1,97 @@
+"""Materialise reporting years through Dagster the way `cluster-pipeline run` does: the same
+assets the UI shows, in three steps so the identities across years are computed once:
+
+1. per year, ingest, contracts and `resolved_companies` (the year's own resolution);
+2. `company_identities` once, over every resolved year;
+3. per year, everything after it (companies, memberships, statistics, warehouse);
+then every other year whose published ids the new identities changed gets its companies,
+memberships and warehouse copy re-published (what the automation condition does in a
+deployment with dagster-daemon).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import dagster as dg
+
+from cluster_pipeline.definitions import ASSETS
+
+UP_TO_RESOLUTION = dg.AssetSelection.groups("ingest", "contracts") | dg.AssetSelection.assets("resolved_companies")
+IDENTITIES = dg.AssetSelection.assets("company_identities")
+AFTER_IDENTITIES = dg.AssetSelection.all() - UP_TO_RESOLUTION - IDENTITIES
+REPUBLISH = dg.AssetSelection.assets("companies", "memberships", "sql_warehouse")
+QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+
+
+@dataclass
+class YearOutcome:
+    year: int
+    seconds: float = 0.0
+    errors: list[str] = field(default_factory=list)
+    checks: list = field(default_factory=list)  # AssetCheckEvaluation
+
+    @property
+    def success(self) -> bool:
+        return not self.errors
+
+
+@dataclass
+class Outcome:
+    years: dict[int, YearOutcome]
+    identity_errors: list[str]
+    identity_checks: list
+    republished: list[int]
+
+
+def _errors(result: dg.ExecuteInProcessResult) -> list[str]:
+    return [e.event_specific_data.error.message.strip() for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
+
+
+def _materialise(selection, resources, instance, partition: int | None = None, tags: dict | None = None):
+    return dg.materialize(ASSETS, selection=selection, partition_key=None if partition is None else str(partition),
+                          instance=instance, resources=resources, raise_on_error=False, run_config=QUIET, tags=tags)
+
+
+def run_years(years: list[int], resources: dict, instance: dg.DagsterInstance, progress=print) -> Outcome:
+    from cluster_pipeline.defs.companies.assets import IDS, out_of_date_years
+
+    outcomes = {year: YearOutcome(year) for year in years}
+    for year, outcome in outcomes.items():
+        progress(f"{year}: ingest, contracts, companies of the year ...")
+        started = time.perf_counter()
+        result = _materialise(UP_TO_RESOLUTION, resources, instance, year, {"cluster_pipeline/year": str(year)})
+        outcome.seconds += time.perf_counter() - started
+        outcome.errors += _errors(result) or ([] if result.success else ["run failed"])
+        outcome.checks += result.get_asset_check_evaluations()
+
+    progress("company identities across years ...")
+    identities = _materialise(IDENTITIES, resources, instance)
+    identity_errors = _errors(identities) or ([] if identities.success else ["run failed"])
+    republished: list[int] = []
+    if identity_errors:
+        for outcome in outcomes.values():
+            outcome.errors.append("company identities failed")
+        return Outcome(outcomes, identity_errors, identities.get_asset_check_evaluations(), republished)
+
+    for year, outcome in outcomes.items():
+        if not outcome.success:
+            continue
+        progress(f"{year}: companies, statistics, warehouse ...")
+        started = time.perf_counter()
+        result = _materialise(AFTER_IDENTITIES, resources, instance, year, {"cluster_pipeline/year": str(year)})
+        outcome.seconds += time.perf_counter() - started
+        outcome.errors += _errors(result) or ([] if result.success else ["run failed"])
+        outcome.checks += result.get_asset_check_evaluations()
+
+    output = resources["output"]
+    for year in out_of_date_years(output, output.read_work_all_years(IDS)):
+        progress(f"{year}: re-publishing companies and memberships under the new identities ...")
+        result = _materialise(REPUBLISH, resources, instance, year,
+                              {"cluster_pipeline/year": str(year), "cluster_pipeline/trigger": "identities_changed"})
+        if result.success:
+            republished.append(year)
+        else:
+            identity_errors += [f"re-publishing {year}: {e}" for e in _errors(result)]
+    return Outcome(outcomes, identity_errors, identities.get_asset_check_evaluations(), republished)
