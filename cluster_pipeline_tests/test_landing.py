@@ -152,3 +152,35 @@ def test_the_later_members_file_of_a_cluster_supersedes_the_earlier(tmp_path):
 def test_a_year_without_landing_folder_names_the_folder(tmp_path):
     with pytest.raises(FileNotFoundError, match=str(tmp_path / "2031")):
         intake(tmp_path / "2031")
+
+
+def openpyxl_tables(path) -> list[tuple]:
+    """The cells as openpyxl (read-only, cached values) sees them: the reader calamine replaced."""
+    import openpyxl
+
+    from cluster_pipeline.lib.landing import cell_text
+
+    workbook = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    tables = []
+    for sheet in workbook.worksheets:
+        sheet.reset_dimensions()
+        rows = [[cell_text(v) for v in row] for row in sheet.iter_rows(values_only=True)]
+        header = [h.strip() for h in rows[0]]
+        while header and not header[-1]:
+            header.pop()
+        body = [(number, row) for number, row in enumerate(rows[1:], start=2) if any(c.strip() for c in row)]
+        tables.append((sheet.title, header, [n for n, _ in body], [row for _, row in body]))
+    workbook.close()
+    return tables
+
+
+def test_calamine_reads_the_sample_workbooks_cell_for_cell_as_openpyxl_did(sample_run):
+    workbooks = [f for f in discover(sample_run.landing / str(sample_run.year))
+                 if f.name.endswith(".xlsx") and f.name[0].isascii() and "bomb" not in f.name and "attack" not in f.name]
+    assert len(workbooks) >= 10
+    for file in workbooks:
+        ours = [(t.source_sheet, t.header, t.row_numbers, [row[:len(t.header) + 2] for row in t.rows])
+                for t in read_tables(file)]
+        theirs = [(sheet, header, numbers, [row[:len(header) + 2] for row in rows])
+                  for sheet, header, numbers, rows in openpyxl_tables(file.path)]
+        assert ours == theirs, file.name

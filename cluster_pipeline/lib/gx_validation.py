@@ -7,29 +7,50 @@ Dagster's code-location load) never needs it.
 from __future__ import annotations
 
 import os
+import threading
 import uuid
 from collections.abc import Iterable
-from functools import cache
 
 import pandas as pd
 
 from cluster_pipeline.lib.contract_compiler import Rule
 
 
+# COMPLETE is the format that lists every failing row's index; the rest is switched off
+# (the failing values, a sample, the query): the rows are read from the frame itself.
+RESULT_FORMAT = {"result_format": "COMPLETE", "partial_unexpected_count": 0, "include_unexpected_rows": False,
+                 "return_unexpected_index_query": False}
+
+
 class ValidationError(RuntimeError):
     """Great Expectations could not evaluate a rule (not a data failure)."""
 
 
-@cache
-def _context():
-    """One ephemeral context per process (each new one creates a temporary docs folder)."""
-    os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
-    import great_expectations as gx
-    from great_expectations.data_context.types.base import ProgressBarsConfig
+_CONTEXT_LOCK = threading.Lock()
+_CONTEXTS: list = []
 
-    context = gx.get_context(mode="ephemeral")
-    context.variables.progress_bars = ProgressBarsConfig(globally=False)
-    return context
+
+def _context():
+    """One ephemeral context per process (each new one creates a temporary docs folder);
+    the lock makes a caller wait for a warm-up already under way instead of starting another."""
+    with _CONTEXT_LOCK:
+        if not _CONTEXTS:
+            os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+            import great_expectations as gx
+            from great_expectations.data_context.types.base import ProgressBarsConfig
+
+            context = gx.get_context(mode="ephemeral")
+            context.variables.progress_bars = ProgressBarsConfig(globally=False)
+            _CONTEXTS.append(context)
+        return _CONTEXTS[0]
+
+
+def warm_up() -> threading.Thread:
+    """Start importing GX (seconds of import) in the background while the files are read,
+    so validation does not wait for it; validation joins it through _context()'s cache."""
+    thread = threading.Thread(target=_context, name="gx-warm-up", daemon=True)
+    thread.start()
+    return thread
 
 
 def failing_rows(frame: pd.DataFrame, rules: Iterable[Rule], suite_name: str) -> dict[str, list[int]]:
@@ -53,7 +74,7 @@ def failing_rows(frame: pd.DataFrame, rules: Iterable[Rule], suite_name: str) ->
     for rule in rules:
         suite.add_expectation(getattr(gxe, rule.expectation)(**rule.kwargs, meta={"rule_id": rule.rule_id}))
     try:
-        result = batch.validate(suite, result_format={"result_format": "COMPLETE"})
+        result = batch.validate(suite, result_format=RESULT_FORMAT)
     finally:
         context.data_sources.delete(source_name)
     failures = {}

@@ -22,7 +22,8 @@ def cvr_is_valid(digits: pd.Series) -> pd.Series:
     shaped = digits.fillna("").str.fullmatch(r"[1-9]\d{7}")
     valid = pd.Series(False, index=digits.index)
     if shaped.any():
-        matrix = np.array([list(map(int, d)) for d in digits[shaped]])
+        # the 8 ASCII digits of every number side by side: one array, no Python loop
+        matrix = np.frombuffer("".join(digits[shaped]).encode("ascii"), dtype=np.uint8).reshape(-1, 8) - ord("0")
         valid[shaped] = (matrix @ CVR_WEIGHTS) % 11 == 0
     return valid
 

@@ -4,8 +4,8 @@ tools: one table each with a year column; a year is replaced in one transaction.
 from __future__ import annotations
 
 import json
-import math
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import sqlalchemy as sa
@@ -33,18 +33,21 @@ def sql_table(metadata: sa.MetaData, name: str, schema: pa.Schema, yearly: bool 
     return sa.Table(name, metadata, *columns, *([sa.Index(f"ix_{name}_year", "year")] if yearly else []))
 
 
-def _cell(value):
-    if isinstance(value, (list, tuple)) or hasattr(value, "tolist") and not isinstance(value, (str, bytes)):
-        return json.dumps(list(value.tolist() if hasattr(value, "tolist") else value), ensure_ascii=False)
-    if value is None or value is pd.NA or value is pd.NaT or (isinstance(value, float) and math.isnan(value)):
-        return None
-    return value
+def _sql_values(series: pd.Series) -> np.ndarray:
+    """A column as Python values a database driver takes: None for missing, lists as JSON text."""
+    values = series.astype(object).to_numpy(copy=True)  # pandas boxes numpy scalars as Python ones
+    missing = pd.isna(values)  # a list cell counts as present
+    present = values[~missing]
+    if len(present) and isinstance(present[0], (list, tuple, np.ndarray)):
+        values[~missing] = [json.dumps(list(v.tolist() if hasattr(v, "tolist") else v), ensure_ascii=False) for v in present]
+    values[missing] = None
+    return values
 
 
 def rows_for_sql(frame: pd.DataFrame, year: int | None) -> list[dict]:
-    records = frame.astype(object).to_dict("records")
-    stamp = {} if year is None else {"year": year}
-    return [{**stamp, **{k: _cell(v) for k, v in record.items()}} for record in records]
+    keys = ([] if year is None else ["year"]) + list(frame.columns)
+    columns = ([np.full(len(frame), year, dtype=object)] if year is not None else []) + [_sql_values(frame[c]) for c in frame.columns]
+    return [dict(zip(keys, row)) for row in zip(*columns)]
 
 
 def replace_year(engine: sa.Engine, year: int, tables: dict[str, tuple[pd.DataFrame, pa.Schema]]) -> dict[str, int]:

@@ -8,6 +8,7 @@ from cluster_pipeline.defs.partitions import year_of, years
 from cluster_pipeline.defs.resources import LandingFolder, OutputFolder
 from cluster_pipeline.lib import tables
 from cluster_pipeline.lib.contracts import load_contracts
+from cluster_pipeline.lib.gx_validation import warm_up
 from cluster_pipeline.lib.intake import intake_year
 from cluster_pipeline.lib.submissions import ingest_manifest as build_manifest
 from cluster_pipeline.lib.submissions import records_frame, unaccounted_files
@@ -24,6 +25,7 @@ ACCOUNTING = "rows_accounted_for"
 )
 def landed_files(context: dg.AssetExecutionContext, landing: LandingFolder, output: OutputFolder) -> dg.MaterializeResult:
     year = year_of(context)
+    warm_up()  # GX's import overlaps the reading; validation (same process, in-process executor) needs it next
     intake = intake_year(landing.year_dir(year), load_contracts())
     files = records_frame(intake.files)
     path = output.write_work("landed_files", year, files)
