@@ -64,6 +64,14 @@ def run(args) -> int:
               f"{int(ingested['rows_read'].sum()):,} read = {int(ingested['rows_accepted'].sum()):,} accepted + "
               f"{int(ingested['rows_quarantined'].sum()):,} quarantined\n"
               f"    checks: {sum(c.passed for c in result.checks)} of {len(result.checks)} passed")
+        for check in result.checks:
+            if not check.passed:
+                print(f"    check not passed: {check.asset_key.to_user_string()} / {check.check_name}"
+                      f" ({check.severity.value.lower()})")
+        # a file set aside takes a cluster out of every figure: name each one
+        for file in manifest[manifest["status"].isin(["quarantined", "ignored"])].itertuples():
+            verb = "set aside" if file.status == "quarantined" else "ignored"
+            print(f"    {verb}: {file.source_file}: {file.reason}")
     checks = outcome.identity_checks
     print(f"company identities: checks {sum(c.passed for c in checks)} of {len(checks)} passed"
           + (f"; ids re-published for {', '.join(map(str, outcome.republished))}" if outcome.republished else ""))
@@ -71,6 +79,9 @@ def run(args) -> int:
         print(f"    {error}")
     failed = [y for y, r in outcome.years.items() if not r.success]
     print(f"published tables in {output.resolve()}")
+    reports = [output / "reports" / f"{y}.html" for y in years if y not in failed]
+    for report in (r for r in reports if r.exists()):
+        print(f"report for {report.stem}: {report.resolve()}")
     print(indicator_table(output, [y for y in years if y not in failed]))
     if failed or outcome.identity_errors:
         print(f"failed: {', '.join(map(str, failed)) or 'company identities'}", file=sys.stderr)

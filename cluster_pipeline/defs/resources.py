@@ -69,6 +69,9 @@ class OutputFolder(dg.ConfigurableResource):
         root = self.root if table in TABLES else self.root / WORK
         return parquet_store.partition_path(root, table, year)
 
+    def work_file(self, table: str, year: int) -> Path:
+        return parquet_store.partition_path(self.root / WORK, table, year)
+
     def write_work(self, table: str, year: int, frame) -> Path:
         return parquet_store.write_partition(self.root / WORK, table, year, frame)
 

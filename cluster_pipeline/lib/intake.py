@@ -36,6 +36,8 @@ class FileRecord:
     status: str = "ingested"
     reasons: list[str] = field(default_factory=list)
     ignored_columns: list[str] = field(default_factory=list)
+    header_found: list[str] = field(default_factory=list)  # where a header below row 1 was found
+    tie: bool = False  # superseded by a file with the same modification time
     rows_read: int = 0
 
 
@@ -43,6 +45,31 @@ class FileRecord:
 class Intake:
     files: list[FileRecord]
     cells: dict[str, pd.DataFrame]  # kind -> text cells of ingested parts
+
+
+HEADER_SEARCH_ROWS = 10  # a title and a blank row or two may stand above the header
+
+
+def _known_headers(cells: list[str], contracts: dict[str, Contract]) -> int:
+    known = {h for c in contracts.values() for h in c.header_map}
+    return len({canonical_token(c) for c in cells if c and c.strip()} & known)
+
+
+def find_header(table: Table, contracts: dict[str, Contract]) -> Table:
+    """The table with its header on the row, among the first ones, that names the most
+    contract columns (people put titles above tables); rows above it are not data."""
+    best, best_score = None, _known_headers(table.header, contracts)
+    for position, cells in enumerate(table.rows[:HEADER_SEARCH_ROWS]):
+        score = _known_headers(cells, contracts)
+        if score > best_score:
+            best, best_score = position, score
+    if best is None:
+        return table
+    number = table.row_numbers[best]
+    rebased = Table(table.source_file, table.source_sheet, [c.strip() for c in table.rows[best]],
+                    table.rows[best + 1:], table.row_numbers[best + 1:], header_row=number)
+    rebased.problems = {n: p for n, p in table.problems.items() if n > number}
+    return rebased
 
 
 def recognise_kind(table: Table, contracts: dict[str, Contract]) -> str | None:
@@ -95,8 +122,10 @@ def table_cells(table: Table, contract: Contract) -> tuple[pd.DataFrame, list[st
     frame["source_row"] = table.row_numbers
     # A row with more cells than the header (an unquoted delimiter in a name) is misaligned.
     frame[READ_ERROR] = [
-        f"row has {len(row)} cells but the header has {width}" if len(row) > width and any(c.strip() for c in row[width:]) else None
-        for row in table.rows
+        "; ".join(([f"row.shape: row has {len(row)} cells but the header has {width}"]
+                   if len(row) > width and any(c.strip() for c in row[width:]) else []) + table.problems.get(number, []))
+        or None
+        for row, number in zip(table.rows, table.row_numbers)
     ]
     return frame, unknown
 
@@ -112,7 +141,9 @@ def _cluster_of(cells: pd.DataFrame) -> str | None:
 
 
 def _read_parts(record: FileRecord, contracts: dict[str, Contract]) -> list[Part]:
-    tables = read_tables(record.file)
+    tables = [find_header(table, contracts) for table in read_tables(record.file)]
+    # should the file be set aside, these are the rows it held (the quarantine rate counts them)
+    record.rows_read = sum(len(table.rows) for table in tables)
     parts, problems = [], []
     for table in tables:
         kind = recognise_kind(table, contracts)
@@ -128,6 +159,8 @@ def _read_parts(record: FileRecord, contracts: dict[str, Contract]) -> list[Part
             problems.append(f"{where}{exc}")
             continue
         record.ignored_columns += unknown
+        if table.header_row != 1:
+            record.header_found.append(f"{where}header on row {table.header_row}")
         parts.append(Part(record.file, kind, cells, _cluster_of(cells)))
     if problems:
         # the file is the submission unit: a workbook with a broken sheet is quarantined whole
@@ -138,7 +171,9 @@ def _read_parts(record: FileRecord, contracts: dict[str, Contract]) -> list[Part
 
 
 def supersede(parts: list[Part], records: dict[str, FileRecord]) -> list[Part]:
-    """Per cluster and kind, the part from the file modified last wins (template rule)."""
+    """Per cluster and kind, the part from the file modified last wins (template rule); on
+    the same modification time, the name later in alphabetical order wins (a stated rule,
+    named in the reason, and the tie flagged in the manifest)."""
     latest: dict[tuple, Part] = {}
     for part in parts:
         key = (part.kind, part.cluster_id)
@@ -149,9 +184,14 @@ def supersede(parts: list[Part], records: dict[str, FileRecord]) -> list[Part]:
     for part in parts:
         if part in kept:
             continue
-        winner = latest[(part.kind, part.cluster_id)].file.name
+        winner = latest[(part.kind, part.cluster_id)].file
         record = records[part.file.name]
-        record.reasons.append(f"{part.kind} of {part.cluster_id} superseded by {winner} (modified later)")
+        if winner.mtime == part.file.mtime:
+            record.tie = True
+            why = "same modification time: the name later in alphabetical order wins"
+        else:
+            why = "modified later"
+        record.reasons.append(f"{part.kind} of {part.cluster_id} superseded by {winner.name} ({why})")
     for name, record in records.items():
         own = [p for p in parts if p.file.name == name]
         if own and all(p not in kept for p in own):
@@ -178,6 +218,7 @@ def intake_year(year_dir: Path, contracts: dict[str, Contract]) -> Intake:
             continue
         # a CSV file is one table of one kind; a workbook holds both
         record.kind = "workbook" if file.path.suffix.lower() == ".xlsx" else file_parts[0].kind
+        record.rows_read = 0  # counted below from the parts it passes on
         parts += file_parts
 
     kept = supersede(parts, records)

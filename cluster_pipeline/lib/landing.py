@@ -7,8 +7,11 @@ reason a person can act on.
 
 from __future__ import annotations
 
+import codecs
 import csv
 import hashlib
+import re
+import xml.etree.ElementTree as ElementTree
 import io
 import zipfile
 from dataclasses import dataclass, field
@@ -49,6 +52,8 @@ class Table:
     header: list[str]
     rows: list[list[str]] = field(default_factory=list)
     row_numbers: list[int] = field(default_factory=list)  # as a person sees them: header is row 1
+    problems: dict[int, list[str]] = field(default_factory=dict)  # row number -> "<rule>: <message>" found on read
+    header_row: int = 1  # where the header was found (a title may stand above it)
 
 
 def sha256_of(path: Path) -> str:
@@ -76,17 +81,32 @@ def read_tables(file: LandingFile) -> list[Table]:
     return [read_csv(file)]
 
 
-def decode(raw: bytes) -> str:
-    """UTF-8 (with or without BOM) first; Danish Excel's Windows-1252 otherwise.
+def _decode(raw: bytes) -> tuple[str, str, int]:
+    """(text, codec, length of the byte-order mark). Excel's "Unicode text" export is UTF-16
+    with a BOM; then UTF-8 (with or without BOM); Danish Excel's Windows-1252 otherwise.
     UTF-8 decoding is strict, so a Windows-1252 file with æøå never passes as UTF-8."""
+    for bom, codec in ((codecs.BOM_UTF16_LE, "utf-16-le"), (codecs.BOM_UTF16_BE, "utf-16-be")):
+        if raw.startswith(bom):
+            try:
+                return raw[len(bom):].decode(codec), codec, len(bom)
+            except UnicodeDecodeError as exc:
+                raise FileRejected(f"starts as UTF-16 but cannot be decoded (byte {exc.start + len(bom)})") from None
+    if raw.startswith(codecs.BOM_UTF8):
+        raw, bom = raw[len(codecs.BOM_UTF8):], len(codecs.BOM_UTF8)
+    else:
+        bom = 0
     try:
-        return raw.decode("utf-8-sig")
+        return raw.decode("utf-8"), "utf-8", bom
     except UnicodeDecodeError:
         pass
     try:
-        return raw.decode("cp1252")
+        return raw.decode("cp1252"), "cp1252", bom
     except UnicodeDecodeError as exc:
-        raise FileRejected(f"cannot decode as UTF-8 or Windows-1252 (byte {exc.start})") from None
+        raise FileRejected(f"cannot decode as UTF-16, UTF-8 or Windows-1252 (byte {exc.start})") from None
+
+
+def decode(raw: bytes) -> str:
+    return _decode(raw)[0]
 
 
 def sniff_delimiter(header_line: str) -> str:
@@ -103,11 +123,15 @@ def _blank(cells: list[str]) -> bool:
 
 
 def read_csv(file: LandingFile) -> Table:
-    text = decode(file.path.read_bytes())
+    text, codec, bom = _decode(file.path.read_bytes())
     if not text.strip():
         raise FileRejected("holds no text")
-    if "\x00" in text:
-        raise FileRejected("binary content (NUL bytes): not a CSV file")
+    nul = text.find("\x00")
+    if nul >= 0:
+        line = text.count("\n", 0, nul) + 1
+        offset = bom + len(text[:nul].encode(codec))
+        raise FileRejected(f"NUL byte at line {line} (byte offset {offset}): binary content or a damaged file, "
+                           f"not a CSV file")
     delimiter = sniff_delimiter(text.split("\n", 1)[0])
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
     try:
@@ -161,6 +185,61 @@ def check_xlsx_container(path: Path) -> None:
         raise FileRejected(f"not a valid XLSX workbook ({exc})") from None
 
 
+_SHEET_NS = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
+_REL_NS = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
+_CELL_REF = re.compile(r"([A-Z]+)(\d+)")
+FORMULA_WITHOUT_VALUE = ("cell.formula: cell {ref} holds a formula without a saved value (the file was written by a "
+                         "program, not saved by Excel): open the file in Excel, save it and send it again")
+
+
+def _sheet_parts(archive: zipfile.ZipFile) -> dict[str, str]:
+    """Sheet name -> its XML part, from the workbook and its relationships."""
+    workbook = ElementTree.fromstring(archive.read("xl/workbook.xml"))
+    rels = ElementTree.fromstring(archive.read("xl/_rels/workbook.xml.rels"))
+    targets = {r.get("Id"): r.get("Target", "") for r in rels}
+    parts = {}
+    for sheet in workbook.iter(f"{_SHEET_NS}sheet"):
+        target = targets.get(sheet.get(f"{_REL_NS}id"), "")
+        parts[sheet.get("name")] = target.lstrip("/") if target.startswith("/") else f"xl/{target}"
+    return parts
+
+
+def formulas_without_value(path: Path) -> dict[str, list[str]]:
+    """Per sheet, the cells holding a formula with no saved (cached) value: a reader sees
+    them blank, so they must never pass as blanks. Excel always saves values; tools that
+    write formulas (openpyxl, scripts) often do not. Runs after check_xlsx_container."""
+    found: dict[str, list[str]] = {}
+    with zipfile.ZipFile(path) as archive:
+        for name, part in _sheet_parts(archive).items():
+            data = archive.read(part)
+            if b"<f" not in data and b":f" not in data:  # no formula at all: nothing to parse
+                continue
+            for _, cell in ElementTree.iterparse(io.BytesIO(data)):
+                if cell.tag != f"{_SHEET_NS}c":
+                    continue
+                value = cell.find(f"{_SHEET_NS}v")
+                # an empty string result is saved as an empty value of type "str"
+                if cell.find(f"{_SHEET_NS}f") is not None and (
+                        value is None or not value.text and cell.get("t") != "str"):
+                    found.setdefault(name, []).append(cell.get("r", "?"))
+                cell.clear()
+    return found
+
+
+def _mark_formula_cells(table: Table, refs: list[str]) -> None:
+    """Each row with such a cell is kept (even when it reads all blank) with the reason."""
+    for ref in refs:
+        match = _CELL_REF.fullmatch(ref)
+        number = int(match.group(2)) if match else 0
+        if number <= table.header_row:
+            continue
+        if number not in table.row_numbers:
+            at = sum(n < number for n in table.row_numbers)
+            table.row_numbers.insert(at, number)
+            table.rows.insert(at, [""] * len(table.header))
+        table.problems.setdefault(number, []).append(FORMULA_WITHOUT_VALUE.format(ref=ref))
+
+
 def read_xlsx(file: LandingFile) -> list[Table]:
     """Every sheet as text cells, read by calamine (Rust: about 10x openpyxl's speed) after
     the container check. Rows are numbered as Excel shows them: calamine is asked for the
@@ -173,6 +252,7 @@ def read_xlsx(file: LandingFile) -> list[Table]:
     except Exception as exc:  # calamine raises several types for a corrupt workbook
         raise FileRejected(f"cannot be read as an XLSX workbook: {type(exc).__name__}: {exc}") from None
     try:
+        formulas = formulas_without_value(file.path)
         tables = []
         for name in workbook.sheet_names:
             rows = workbook.get_sheet_by_name(name).to_python(skip_empty_area=False)
@@ -187,6 +267,7 @@ def read_xlsx(file: LandingFile) -> list[Table]:
                 if not _blank(cells):
                     table.rows.append(cells)
                     table.row_numbers.append(number)
+            _mark_formula_cells(table, formulas.get(name, []))
             tables.append(table)
         return tables
     except Exception as exc:

@@ -36,6 +36,8 @@ def records_frame(records: list[FileRecord]) -> pd.DataFrame:
         "rows_read": [r.rows_read for r in records],
         "reasons": [r.reasons for r in records],
         "ignored_columns": [r.ignored_columns for r in records],
+        "header_found": ["; ".join(r.header_found) or None for r in records],
+        "tie": [r.tie for r in records],
     })
 
 
@@ -67,3 +69,21 @@ def unaccounted_files(manifest: pd.DataFrame) -> pd.DataFrame:
     """Ingested files whose rows read differ from rows accepted + rows quarantined (a lost row)."""
     ingested = manifest[manifest["status"] == "ingested"]
     return ingested[ingested["rows_read"] != ingested["rows_accepted"] + ingested["rows_quarantined"]]
+
+
+def clusters_without_members(profiles: pd.DataFrame, members: pd.DataFrame) -> pd.DataFrame:
+    """Clusters with an accepted profile but no accepted members rows."""
+    missing = profiles[~profiles["cluster_id"].isin(set(members["cluster_id"]))]
+    return missing[["cluster_id", "cluster_name"]].sort_values("cluster_id").reset_index(drop=True)
+
+
+def member_count_jumps(previous: pd.DataFrame | None, members: pd.DataFrame, factor: float) -> pd.DataFrame:
+    """Clusters whose accepted members rows changed more than `factor`-fold from the previous year."""
+    columns = ["cluster_id", "previous_year", "this_year"]
+    if previous is None:
+        return pd.DataFrame(columns=columns)
+    counts = pd.DataFrame({"previous_year": previous["cluster_id"].value_counts(),
+                           "this_year": members["cluster_id"].value_counts()}).dropna().astype(int)
+    ratio = counts["this_year"] / counts["previous_year"]
+    jumps = counts[(ratio > factor) | (ratio < 1 / factor)]
+    return jumps.rename_axis("cluster_id").reset_index()[columns].sort_values("cluster_id").reset_index(drop=True)

@@ -52,11 +52,15 @@ TABLES: dict[str, list[ColumnSpec]] = {
         ColumnSpec("size_bytes", INT, "File size in bytes."),
         ColumnSpec("kind", TEXT, "members, profile, workbook (both sheets) or other."),
         ColumnSpec("status", TEXT, "ingested, quarantined (whole file), ignored (not a submission) or superseded."),
-        ColumnSpec("rows_read", INT, "Data rows read (blank rows are not data)."),
+        ColumnSpec("rows_read", INT, "Data rows read (blank rows are not data); for a file set aside whole, the rows "
+                   "it held where they could be counted (0 when it could not be read)."),
         ColumnSpec("rows_accepted", INT, "Rows that passed the data contract."),
         ColumnSpec("rows_quarantined", INT, "Rows quarantined with their reasons."),
         ColumnSpec("reason", TEXT, "Why the file was quarantined, ignored or superseded; null when ingested cleanly."),
         ColumnSpec("ignored_columns", pa.list_(TEXT), "Unknown columns dropped on read (never published: they may hold personal data)."),
+        ColumnSpec("header_found", TEXT, "Where the header was found when a title stood above it (per sheet); null when on row 1."),
+        ColumnSpec("tie", BOOL, "Superseded by a file of the same cluster and kind with the same modification time "
+                   "(the stated tie rule decided: the name later in alphabetical order wins)."),
     ],
     "quarantine": [
         *LINEAGE_SPECS[:2],

@@ -14,7 +14,9 @@ from cluster_pipeline.lib.contracts import Column, Contract, canonical_token
 from cluster_pipeline.lib.gx_validation import failing_rows
 from cluster_pipeline.lib.intake import LINEAGE, READ_ERROR
 
-READ_RULE = Rule("row.shape", "row", "ExpectColumnValuesToBeNull", {"column": READ_ERROR}, "is misaligned")
+# problems found while reading (a misaligned row, a formula without a saved value): the
+# reader writes the whole reason, "<rule>: <message>", and GX checks that there is none
+READ_RULE = Rule("row.read", "row", "ExpectColumnValuesToBeNull", {"column": READ_ERROR}, "could not be read")
 
 
 @dataclass
@@ -42,7 +44,7 @@ def validation_frame(cells: pd.DataFrame, contract: Contract) -> pd.DataFrame:
 
 def _reason(rule: Rule, cells: pd.DataFrame, position: int) -> str:
     if rule is READ_RULE:
-        return f"row.shape: {cells[READ_ERROR].iat[position]}"
+        return cells[READ_ERROR].iat[position]
     value = cells[rule.column].iat[position]
     shown = "blank" if value is None or pd.isna(value) else repr(value)
     return f"{rule.rule_id}: {rule.column} {rule.message} (got {shown})"

@@ -10,10 +10,14 @@ from cluster_pipeline.defs.partitions import year_of, years
 from cluster_pipeline.defs.resources import OutputFolder
 from cluster_pipeline.lib import tables
 from cluster_pipeline.lib.contracts import load_contracts
-from cluster_pipeline.lib.submissions import file_quarantine, validate_year
+from cluster_pipeline.lib.submissions import (clusters_without_members, file_quarantine, member_count_jumps,
+                                              validate_year)
 
 QUARANTINE_RATE = "quarantine_rate"
 MAX_QUARANTINE_RATE = 0.02  # above 2% of rows read, someone should look at the files
+CLUSTERS_WITH_MEMBERS = "every_cluster_with_a_profile_has_members"
+STEADY_MEMBERS = "member_counts_within_threefold_of_last_year"
+MAX_CHANGE = 3.0
 
 
 def reasons_summary(quarantine: pd.DataFrame) -> pd.DataFrame:
@@ -33,8 +37,17 @@ def reasons_summary(quarantine: pd.DataFrame) -> pd.DataFrame:
         dg.AssetSpec("quarantine", deps=["landed_files"], kinds={"parquet"},
                      description="Every broken row and file, with every reason, its file, sheet and row."),
     ],
-    check_specs=[dg.AssetCheckSpec(QUARANTINE_RATE, asset="quarantine",
-                                   description=f"Warns when more than {MAX_QUARANTINE_RATE:.0%} of the rows read are quarantined.")],
+    check_specs=[
+        dg.AssetCheckSpec(QUARANTINE_RATE, asset="quarantine",
+                          description=f"Warns when more than {MAX_QUARANTINE_RATE:.0%} of the rows read (rows of files "
+                          "set aside whole included) are quarantined."),
+        dg.AssetCheckSpec(CLUSTERS_WITH_MEMBERS, asset="accepted_members",
+                          description="Warns about clusters with an accepted profile but no accepted members: their "
+                          "members file was set aside or never sent, and they are missing from every figure."),
+        dg.AssetCheckSpec(STEADY_MEMBERS, asset="accepted_members",
+                          description=f"Warns about clusters whose accepted members rows changed more than "
+                          f"{MAX_CHANGE:g}-fold from the previous year (a test file, a half list)."),
+    ],
 )
 def validate_submissions(context: dg.AssetExecutionContext, output: OutputFolder):
     year = year_of(context)
@@ -57,12 +70,30 @@ def validate_submissions(context: dg.AssetExecutionContext, output: OutputFolder
         "reasons_summary": dg.MetadataValue.md(markdown_table(summary, max_rows=30)),
     })
 
-    rows_read = int(sum(len(c) for c in cells.values()))
-    rows_quarantined = int((quarantine["level"] == "row").sum())
+    set_aside_rows = int(files.loc[files["status"] == "quarantined", "rows_read"].sum())
+    rows_read = int(sum(len(c) for c in cells.values())) + set_aside_rows
+    rows_quarantined = int((quarantine["level"] == "row").sum()) + set_aside_rows
     rate = rows_quarantined / rows_read if rows_read else 0.0
     yield dg.AssetCheckResult(
         asset_key="quarantine", check_name=QUARANTINE_RATE, passed=rate <= MAX_QUARANTINE_RATE,
         severity=dg.AssetCheckSeverity.WARN,
         metadata={"rate": dg.MetadataValue.float(rate), "rows_read": rows_read, "rows_quarantined": rows_quarantined,
+                  "rows_in_files_set_aside": set_aside_rows,
                   "files_quarantined": int((quarantine["level"] == "file").sum())},
+    )
+    members = validated["members"].accepted
+    silent = clusters_without_members(validated["profile"].accepted, members)
+    yield dg.AssetCheckResult(
+        asset_key="accepted_members", check_name=CLUSTERS_WITH_MEMBERS, passed=silent.empty,
+        severity=dg.AssetCheckSeverity.WARN,
+        metadata={"clusters": dg.MetadataValue.md(markdown_table(silent) if len(silent) else "none"), "count": len(silent)},
+    )
+    previous = output.work_file("accepted_members", year - 1)
+    jumps = member_count_jumps(output.read_work("accepted_members", year - 1) if previous.exists() else None,
+                               members, MAX_CHANGE)
+    yield dg.AssetCheckResult(
+        asset_key="accepted_members", check_name=STEADY_MEMBERS, passed=jumps.empty,
+        severity=dg.AssetCheckSeverity.WARN,
+        metadata={"clusters": dg.MetadataValue.md(markdown_table(jumps) if len(jumps) else "none"), "count": len(jumps),
+                  "compared_with": year - 1 if previous.exists() else "no previous year"},
     )
