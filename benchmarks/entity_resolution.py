@@ -39,22 +39,15 @@ def data_path(scale: float) -> Path:
 
 def prepare(scale: float) -> Path:
     """One sample year's members rows at this scale, as accepted by validation."""
-    from cluster_pipeline.lib import normalise
-    from cluster_pipeline.lib.sample_data import build_universe, noisy_member_rows, year_memberships
+    from cluster_pipeline.lib.sample_organisations import build_universe
+    from cluster_pipeline.lib.sample_years import accepted_member_rows
 
     path = data_path(scale)
     if path.exists():
         return path
-    rng = np.random.default_rng(2016)
-    universe = build_universe(rng, scale, [YEAR])
-    rows = noisy_member_rows(universe, year_memberships(rng, universe, YEAR, YEAR, scale), YEAR, rng)
-    text = rows["cvr"].replace("", None)
-    digits = normalise.clean_cvr(text)
-    rows["cvr"] = digits.where(normalise.cvr_is_valid(digits))
-    rows["municipality_code"] = rows["municipality_code"].replace("", None)
-    rows["source_file"], rows["source_sheet"], rows["source_row"] = "bench.csv", None, np.arange(len(rows)) + 2
+    universe = build_universe(np.random.default_rng(2016), scale, [YEAR])
     DATA.mkdir(exist_ok=True)
-    rows.drop(columns=["cluster_index"]).to_parquet(path)
+    accepted_member_rows(universe, YEAR, YEAR, scale, 2016).to_parquet(path)
     return path
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
 import time
 from pathlib import Path
@@ -113,12 +114,44 @@ def indicator_table(output: Path, years: list[int]) -> str:
     return "\n".join(lines)
 
 
+def explain(args) -> int:
+    """The rows behind a published figure: a summary line, then one line per row (or CSV)."""
+    from cluster_pipeline.lib.explain import ExplainError, explain_company, explain_indicator, explain_outcome
+
+    try:
+        if args.company:
+            if args.year is not None:
+                raise ExplainError("--company lists every year: leave out --year")
+            found = explain_company(Path(args.output), args.company)
+        elif args.year is None:
+            raise ExplainError("--indicator and --outcome need --year")
+        elif args.indicator:
+            found = explain_indicator(Path(args.output), args.year, args.indicator)
+        else:
+            found = explain_outcome(Path(args.output), args.year, args.outcome, args.cluster, args.region)
+    except ExplainError as error:
+        print(f"explain: {error}", file=sys.stderr)
+        return 2
+    if args.format == "csv":
+        found.rows.to_csv(sys.stdout, index=False)
+    else:
+        print(found.summary())
+        print(found.rows.to_string(index=False) if len(found.rows) else "(no rows)")
+    if not found.agrees:
+        print(f"explain: the rows listed give {found.listed:,.4g}, the published value is {found.published:,.4g}: "
+              f"the published tables disagree with each other; re-run the year", file=sys.stderr)
+        return 3
+    return 0
+
+
 def demo(args) -> int:
     sample_data(args)
     return run(args)
 
 
 def main(argv: list[str] | None = None) -> int:
+    if hasattr(signal, "SIGPIPE"):  # `explain ... | head` ends quietly, as Unix tools do
+        signal.signal(signal.SIGPIPE, signal.SIG_DFL)
     parser = argparse.ArgumentParser(prog="cluster-pipeline", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
     landing = os.environ.get("CLUSTER_PIPELINE_LANDING_DIR", DEFAULT_LANDING)
@@ -135,8 +168,24 @@ def main(argv: list[str] | None = None) -> int:
         command.add_argument("--seed", type=int, default=2016)
     for command in (run_cmd, demo_cmd):
         command.add_argument("--output", default=output, help=f"published tables (default {output})")
+    explain_cmd = commands.add_parser("explain", help="the companies and file rows behind a published figure",
+                                      description="Explain a published figure down to the rows behind it.")
+    explain_cmd.add_argument("--output", default=output, help=f"published tables (default {output})")
+    explain_cmd.add_argument("--year", type=int, help="reporting year (not with --company)")
+    question = explain_cmd.add_mutually_exclusive_group(required=True)
+    question.add_argument("--indicator", help="innovation, regional_distribution, knowledge_partnerships, "
+                          "internationalisation, excellence_labels_gold or excellence_labels_silver")
+    question.add_argument("--outcome", help="new_ideas, new_competences, new_products, partnership_project or "
+                          "international_activity")
+    question.add_argument("--company", help="a company_id (an old id is followed to the one it stands for now)")
+    where = explain_cmd.add_mutually_exclusive_group()
+    where.add_argument("--cluster", help="with --outcome: the figure of one cluster (e.g. DK-CL-003)")
+    where.add_argument("--region", help="with --outcome: the figure of one region (1081-1085)")
+    explain_cmd.add_argument("--format", choices=["table", "csv"], default="table")
     args = parser.parse_args(argv)
-    return {"sample-data": sample_data, "run": run, "demo": demo}[args.command](args)
+    if args.command == "explain" and (args.cluster or args.region) and not args.outcome:
+        parser.error("--cluster and --region go with --outcome")
+    return {"sample-data": sample_data, "run": run, "demo": demo, "explain": explain}[args.command](args)
 
 
 if __name__ == "__main__":

@@ -10,12 +10,12 @@ from cluster_pipeline.defs.contracts.assets import validate_submissions
 from cluster_pipeline.defs.ingest.assets import ingest_manifest, landed_files
 from cluster_pipeline.defs.ingest.automation import landing_files_sensor, nightly_latest_year
 from cluster_pipeline.defs.partitions import years
-from cluster_pipeline.defs.publish.assets import sql_warehouse
+from cluster_pipeline.defs.publish.assets import sql_warehouse, yearly_report
 from cluster_pipeline.defs.resources import resources_from_env
 from cluster_pipeline.defs.statistics.assets import statistics_assets
 
 ASSETS = [landed_files, validate_submissions, ingest_manifest, resolved_companies, company_identities, identified_companies,
-          *statistics_assets, sql_warehouse]
+          *statistics_assets, sql_warehouse, yearly_report]
 
 yearly_statistics = dg.define_asset_job(
     "yearly_statistics", selection=dg.AssetSelection.all(), partitions_def=years,

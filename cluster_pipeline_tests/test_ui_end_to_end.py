@@ -3,7 +3,6 @@ of one year launched through the GraphQL API, and the asset graph in headless Ch
 (saved as cluster_pipeline_tests/artifacts/asset_graph.png)."""
 
 import os
-import shutil
 import signal
 import socket
 import subprocess
@@ -16,10 +15,9 @@ import pytest
 from dagster_graphql import DagsterGraphQLClient
 
 from cluster_pipeline.lib.sample_data import generate
+from cluster_pipeline_tests.browser import needs_chromium, screenshot
 
 PROJECT = Path(__file__).resolve().parents[1]
-ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 YEAR = 2016
 
 
@@ -67,7 +65,7 @@ def dagster_dev(tmp_path):
         log.close()
 
 
-@pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed (.ci/run installs it)")
+@needs_chromium
 def test_a_year_runs_through_the_graphql_api_and_the_asset_graph_renders(dagster_dev, tmp_path):
     port, output, load_seconds = dagster_dev
     print(f"dagster dev answered after {load_seconds:.1f}s")
@@ -80,12 +78,5 @@ def test_a_year_runs_through_the_graphql_api_and_the_asset_graph_renders(dagster
     assert status == "SUCCESS"
     assert (output / "indicator_status" / f"year={YEAR}" / "data.parquet").exists()
 
-    ARTIFACTS.mkdir(exist_ok=True)
-    screenshot = ARTIFACTS / "asset_graph.png"
-    screenshot.unlink(missing_ok=True)
-    subprocess.run([CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                    f"--user-data-dir={tmp_path / 'chromium'}", "--window-size=1600,1000", "--virtual-time-budget=20000",
-                    f"--screenshot={screenshot}", f"http://127.0.0.1:{port}/asset-groups"],
-                   check=True, timeout=120, capture_output=True)
-    assert screenshot.stat().st_size > 20_000  # a rendered page, not a blank one
+    shot = screenshot(f"http://127.0.0.1:{port}/asset-groups", "asset_graph.png", tmp_path / "chromium")
+    assert shot.stat().st_size > 20_000  # a rendered page, not a blank one

@@ -205,3 +205,19 @@ def noisy_member_rows(universe: Universe, memberships: pd.DataFrame, year: int, 
         "entity": ents["entity"],
         "cluster_index": memberships["cluster_index"].to_numpy(),
     })
+
+
+def accepted_member_rows(universe: Universe, year: int, first_year: int, scale: float, seed: int) -> pd.DataFrame:
+    """A year's members rows as validation accepts them (CVR digits cleaned, a CVR failing the
+    check set aside, blanks as null) with their true entity, without writing files: for
+    benchmarks of the resolution alone. The draws are those of the written sample."""
+    from cluster_pipeline.lib import normalise
+
+    rng = np.random.default_rng([seed, year])
+    year_profiles(rng, universe, year)
+    rows = noisy_member_rows(universe, year_memberships(rng, universe, year, first_year, scale), year, rng)
+    digits = normalise.clean_cvr(rows["cvr"].replace("", None))
+    rows["cvr"] = digits.where(normalise.cvr_is_valid(digits))
+    rows["municipality_code"] = rows["municipality_code"].replace("", None)
+    rows["source_file"], rows["source_sheet"], rows["source_row"] = "bench.csv", None, np.arange(len(rows)) + 2
+    return rows.drop(columns=["cluster_index"])

@@ -20,3 +20,9 @@ def municipalities() -> pd.DataFrame:
 def thresholds() -> dict[str, float]:
     frame = pd.read_csv(seeds_dir() / "thresholds.csv", dtype={"name": str, "value": float})
     return dict(zip(frame["name"], frame["value"]))
+
+
+@cache
+def indicator_targets() -> pd.DataFrame:
+    """The six indicators: target, maximum, 2014 baseline and target year (the strategy's numbers)."""
+    return pd.read_csv(seeds_dir() / "indicator_targets.csv")

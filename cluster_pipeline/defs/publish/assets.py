@@ -1,4 +1,5 @@
-"""Publish: the year's published tables copied to the SQL warehouse in one transaction."""
+"""Publish: the year's published tables copied to the SQL warehouse in one transaction, and
+the yearly statistics report."""
 
 import dagster as dg
 
@@ -7,6 +8,8 @@ from cluster_pipeline.defs.metadata import markdown_table
 from cluster_pipeline.defs.partitions import year_of, years
 from cluster_pipeline.defs.resources import OutputFolder, Warehouse
 from cluster_pipeline.lib import tables
+from cluster_pipeline.lib.report import indicator_differences, indicators_in_report, write_report
+from cluster_pipeline.lib.report_figures import report_figures
 from cluster_pipeline.lib.warehouse import replace_year
 
 import pandas as pd
@@ -36,3 +39,36 @@ def sql_warehouse(context: dg.AssetExecutionContext, output: OutputFolder, wareh
         "database": dg.MetadataValue.text(engine.url.render_as_string(hide_password=True)),
         "tables": dg.MetadataValue.md(markdown_table(summary, max_rows=20)),
     })
+
+
+REPORT_MATCHES = "report_shows_indicator_status"
+
+
+@dg.asset(
+    partitions_def=years,
+    group_name="publish",
+    kinds={"html"},
+    deps=["indicator_status", "national_outcomes", "regional_outcomes", "clusters", "cluster_outcomes",
+          "ingest_manifest", "quarantine", "memberships"],
+    check_specs=[dg.AssetCheckSpec(REPORT_MATCHES, asset="yearly_report", blocking=True,
+                                   description="The indicator values and statuses the report shows equal indicator_status.")],
+    description="The yearly statistics report for people who do not write SQL: <output>/reports/<year>.html, one "
+    "self-contained file (charts as inline SVG) with the indicators against their targets, the outcomes over the "
+    "years, regions, clusters and labels, data quality and method. Every figure is read from the published tables.",
+)
+def yearly_report(context: dg.AssetExecutionContext, output: OutputFolder):
+    year = year_of(context)
+    figures = report_figures(output.root, year)
+    path = write_report(figures, output.root / "reports", context.run.run_id)
+    shown = indicators_in_report(path.read_text(encoding="utf-8"))
+    summary = pd.DataFrame([{"indicator": i, "value": v, "status": s} for i, (v, s) in shown.items()])
+    yield dg.MaterializeResult(metadata={
+        "path": dg.MetadataValue.path(str(path.resolve())),
+        "size_kb": round(path.stat().st_size / 1024, 1),
+        "years_shown": dg.MetadataValue.json(figures.years),
+        "summary": dg.MetadataValue.md(f"Report for {year}: {int(figures.national.loc[year, 'companies']):,} distinct "
+                                       f"companies.\n\n" + markdown_table(summary)),
+    })
+    different = indicator_differences(path.read_text(encoding="utf-8"), output.read("indicator_status", year))
+    yield dg.AssetCheckResult(check_name=REPORT_MATCHES, passed=not different,
+                              metadata={"indicators_differing": dg.MetadataValue.json(different)})

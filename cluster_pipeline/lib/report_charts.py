@@ -1,0 +1,106 @@
+"""The report's charts as inline SVG (matplotlib: no JavaScript, nothing fetched, prints
+sharp). Text stays text in the SVG; the Okabe-Ito palette reads for colour-blind readers;
+every chart has a title and axis labels with units, and the report prints its numbers
+beside it as a table."""
+
+from __future__ import annotations
+
+import io
+import re
+from functools import cache
+from html import escape
+
+OKABE_ITO = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#000000"]
+
+
+@cache
+def _pyplot():
+    """matplotlib, imported on first use (it costs the Dagster code location half a second)."""
+    import matplotlib
+
+    matplotlib.use("Agg")  # no display: render to files only
+    import matplotlib.pyplot as plt
+
+    plt.rcParams.update({
+        "svg.fonttype": "none", "font.family": "sans-serif", "font.size": 9,
+        "axes.prop_cycle": plt.cycler(color=OKABE_ITO), "axes.spines.top": False, "axes.spines.right": False,
+        "svg.hashsalt": "cluster-report",  # stable element ids
+    })
+    return plt
+
+
+def _svg(fig, description: str) -> str:
+    buffer = io.StringIO()
+    fig.savefig(buffer, format="svg", bbox_inches="tight", metadata={"Date": None})
+    _pyplot().close(fig)
+    svg = buffer.getvalue()
+    svg = svg[svg.index("<svg"):]  # inline: no XML prolog or DOCTYPE
+    return re.sub(r"<svg ", f'<svg role="img" aria-label="{escape(description)}" ', svg, count=1)
+
+
+def indicator_chart(title: str, unit: str, years: list[int], values: list[float], target: float,
+                    baseline: float | None, baseline_year: int | None, target_year: int) -> str:
+    """The values of the years so far against the target and the straight line from the
+    baseline to the target (the on-track line)."""
+    fig, ax = _pyplot().subplots(figsize=(4.2, 2.4))
+    ax.plot(years, values, marker="o", color=OKABE_ITO[0], label="value")
+    for year, value in zip(years, values):
+        ax.annotate(f"{value:,.0f}" if float(value).is_integer() else f"{value:,.2f}", (year, value), textcoords="offset points",
+                    xytext=(0, 6), ha="center", fontsize=8)
+    if baseline is not None and baseline_year is not None:
+        ax.plot([baseline_year, target_year], [baseline, target], linestyle="--", color=OKABE_ITO[3],
+                label="on track (baseline to target)")
+    ax.axhline(target, color=OKABE_ITO[2], linestyle=":", label=f"target {target:,g}")
+    low = min([*years, baseline_year or years[0]])
+    ax.set_xlim(low - 0.5, max(*years, target_year) + 0.5)
+    ax.set_xticks(range(low, max(*years, target_year) + 1))
+    ax.set_title(title, fontsize=9, loc="left")
+    ax.set_xlabel("reporting year")
+    ax.set_ylabel(unit)
+    ax.legend(fontsize=7, frameon=False, loc="best")
+    return _svg(fig, f"{title}: " + ", ".join(f"{y}: {v:,.2f}" for y, v in zip(years, values)) + f"; target {target:,g}")
+
+
+def outcomes_chart(years: list[int], series: dict[str, list[int]]) -> str:
+    fig, ax = _pyplot().subplots(figsize=(6.4, 2.8))
+    for (name, values), marker in zip(series.items(), "osD^v"):
+        ax.plot(years, values, marker=marker, label=name.replace("_", " "))
+    ax.set_title("Distinct companies with each outcome", fontsize=9, loc="left")
+    ax.set_xlabel("reporting year")
+    ax.set_ylabel("companies")
+    ax.set_xticks(years)
+    ax.legend(fontsize=7, frameon=False, loc="center left", bbox_to_anchor=(1, 0.5))
+    return _svg(fig, "Distinct companies with each outcome per year")
+
+
+def location_quotient_chart(regions: list[str], quotients: list[float], low: float, high: float) -> str:
+    fig, ax = _pyplot().subplots(figsize=(6.4, 2.2))
+    ax.axvspan(low, high, color=OKABE_ITO[5], alpha=0.15, label=f"band {low:g}-{high:g}")
+    ax.barh(regions, quotients, color=OKABE_ITO[0])
+    for position, value in enumerate(quotients):
+        ax.annotate(f"{value:.2f}", (value, position), textcoords="offset points", xytext=(4, -3), fontsize=8)
+    ax.axvline(1.0, color="#555555", linewidth=0.8)
+    ax.set_title("Location quotient of innovating companies by region", fontsize=9, loc="left")
+    ax.set_xlabel("location quotient (region's share of innovating companies / its share of companies)")
+    ax.set_xlim(0, max(high, *quotients) * 1.1)
+    ax.invert_yaxis()
+    ax.legend(fontsize=7, frameon=False, loc="lower right")
+    return _svg(fig, "Location quotients: " + ", ".join(f"{r}: {q:.2f}" for r, q in zip(regions, quotients)))
+
+
+def labels_chart(years: list[int], counts: dict[str, list[int]], targets: dict[str, float]) -> str:
+    fig, ax = _pyplot().subplots(figsize=(6.4, 2.6))
+    width = 0.8 / len(counts)
+    colours = {"gold": OKABE_ITO[1], "silver": OKABE_ITO[5], "bronze": OKABE_ITO[3]}
+    for i, (label, values) in enumerate(counts.items()):
+        bars = ax.bar([y + (i - 1) * width for y in years], values, width, label=label, color=colours[label])
+        ax.bar_label(bars, fontsize=7)
+    for target in sorted(set(targets.values())):  # one line for labels that share a target
+        names = " and ".join(label for label, value in targets.items() if value == target)
+        ax.axhline(target, color="#555555", linestyle="--", linewidth=1, label=f"{names} target {target:g}")
+    ax.set_title("Clusters with a valid excellence label", fontsize=9, loc="left")
+    ax.set_xlabel("reporting year")
+    ax.set_ylabel("clusters")
+    ax.set_xticks(years)
+    ax.legend(fontsize=7, frameon=False, loc="center left", bbox_to_anchor=(1, 0.5))
+    return _svg(fig, "Valid labels per year: " + "; ".join(f"{k}: {v}" for k, v in counts.items()))

@@ -1,0 +1,74 @@
+"""The figures of the yearly report, read from the published tables of that run (the year
+and the years before it that are published) and never computed another way: the report
+only selects, orders and compares what the tables hold."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from cluster_pipeline.lib import seeds
+from cluster_pipeline.lib.parquet_store import partition_path, read_partition
+from cluster_pipeline.lib.tables import FLAGS
+
+LABELS = ["gold", "silver", "bronze"]
+
+
+@dataclass
+class ReportFigures:
+    year: int
+    years: list[int]  # published years up to this one
+    national: pd.DataFrame  # national_outcomes, one row per year (index year)
+    indicators: pd.DataFrame  # indicator_status of the year
+    indicator_history: pd.DataFrame  # indicator_status of every year (year, indicator_id, value, status)
+    target_years: dict[str, int]  # from the indicator_targets seed
+    regions: pd.DataFrame  # regional_outcomes of the year
+    clusters: pd.DataFrame  # clusters joined with cluster_outcomes, of the year
+    labels_by_year: pd.DataFrame  # valid gold/silver/bronze labels per year (from clusters)
+    manifest: pd.DataFrame  # ingest_manifest of the year
+    quarantine_rules: pd.DataFrame  # quarantined rows by rule
+    clusters_without_members: pd.DataFrame  # profile accepted, no accepted members
+
+    @property
+    def previous(self) -> int | None:
+        earlier = [y for y in self.years if y < self.year]
+        return max(earlier) if earlier else None
+
+
+def published_years(output: Path, year: int) -> list[int]:
+    return sorted(y for y in range(2000, year + 1) if partition_path(output, "national_outcomes", y).exists())
+
+
+def _rules(quarantine: pd.DataFrame) -> pd.DataFrame:
+    rows = quarantine[quarantine["level"] == "row"]
+    rules = [reason.split(":", 1)[0] for reasons in rows["reasons"] for reason in reasons]
+    return pd.Series(rules, dtype=object).value_counts().rename_axis("rule").reset_index(name="rows")
+
+
+def report_figures(output: Path, year: int) -> ReportFigures:
+    output = Path(output)
+    years = published_years(output, year)
+    if year not in years:
+        raise FileNotFoundError(f"no published statistics for {year} in {output}: materialise the year first")
+    by_year = {y: {name: read_partition(output, name, y) for name in ("national_outcomes", "indicator_status", "clusters")}
+               for y in years}
+    national = pd.concat([t["national_outcomes"].assign(year=y) for y, t in by_year.items()]).set_index("year")
+    history = pd.concat([t["indicator_status"].assign(year=y) for y, t in by_year.items()], ignore_index=True)
+    labels = pd.DataFrame([{"year": y, **{label: int((t["clusters"]["label_valid"] & (t["clusters"]["label"] == label)).sum())
+                                          for label in LABELS}} for y, t in by_year.items()]).set_index("year")
+    clusters = by_year[year]["clusters"].merge(read_partition(output, "cluster_outcomes", year)[["cluster_id", *FLAGS]],
+                                               on="cluster_id", how="left")
+    quarantine = read_partition(output, "quarantine", year)
+    members = read_partition(output, "memberships", year)
+    silent = clusters[~clusters["cluster_id"].isin(set(members["cluster_id"]))][["cluster_id", "cluster_name"]]
+    targets = seeds.indicator_targets()
+    return ReportFigures(
+        year=year, years=years, national=national, indicators=by_year[year]["indicator_status"],
+        indicator_history=history[["year", "indicator_id", "value", "status"]],
+        target_years=dict(zip(targets["indicator_id"], targets["target_year"].astype(int))),
+        regions=read_partition(output, "regional_outcomes", year), clusters=clusters.sort_values("cluster_id"),
+        labels_by_year=labels, manifest=read_partition(output, "ingest_manifest", year),
+        quarantine_rules=_rules(quarantine), clusters_without_members=silent,
+    )

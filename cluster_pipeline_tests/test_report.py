@@ -1,0 +1,76 @@
+"""The yearly statistics report: the figures as people read them, from the published tables."""
+
+import re
+
+import dagster as dg
+
+from cluster_pipeline.lib.parquet_store import read_partition
+from cluster_pipeline.lib.report import indicator_differences, indicators_in_report
+from cluster_pipeline_tests.browser import needs_chromium, screenshot
+from cluster_pipeline_tests.conftest import run_in_order
+from cluster_pipeline_tests.files import MEMBERS_HEADER_DA, PROFILE_HEADER_DA, member, write_csv
+
+STATUS_WORDS = {"met": "met", "on_track": "on track", "not_met": "not met"}
+
+
+def report_of(run) -> str:
+    return (run.output / "reports" / f"{run.year}.html").read_text(encoding="utf-8")
+
+
+def test_the_report_shows_every_indicator_value_and_status_from_indicator_status(sample_run):
+    text = report_of(sample_run)
+    published = read_partition(sample_run.output, "indicator_status", sample_run.year)
+    shown = indicators_in_report(text)
+    assert set(shown) == set(published["indicator_id"])
+    for row in published.itertuples():
+        assert shown[row.indicator_id] == (float(row.value), row.status)
+        cells = re.search(rf'<tr data-indicator="{row.indicator_id}".*?</tr>', text, re.S).group(0)
+        assert f'<span class="status {row.status}">{STATUS_WORDS[row.status]}</span>' in cells
+
+
+def test_the_report_check_finds_a_figure_that_differs(sample_run):
+    published = read_partition(sample_run.output, "indicator_status", sample_run.year)
+    text = report_of(sample_run)
+    assert indicator_differences(text, published) == []
+    value = repr(float(published.set_index("indicator_id").at["innovation", "value"]))
+    tampered = text.replace(f'data-indicator="innovation" data-value="{value}"', 'data-indicator="innovation" data-value="1.0"')
+    assert indicator_differences(tampered, published) == ["innovation"]
+    checks = {c.check_name: c.passed for c in sample_run.outcome.checks}
+    assert checks["report_shows_indicator_status"]
+
+
+def test_the_report_loads_nothing_from_outside_and_is_small_enough_to_mail(sample_run):
+    path = sample_run.output / "reports" / f"{sample_run.year}.html"
+    text = path.read_text(encoding="utf-8")
+    assert path.stat().st_size < 8 * 1024 * 1024
+    assert not re.search(r'\b(src|href)\s*=\s*["\']?(https?:|//)', text)
+    assert "<script" not in text and "@import" not in text and not re.search(r"url\(\s*['\"]?(https?:|//)", text)
+    assert text.count("<svg") >= 9  # six indicators, outcomes, regions, labels: all inline
+
+
+def test_the_headline_compares_distinct_counts_with_the_sum_of_clusters(sample_run):
+    text = report_of(sample_run)
+    national = read_partition(sample_run.output, "national_outcomes", sample_run.year).iloc[0]
+    row = re.search(r"<tr><td>new products</td>(.*?)</tr>", text).group(1)
+    assert f"{national['new_products']:,}" in row and f"{national['new_products_sum_of_clusters']:,}" in row
+
+
+def test_a_cluster_named_like_markup_appears_as_text(tmp_path):
+    folder = tmp_path / "landing" / "2016"
+    name = "<script>alert(1)</script> & Co"
+    write_csv(folder / "profil.csv", [PROFILE_HEADER_DA, ["DK-CL-001", "2016", name, "Midtjylland", "guld",
+                                                          "31.12.2017", "2,5", "2005"]], ";")
+    write_csv(folder / "medlemmer.csv", [MEMBERS_HEADER_DA, *[member(name=f"Firma {i} ApS") for i in range(3)]], ";")
+    with dg.instance_for_test() as instance:
+        outcome = run_in_order(tmp_path / "landing", tmp_path / "published", [2016], instance)
+    assert outcome.years[2016].success, outcome.years[2016].errors
+    text = (tmp_path / "published" / "reports" / "2016.html").read_text(encoding="utf-8")
+    assert "&lt;script&gt;alert(1)&lt;/script&gt; &amp; Co" in text
+    assert "<script>" not in text
+
+
+@needs_chromium
+def test_the_report_renders_in_headless_chromium(sample_run, tmp_path):
+    url = (sample_run.output / "reports" / f"{sample_run.year}.html").resolve().as_uri()
+    shot = screenshot(url, f"report_{sample_run.year}.png", tmp_path / "chromium", width=1280, height=2400)
+    assert shot.stat().st_size > 100_000  # text, cards and charts, not a blank page
