@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 import dagster as dg
 
 from cluster_pipeline.definitions import ASSETS
+from cluster_pipeline.defs.companies.assets import IDS, out_of_date_years
 
 UP_TO_RESOLUTION = dg.AssetSelection.groups("ingest", "contracts") | dg.AssetSelection.assets("resolved_companies")
 IDENTITIES = dg.AssetSelection.assets("company_identities")
@@ -46,7 +47,8 @@ class Outcome:
 
 
 def _errors(result: dg.ExecuteInProcessResult) -> list[str]:
-    return [e.event_specific_data.error.message.strip() for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
+    failures = [e.event_specific_data.error.message.strip() for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
+    return failures or ([] if result.success else ["run failed"])
 
 
 def _materialise(selection, resources, instance, partition: int | None = None, tags: dict | None = None):
@@ -54,21 +56,24 @@ def _materialise(selection, resources, instance, partition: int | None = None, t
                           instance=instance, resources=resources, raise_on_error=False, run_config=QUIET, tags=tags)
 
 
-def run_years(years: list[int], resources: dict, instance: dg.DagsterInstance, progress=print) -> Outcome:
-    from cluster_pipeline.defs.companies.assets import IDS, out_of_date_years
+def _year_step(outcome: YearOutcome, selection, resources, instance) -> None:
+    """One run of the year's assets in the selection; its time, errors and checks go to the year."""
+    started = time.perf_counter()
+    result = _materialise(selection, resources, instance, outcome.year, {"cluster_pipeline/year": str(outcome.year)})
+    outcome.seconds += time.perf_counter() - started
+    outcome.errors += _errors(result)
+    outcome.checks += result.get_asset_check_evaluations()
 
+
+def run_years(years: list[int], resources: dict, instance: dg.DagsterInstance, progress=print) -> Outcome:
     outcomes = {year: YearOutcome(year) for year in years}
     for year, outcome in outcomes.items():
         progress(f"{year}: ingest, contracts, companies of the year ...")
-        started = time.perf_counter()
-        result = _materialise(UP_TO_RESOLUTION, resources, instance, year, {"cluster_pipeline/year": str(year)})
-        outcome.seconds += time.perf_counter() - started
-        outcome.errors += _errors(result) or ([] if result.success else ["run failed"])
-        outcome.checks += result.get_asset_check_evaluations()
+        _year_step(outcome, UP_TO_RESOLUTION, resources, instance)
 
     progress("company identities across years ...")
     identities = _materialise(IDENTITIES, resources, instance)
-    identity_errors = _errors(identities) or ([] if identities.success else ["run failed"])
+    identity_errors = _errors(identities)
     republished: list[int] = []
     if identity_errors:
         for outcome in outcomes.values():
@@ -76,14 +81,9 @@ def run_years(years: list[int], resources: dict, instance: dg.DagsterInstance, p
         return Outcome(outcomes, identity_errors, identities.get_asset_check_evaluations(), republished)
 
     for year, outcome in outcomes.items():
-        if not outcome.success:
-            continue
-        progress(f"{year}: companies, statistics, warehouse ...")
-        started = time.perf_counter()
-        result = _materialise(AFTER_IDENTITIES, resources, instance, year, {"cluster_pipeline/year": str(year)})
-        outcome.seconds += time.perf_counter() - started
-        outcome.errors += _errors(result) or ([] if result.success else ["run failed"])
-        outcome.checks += result.get_asset_check_evaluations()
+        if outcome.success:
+            progress(f"{year}: companies, statistics, report, warehouse ...")
+            _year_step(outcome, AFTER_IDENTITIES, resources, instance)
 
     output = resources["output"]
     for year in out_of_date_years(output, output.read_work_all_years(IDS)):

@@ -73,8 +73,8 @@ def _company_rows(output: Path, year: int, flag: str, where: str = "", **params)
         order by m.company_id, m.cluster_id, m.source_file, m.source_row""", **params)
 
 
-def _one(frame: pd.DataFrame, column: str):
-    return frame[column].iloc[0].item() if hasattr(frame[column].iloc[0], "item") else frame[column].iloc[0]
+def _one(frame: pd.DataFrame, column: str) -> float:
+    return float(frame[column].iloc[0])
 
 
 def explain_outcome(output: Path, year: int, flag: str, cluster: str | None = None, region: str | None = None) -> Explanation:

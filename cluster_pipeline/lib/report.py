@@ -12,7 +12,7 @@ from pathlib import Path
 import jinja2
 import pandas as pd
 
-from cluster_pipeline.lib import report_charts
+from cluster_pipeline.lib import report_charts, seeds
 from cluster_pipeline.lib.report_figures import LABELS, ReportFigures
 from cluster_pipeline.lib.tables import FLAGS
 
@@ -104,8 +104,6 @@ def render_report(f: ReportFigures, run_id: str = "", generated: datetime | None
     on_track = sum(i["status"] == "on_track" for i in indicators)
     targets = f.indicators.set_index("indicator_id")
     lq_low = float(targets.at["regional_distribution", "target"])
-    from cluster_pipeline.lib import seeds
-
     lq_high = float(seeds.indicator_targets().set_index("indicator_id").at["regional_distribution", "max_value"])
     regions = f.regions.sort_values("region_code")
     files_sentence, files = _quality(f)

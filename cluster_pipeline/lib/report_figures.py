@@ -10,7 +10,7 @@ from pathlib import Path
 import pandas as pd
 
 from cluster_pipeline.lib import seeds
-from cluster_pipeline.lib.parquet_store import partition_path, read_partition
+from cluster_pipeline.lib.parquet_store import read_partition
 from cluster_pipeline.lib.tables import FLAGS
 
 LABELS = ["gold", "silver", "bronze"]
@@ -38,7 +38,9 @@ class ReportFigures:
 
 
 def published_years(output: Path, year: int) -> list[int]:
-    return sorted(y for y in range(2000, year + 1) if partition_path(output, "national_outcomes", y).exists())
+    """The years up to this one whose statistics are published."""
+    found = (int(p.parent.name.removeprefix("year=")) for p in (Path(output) / "national_outcomes").glob("year=*/data.parquet"))
+    return sorted(y for y in found if y <= year)
 
 
 def _rules(quarantine: pd.DataFrame) -> pd.DataFrame:
