@@ -25,8 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from cluster_pipeline.lib.entity_resolution import (Partition, name_edges, name_forms, normalise_address,
-                                                    sets_per_node)
+from cluster_pipeline.lib.entity_resolution import Partition, name_edges, name_forms, normalise_address, sets_per_node
 
 EVIDENCE = ["year", "local_id", "cvr", "name", "address", "postal_code"]
 IDENTITY_COLUMNS = ["company_id", "current_id", "cvr", "name", "first_year", "last_year", "n_years"]
@@ -50,17 +49,6 @@ def _evidence(years: dict[int, pd.DataFrame]) -> pd.DataFrame:
     return evidence.drop_duplicates().sort_values(["year", "local_id"], kind="stable").reset_index(drop=True)
 
 
-def _union_all(partition: Partition, keys: pd.Series) -> None:
-    """Join the nodes that share a key (a CVR, a year-local id): the key decides, whatever
-    the forms and addresses (a company that moved); two nodes of one year never join."""
-    present = np.flatnonzero(keys.notna().to_numpy())
-    codes = pd.factorize(keys.to_numpy()[present])[0]
-    order = present[np.argsort(codes, kind="stable")]  # nodes of one key together, in year order
-    same = np.flatnonzero(np.sort(codes, kind="stable")[1:] == np.sort(codes, kind="stable")[:-1])
-    for previous, node in zip(order[same], order[same + 1]):
-        partition.union(int(previous), int(node), cvr_decides=True)
-
-
 def link_years(years: dict[int, pd.DataFrame], previous: pd.DataFrame | None = None) -> Identities:
     """years: per year its resolved memberships (company_id = the year's own id, cvr, name,
     address, postal_code). previous: the company_identities table published before, whose
@@ -70,15 +58,28 @@ def link_years(years: dict[int, pd.DataFrame], previous: pd.DataFrame | None = N
         empty = pd.DataFrame({"year": pd.Series(dtype="int64"), "local_id": pd.Series(dtype=object),
                               "company_id": pd.Series(dtype=object), "cvr": pd.Series(dtype=object)})
         return Identities(empty[["year", "local_id", "company_id"]], identity_table(empty, years, previous))
-    node_of_row, node_keys = pd.factorize(pd.MultiIndex.from_frame(evidence[["year", "local_id"]]), sort=True)
-    node_year = node_keys.get_level_values(0).to_numpy().astype(int)
-    node_local = node_keys.get_level_values(1).to_numpy().astype(object)
+    # nodes: a year's resolved company, numbered in (year, local id) order
+    local_code, locals_ = pd.factorize(evidence["local_id"])
+    year_code, year_values = pd.factorize(evidence["year"], sort=True)
+    if len(year_values) > 62:
+        raise ValueError("more than 62 reporting years: the year masks below need a wider integer")
+    node_of_row, node_keys = pd.factorize(year_code.astype(np.int64) * len(locals_) + local_code, sort=True)
+    node_year_code, node_local_code = node_keys // len(locals_), node_keys % len(locals_)
+    node_year = year_values.to_numpy()[node_year_code].astype(int)
+    node_local = np.asarray(locals_, dtype=object)[node_local_code]
     n_nodes = len(node_keys)
-    cvr_rows = evidence["cvr"].notna().to_numpy()
-    node_cvr = pd.Series(evidence["cvr"].to_numpy()[cvr_rows], index=node_of_row[cvr_rows]).groupby(level=0).first()
-    cvrs = [None] * n_nodes
-    for node, cvr in node_cvr.items():
-        cvrs[int(node)] = cvr
+    node_cvr = np.full(n_nodes, None, dtype=object)
+    with_cvr = evidence["cvr"].notna().to_numpy()
+    node_cvr[node_of_row[with_cvr]] = evidence["cvr"].to_numpy()[with_cvr]
+
+    # the same year-local id in several years is one identity: "CVR<n>" is the CVR itself
+    # (a CVR decides, whatever forms and addresses: a company that moved), "N..." the same
+    # name, postal code and address; one id never occurs twice in a year
+    roots = pd.Series(np.arange(n_nodes)).groupby(node_local_code).transform("min").to_numpy()
+    partition = Partition(node_cvr.tolist(), {}, {})
+    partition.parent = roots.tolist()
+    year_bits = pd.Series(np.left_shift(1, node_year_code).astype(np.int64)).groupby(roots).sum()
+    partition.groups = dict(zip(year_bits.index.tolist(), year_bits.tolist()))  # two nodes of one year never join
 
     forms = name_forms(evidence["name"])
     address_key = normalise_address(evidence["address"])
@@ -86,32 +87,30 @@ def link_years(years: dict[int, pd.DataFrame], previous: pd.DataFrame | None = N
     spellings = pd.DataFrame({"node": node_of_row, "name_key": forms["name_key"], "name_wide": forms["name_wide"],
                               "postal": postal, "address_key": address_key, "legal_form": forms["legal_form"]})
     spellings = spellings.drop_duplicates(["node", "name_key", "postal", "legal_form", "address_key"]).reset_index(drop=True)
-    spellings["cvr"] = [cvrs[n] for n in spellings["node"]]
+    spellings["cvr"] = node_cvr[spellings["node"].to_numpy()]
     spellings["block"] = spellings["postal"] + "|" + spellings["name_key"].str.slice(0, 2)
     edges = name_edges(spellings)
     query, candidate = spellings["node"].to_numpy()[edges["query"]], spellings["node"].to_numpy()[edges["candidate"]]
-    across = node_year[query] != node_year[candidate]  # within a year the resolver has decided
-    edges = pd.DataFrame({"query": query[across], "candidate": candidate[across], "score": edges["score"].to_numpy()[across]})
+    # within a year the resolver has decided; within one identity there is nothing to join
+    open_edges = (node_year[query] != node_year[candidate]) & (roots[query] != roots[candidate])
+    edges = pd.DataFrame({"query": query[open_edges], "candidate": candidate[open_edges],
+                          "score": edges["score"].to_numpy()[open_edges]})
 
-    partition = Partition(cvrs, {}, {}, groups={n: 1 << (int(y) - 1900) for n, y in enumerate(node_year)})
-    _union_all(partition, pd.Series(cvrs, dtype=object))
-    _union_all(partition, pd.Series(node_local, dtype=object))
     # forms and addresses matter only where a name edge may join two identities: gather
     # them for the nodes of those identities, onto each identity's root
-    roots = np.array([partition.find(i) for i in range(n_nodes)])
     touched = np.flatnonzero(np.isin(roots, roots[np.r_[edges["query"].to_numpy(), edges["candidate"].to_numpy()]]))
     for sets, values in ((partition.forms, forms["legal_form"]), (partition.addresses, address_key)):
         for node, found in sets_per_node(values, node_of_row, touched).items():
             sets[roots[node]] = sets.get(roots[node], frozenset()) | found
     # strongest evidence first, then the nearest years; node numbers make ties deterministic
     edges["gap"] = np.abs(node_year[edges["query"]] - node_year[edges["candidate"]])
-    for pair in edges.sort_values(["score", "gap", "query", "candidate"], ascending=[False, True, True, True],
-                                  kind="stable").itertuples(index=False):
-        partition.union(int(pair.candidate), int(pair.query))
+    ordered = edges.sort_values(["score", "gap", "query", "candidate"], ascending=[False, True, True, True], kind="stable")
+    for query_node, candidate_node in zip(ordered["query"].tolist(), ordered["candidate"].tolist()):
+        partition.union(candidate_node, query_node)
 
     roots = np.array([partition.find(i) for i in range(n_nodes)])
     nodes_frame = pd.DataFrame({"year": node_year, "local_id": node_local, "root": roots,
-                                "cvr": [partition.cvr[r] for r in roots]})
+                                "cvr": np.asarray(partition.cvr, dtype=object)[roots]})
     # earliest year first: the identity's seed is its earliest own id
     seed = nodes_frame.sort_values(["year", "local_id"], kind="stable").drop_duplicates("root").set_index("root")["local_id"]
     nodes_frame["company_id"] = np.where(nodes_frame["cvr"].notna(), "CVR" + nodes_frame["cvr"].fillna(""),

@@ -153,11 +153,11 @@ class Partition:
             i = self.parent[i]
         return i
 
-    def conflict(self, ra: int, rb: int, cvr_decides: bool = False) -> bool:
+    def conflict(self, ra: int, rb: int) -> bool:
         if self.groups.get(ra, 0) & self.groups.get(rb, 0):
             return True
-        if self.cvr[ra] and self.cvr[rb]:
-            return self.cvr[ra] != self.cvr[rb] or not cvr_decides and self._differ(ra, rb)
+        if self.cvr[ra] and self.cvr[rb] and self.cvr[ra] != self.cvr[rb]:
+            return True
         return self._differ(ra, rb)
 
     def _differ(self, ra: int, rb: int) -> bool:
@@ -167,14 +167,12 @@ class Partition:
         a, b = self.addresses.get(ra, frozenset()), self.addresses.get(rb, frozenset())
         return bool(a and b and all(_addresses_differ(x, y) for x in a for y in b))
 
-    def union(self, a: int, b: int, cvr_decides: bool = False) -> bool:
-        """Join a's and b's organisations unless the evidence tells them apart; with
-        cvr_decides, the same CVR joins them whatever their forms and addresses (a company
-        that moved or changed its form between years)."""
+    def union(self, a: int, b: int) -> bool:
+        """Join a's and b's organisations unless the evidence tells them apart."""
         ra, rb = self.find(a), self.find(b)
         if ra == rb:
             return True
-        if self.conflict(ra, rb, cvr_decides):
+        if self.conflict(ra, rb):
             return False  # refused: the evidence says two organisations
         self.parent[rb] = ra
         self.cvr[ra] = self.cvr[ra] or self.cvr[rb]
@@ -205,8 +203,17 @@ def _addresses_differ(a: str, b: str) -> bool:
     return _numbers(a) != _numbers(b) or fuzz.ratio(a, b) < MIN_ADDRESS_SIMILARITY
 
 
-def _entity_words(names: np.ndarray) -> list[frozenset]:
-    return [frozenset(n.split()) & ENTITY_WORDS for n in names]
+def _entity_words(name: str) -> frozenset:
+    return frozenset(name.split()) & ENTITY_WORDS
+
+
+def _pairs_where(mask: np.ndarray, test, left: np.ndarray, right: np.ndarray) -> np.ndarray:
+    """test(left[i], right[i]) for the pairs under the mask (Python per pair, so only where
+    needed); False elsewhere."""
+    out = np.zeros(len(mask), dtype=bool)
+    where = np.flatnonzero(mask)
+    out[where] = [test(left[i], right[i]) for i in where]
+    return out
 
 
 def name_edges(spellings: pd.DataFrame) -> pd.DataFrame:
@@ -249,11 +256,13 @@ def name_edges(spellings: pd.DataFrame) -> pd.DataFrame:
     # a second slip is forgiven only at the very same address
     ok = (d <= MAX_EDITS) | (same_address & (np.minimum(q_len, c_len) >= MIN_LENGTH_SECOND_EDIT))
     ok &= (d == 0) | (np.minimum(q_len, c_len) >= MIN_FUZZY_LENGTH)
-    # numbers in names are identifiers, not typing slips ("Syd2" is not "Syd6")
-    ok &= (d == 0) | np.fromiter((_numbers(a) == _numbers(b) for a, b in zip(q_names, c_names)), dtype=bool, count=len(q))
-    ok &= np.fromiter((a == b for a, b in zip(_entity_words(q_names), _entity_words(c_names))), dtype=bool, count=len(q))
+    # numbers in names are identifiers, not typing slips ("Syd2" is not "Syd6"); entity words
+    # must agree (equal names agree on both, so only names with a slip are looked at)
+    slipped = ok & (d > 0)
+    ok &= ~_pairs_where(slipped, lambda a, b: _numbers(a) != _numbers(b) or _entity_words(a) != _entity_words(b),
+                        q_names, c_names)
     # same name, same town, but another street or house number: another company
-    ok &= ~np.fromiter((_addresses_differ(a, b) for a, b in zip(q_addr, c_addr)), dtype=bool, count=len(q))
+    ok &= ~_pairs_where(ok & (q_addr != c_addr) & (q_addr != "") & (c_addr != ""), _addresses_differ, q_addr, c_addr)
     return pd.DataFrame({"query": order[q[ok]], "candidate": order[c[ok]],
                          "score": 1.0 - d[ok] / np.maximum(np.maximum(q_len, c_len)[ok], 1)})
 
