@@ -175,24 +175,24 @@ def plant_hard_cases(companies: pd.DataFrame, rng: np.random.Generator) -> None:
     picked = rng.choice(len(companies), size=2 * n_pairs * len(kinds), replace=False).reshape(len(kinds), n_pairs, 2)
     u = rng.random((len(kinds), n_pairs, 2))
     town = ["municipality_code", "postal_code", "city"]
-    loc, col = companies.loc, companies.columns.get_loc
+    # every picked company is in one pair only, so each kind is one vectorised copy
+    columns = {c: companies[c].to_numpy(dtype=object, copy=True) for c in ["base_name", "legal_form", *LOCATION]}
+    base, form = columns["base_name"], columns["legal_form"]
     for kind, pairs, draws in zip(kinds, picked, u):
-        for (i, j), (u1, u2) in zip(pairs, draws):
-            if kind == "homonym":
-                loc[j, ["base_name", "legal_form"]] = loc[i, ["base_name", "legal_form"]].to_numpy()
-            elif kind == "same_town":
-                loc[j, ["base_name", "legal_form", *town]] = loc[i, ["base_name", "legal_form", *town]].to_numpy()
-            elif kind == "parent":
-                loc[j, LOCATION] = loc[i, LOCATION].to_numpy()
-                loc[j, "base_name"] = loc[i, "base_name"] + " Holding"
-                loc[j, "legal_form"] = "ApS"
-            else:
-                loc[j, town] = loc[i, town].to_numpy()
-                if not loc[i, "legal_form"]:
-                    companies.iat[i, col("legal_form")] = _other_form("", u1)
-                other = "" if kind == "form_twin" and u2 < 0.25 else _other_form(loc[i, "legal_form"], u2)
-                loc[j, "legal_form"] = other
-                loc[j, "base_name"] = loc[i, "base_name"] if kind == "form_twin" else _one_letter_off(loc[i, "base_name"], u1)
+        i, j, u1, u2 = pairs[:, 0], pairs[:, 1], draws[:, 0], draws[:, 1]
+        copied = {"homonym": ["base_name", "legal_form"], "same_town": ["base_name", "legal_form", *town],
+                  "parent": LOCATION}.get(kind, town)
+        for column in copied:
+            columns[column][j] = columns[column][i]
+        if kind == "parent":
+            base[j] = base[i] + " Holding"
+            form[j] = "ApS"
+        elif kind in ("form_twin", "near_miss"):
+            form[i] = [f or _other_form("", a) for f, a in zip(form[i], u1)]
+            form[j] = ["" if kind == "form_twin" and b < 0.25 else _other_form(f, b) for f, b in zip(form[i], u2)]
+            base[j] = base[i] if kind == "form_twin" else [_one_letter_off(n, a) for n, a in zip(base[i], u1)]
+    for column, values in columns.items():
+        companies[column] = values
 
 
 def plant_moves(companies: pd.DataFrame, rng: np.random.Generator, towns: pd.DataFrame, years: list[int]) -> None:
