@@ -11,6 +11,7 @@ import pandas as pd
 
 from cluster_pipeline.lib import seeds
 from cluster_pipeline.lib.parquet_store import read_partition
+from cluster_pipeline.lib.submissions import clusters_without_members
 from cluster_pipeline.lib.tables import FLAGS
 
 LABELS = ["gold", "silver", "bronze"]
@@ -63,8 +64,7 @@ def report_figures(output: Path, year: int) -> ReportFigures:
     clusters = by_year[year]["clusters"].merge(read_partition(output, "cluster_outcomes", year)[["cluster_id", *FLAGS]],
                                                on="cluster_id", how="left")
     quarantine = read_partition(output, "quarantine", year)
-    members = read_partition(output, "memberships", year)
-    silent = clusters[~clusters["cluster_id"].isin(set(members["cluster_id"]))][["cluster_id", "cluster_name"]]
+    silent = clusters_without_members(clusters, read_partition(output, "memberships", year))
     targets = seeds.indicator_targets()
     return ReportFigures(
         year=year, years=years, national=national, indicators=by_year[year]["indicator_status"],
