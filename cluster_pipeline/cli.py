@@ -118,6 +118,8 @@ def explain(args) -> int:
     """The rows behind a published figure: a summary line, then one line per row (or CSV)."""
     from cluster_pipeline.lib.explain import ExplainError, explain_company, explain_indicator, explain_outcome
 
+    if hasattr(signal, "SIGPIPE"):  # `explain ... | head` ends quietly, as Unix tools do
+        signal.signal(signal.SIGPIPE, signal.SIG_DFL)
     try:
         if args.company:
             if args.year is not None:
@@ -150,8 +152,6 @@ def demo(args) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    if hasattr(signal, "SIGPIPE"):  # `explain ... | head` ends quietly, as Unix tools do
-        signal.signal(signal.SIGPIPE, signal.SIG_DFL)
     parser = argparse.ArgumentParser(prog="cluster-pipeline", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
     landing = os.environ.get("CLUSTER_PIPELINE_LANDING_DIR", DEFAULT_LANDING)
