@@ -35,6 +35,7 @@ IDENTITY_COLUMNS = ["company_id", "current_id", "cvr", "name", "first_year", "la
 class Identities:
     ids: pd.DataFrame  # year, local_id -> company_id
     table: pd.DataFrame  # company_identities: one row per id ever published (current and former)
+    stability: dict[str, float]  # per pair of consecutive years (see id_stability)
 
 
 def _evidence(years: dict[int, pd.DataFrame]) -> pd.DataFrame:
@@ -57,7 +58,7 @@ def link_years(years: dict[int, pd.DataFrame], previous: pd.DataFrame | None = N
     if evidence.empty:
         empty = pd.DataFrame({"year": pd.Series(dtype="int64"), "local_id": pd.Series(dtype=object),
                               "company_id": pd.Series(dtype=object), "cvr": pd.Series(dtype=object)})
-        return Identities(empty[["year", "local_id", "company_id"]], identity_table(empty, years, previous))
+        return Identities(empty[["year", "local_id", "company_id"]], identity_table(empty, years, previous), {})
     # nodes: a year's resolved company, numbered in (year, local id) order
     local_code, locals_ = pd.factorize(evidence["local_id"])
     year_code, year_values = pd.factorize(evidence["year"], sort=True)
@@ -116,13 +117,19 @@ def link_years(years: dict[int, pd.DataFrame], previous: pd.DataFrame | None = N
     nodes_frame["company_id"] = np.where(nodes_frame["cvr"].notna(), "CVR" + nodes_frame["cvr"].fillna(""),
                                          nodes_frame["root"].map(seed))
     ids = nodes_frame[["year", "local_id", "company_id", "cvr"]]
-    return Identities(ids[["year", "local_id", "company_id"]], identity_table(ids, years, previous))
+    # evidently the same company: the same CVR, else the same normalised name in the same postal code
+    row_cvr = pd.Series(node_cvr[node_of_row], dtype=object)
+    key = np.where(row_cvr.notna(), "cvr:" + row_cvr.fillna("").astype(str),
+                   "name:" + forms["name_key"].astype(str).to_numpy() + "|" + postal.to_numpy())
+    keyed = pd.DataFrame({"year": node_year[node_of_row], "company_id": nodes_frame["company_id"].to_numpy()[node_of_row],
+                          "key": key})
+    return Identities(ids[["year", "local_id", "company_id"]], identity_table(ids, years, previous), id_stability(keyed))
 
 
 def identity_table(ids: pd.DataFrame, years: dict[int, pd.DataFrame], previous: pd.DataFrame | None) -> pd.DataFrame:
     """Current ids (pointing to themselves), every year's own id that now stands for another
     (an analyst may hold it from a run of that year alone), and every id published before."""
-    names = pd.concat([companies[["company_id", "name"]].assign(year=year) for year, companies in years.items()]
+    names = pd.concat([rows[["company_id", "name"]].assign(year=year) for year, rows in years.items()]
                       or [pd.DataFrame({"company_id": [], "name": [], "year": []})], ignore_index=True)
     names = names.astype({"company_id": object}).rename(columns={"company_id": "local_id"}).merge(ids, on=["year", "local_id"])
     latest_name = names.sort_values("year", kind="stable").drop_duplicates("company_id", keep="last").set_index("company_id")["name"]
@@ -149,22 +156,14 @@ def identity_table(ids: pd.DataFrame, years: dict[int, pd.DataFrame], previous: 
     return table.astype({"first_year": "int32", "last_year": "int32", "n_years": "int32"})
 
 
-def id_stability(ids: pd.DataFrame, years: dict[int, pd.DataFrame]) -> dict[str, float]:
-    """Per pair of consecutive years: of the companies that are evidently the same in both (the
-    same CVR, or the same normalised name in the same postal code), the share with one id."""
-    keyed = []
-    for year, rows in years.items():
-        forms = name_forms(rows["name"])
-        key = np.where(rows["cvr"].notna(), "cvr:" + rows["cvr"].fillna("").astype(str),
-                       "name:" + forms["name_key"].astype(str) + "|" + rows["postal_code"].fillna("").astype(str))
-        keyed.append(pd.DataFrame({"year": year, "local_id": rows["company_id"].to_numpy(dtype=object), "key": key}))
-    if not keyed:
-        return {}
-    keyed = pd.concat(keyed).drop_duplicates().merge(ids, on=["year", "local_id"])
+def id_stability(keyed: pd.DataFrame) -> dict[str, float]:
+    """Per pair of consecutive years: of the companies that are evidently the same in both
+    (keyed: year, company_id, key), the share with one id."""
+    keyed = keyed.drop_duplicates()
     # a key claimed by two companies in one year is not evidence of anything
     keyed = keyed[~keyed.duplicated(["year", "key"], keep=False)]
     stability = {}
-    ordered = sorted(years)
+    ordered = sorted(keyed["year"].unique())
     for a, b in zip(ordered, ordered[1:]):
         pair = keyed[keyed["year"] == a].merge(keyed[keyed["year"] == b], on="key")
         if len(pair):

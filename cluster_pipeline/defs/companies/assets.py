@@ -19,7 +19,7 @@ from cluster_pipeline.defs.metadata import markdown_table, table_metadata
 from cluster_pipeline.defs.partitions import year_of, years
 from cluster_pipeline.defs.resources import OutputFolder, Warehouse
 from cluster_pipeline.lib import seeds, tables
-from cluster_pipeline.lib.company_identity import apply_ids, id_stability, ids_with_two_cvrs, link_years
+from cluster_pipeline.lib.company_identity import apply_ids, ids_with_two_cvrs, link_years
 from cluster_pipeline.lib.entity_resolution import resolve_companies as resolve
 from cluster_pipeline.lib.warehouse import replace_table
 
@@ -112,7 +112,7 @@ def company_identities(context: dg.AssetExecutionContext, output: OutputFolder, 
         "years_to_republish": dg.MetadataValue.json(stale),
     })
 
-    stability = id_stability(ids, memberships)
+    stability = identities.stability
     yield dg.AssetCheckResult(
         check_name=STABLE_IDS, passed=all(v >= MIN_STABILITY for v in stability.values()),
         severity=dg.AssetCheckSeverity.WARN,
