@@ -146,6 +146,27 @@ def explain(args) -> int:
     return 0
 
 
+def check(args) -> int:
+    """What the pipeline would accept, quarantine and set aside of these files; nothing published."""
+    from cluster_pipeline.lib.pre_submission import as_text, batch_files, check_submission
+
+    paths = [Path(f) for f in args.files]
+    missing = [str(p) for p in paths if not p.is_file()]
+    if missing:
+        print(f"check: no such file: {', '.join(missing)}", file=sys.stderr)
+        return 2
+    found = check_submission(batch_files(paths), args.year)
+    print(found.as_json() if args.format == "json" else as_text(found))
+    return found.exit_code
+
+
+def check_server(args) -> int:
+    from cluster_pipeline.check_server import serve
+
+    serve(args.host, args.port, args.max_upload_mb * 1024 * 1024)
+    return 0
+
+
 def demo(args) -> int:
     sample_data(args)
     return run(args)
@@ -182,10 +203,26 @@ def main(argv: list[str] | None = None) -> int:
     where.add_argument("--cluster", help="with --outcome: the figure of one cluster (e.g. DK-CL-003)")
     where.add_argument("--region", help="with --outcome: the figure of one region (1081-1085)")
     explain_cmd.add_argument("--format", choices=["table", "csv"], default="table")
+    check_cmd = commands.add_parser(
+        "check", help="before sending: what the pipeline would accept, quarantine or set aside of these files",
+        description="Run the pipeline's own intake and contract validation on a cluster's files (one submission "
+        "batch, as a year's landing folder), publishing nothing. Exit code 0: every file accepted whole; "
+        "1: rows would be quarantined; 2: a file would be set aside.")
+    check_cmd.add_argument("files", nargs="+", metavar="FILE")
+    check_cmd.add_argument("--year", type=int, help="reporting year (default: the one the files give)")
+    check_cmd.add_argument("--format", choices=["text", "json"], default="text")
+    server_cmd = commands.add_parser("check-server", help="the same check as an upload page",
+                                     description="A web page where a cluster secretariat uploads its files and "
+                                     "sees what the pipeline would accept, quarantine or set aside.")
+    server_cmd.add_argument("--host", default="127.0.0.1", help="address to listen on (default: this machine only)")
+    server_cmd.add_argument("--port", type=int, default=8080)
+    server_cmd.add_argument("--max-upload-mb", type=int, default=20, help="largest upload accepted (default 20)")
     args = parser.parse_args(argv)
     if args.command == "explain" and (args.cluster or args.region) and not args.outcome:
         parser.error("--cluster and --region go with --outcome")
-    return {"sample-data": sample_data, "run": run, "demo": demo, "explain": explain}[args.command](args)
+    commands = {"sample-data": sample_data, "run": run, "demo": demo, "explain": explain, "check": check,
+                "check-server": check_server}
+    return commands[args.command](args)
 
 
 if __name__ == "__main__":

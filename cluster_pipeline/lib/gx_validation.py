@@ -28,6 +28,9 @@ class ValidationError(RuntimeError):
 
 _CONTEXT_LOCK = threading.Lock()
 _CONTEXTS: list = []
+# the context's data sources are shared state: one validation at a time per process (the
+# pre-submission check server validates uploads from several threads)
+_VALIDATION_LOCK = threading.Lock()
 
 
 def _context():
@@ -64,19 +67,20 @@ def failing_rows(frame: pd.DataFrame, rules: Iterable[Rule], suite_name: str) ->
 
     context = _context()
     source_name = f"{suite_name}_{uuid.uuid4().hex}"
-    batch = (
-        context.data_sources.add_pandas(source_name)
-        .add_dataframe_asset(suite_name)
-        .add_batch_definition_whole_dataframe("whole")
-        .get_batch(batch_parameters={"dataframe": frame.reset_index(drop=True)})
-    )
     suite = gx.ExpectationSuite(name=suite_name)
     for rule in rules:
         suite.add_expectation(getattr(gxe, rule.expectation)(**rule.kwargs, meta={"rule_id": rule.rule_id}))
-    try:
-        result = batch.validate(suite, result_format=RESULT_FORMAT)
-    finally:
-        context.data_sources.delete(source_name)
+    with _VALIDATION_LOCK:
+        batch = (
+            context.data_sources.add_pandas(source_name)
+            .add_dataframe_asset(suite_name)
+            .add_batch_definition_whole_dataframe("whole")
+            .get_batch(batch_parameters={"dataframe": frame.reset_index(drop=True)})
+        )
+        try:
+            result = batch.validate(suite, result_format=RESULT_FORMAT)
+        finally:
+            context.data_sources.delete(source_name)
     failures = {}
     for outcome in result.results:
         rule_id = outcome.expectation_config.meta["rule_id"]

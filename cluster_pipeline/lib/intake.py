@@ -29,6 +29,15 @@ class Part:
     cluster_id: str | None
 
 
+@dataclass(frozen=True)
+class HeaderMapping:
+    """How one header cell was read: the contract column it fills (None: ignored)."""
+
+    sheet: str | None
+    header: str
+    column: str | None
+
+
 @dataclass
 class FileRecord:
     file: LandingFile
@@ -36,6 +45,7 @@ class FileRecord:
     status: str = "ingested"
     reasons: list[str] = field(default_factory=list)
     ignored_columns: list[str] = field(default_factory=list)
+    header_mapping: list[HeaderMapping] = field(default_factory=list)
     header_found: list[str] = field(default_factory=list)  # where a header below row 1 was found
     tie: bool = False  # superseded by a file with the same modification time
     rows_read: int = 0
@@ -86,21 +96,22 @@ def recognise_kind(table: Table, contracts: dict[str, Contract]) -> str | None:
     return next((kind for kind, c in contracts.items() if sheet in c.sheet_names), None)
 
 
-def table_cells(table: Table, contract: Contract) -> tuple[pd.DataFrame, list[str]]:
+def table_cells(table: Table, contract: Contract) -> tuple[pd.DataFrame, list[HeaderMapping]]:
     """Text cells of the contract's columns (missing optional columns as blanks), lineage, and
-    the unknown columns that were dropped. Raises FileRejected for an unusable header."""
+    how each header was mapped (unknown columns are dropped). Raises FileRejected for an
+    unusable header."""
     header_map = contract.header_map
     positions: dict[str, int] = {}
-    unknown = []
+    mapping = []
     for index, header in enumerate(table.header):
         column = header_map.get(canonical_token(header))
+        if header:
+            mapping.append(HeaderMapping(table.source_sheet, header, column))
         if column is None:
-            if header:
-                unknown.append(header)
-        elif column in positions:
+            continue
+        if column in positions:
             raise FileRejected(f"two columns map to {column}: {table.header[positions[column]]!r} and {header!r}")
-        else:
-            positions[column] = index
+        positions[column] = index
     missing = [c for c in contract.required_columns if c not in positions]
     if missing:
         raise FileRejected(f"missing required column(s): {', '.join(missing)}")
@@ -127,7 +138,7 @@ def table_cells(table: Table, contract: Contract) -> tuple[pd.DataFrame, list[st
         or None
         for row, number in zip(table.rows, table.row_numbers)
     ]
-    return frame, unknown
+    return frame, mapping
 
 
 def empty_cells(contract: Contract) -> pd.DataFrame:
@@ -154,11 +165,12 @@ def _read_parts(record: FileRecord, contracts: dict[str, Contract]) -> list[Part
             continue
         where = f"sheet {table.source_sheet!r}: " if table.source_sheet else ""
         try:
-            cells, unknown = table_cells(table, contracts[kind])
+            cells, mapping = table_cells(table, contracts[kind])
         except FileRejected as exc:
             problems.append(f"{where}{exc}")
             continue
-        record.ignored_columns += unknown
+        record.header_mapping += mapping
+        record.ignored_columns += [m.header for m in mapping if m.column is None]
         if table.header_row != 1:
             record.header_found.append(f"{where}header on row {table.header_row}")
         parts.append(Part(record.file, kind, cells, _cluster_of(cells)))
@@ -202,13 +214,19 @@ def supersede(parts: list[Part], records: dict[str, FileRecord]) -> list[Part]:
 def intake_year(year_dir: Path, contracts: dict[str, Contract]) -> Intake:
     if not year_dir.is_dir():
         raise FileNotFoundError(f"no landing folder for this year: {year_dir}")
+    return intake_files(discover(year_dir), contracts)
+
+
+def intake_files(files: list[LandingFile], contracts: dict[str, Contract]) -> Intake:
+    """A batch of submission files (a year's landing folder, or the files a cluster checks
+    before sending them); their names must be distinct."""
     records: dict[str, FileRecord] = {}
     parts: list[Part] = []
-    for file in discover(year_dir):
+    for file in files:
         record = records[file.name] = FileRecord(file)
         if not file.is_submission:
             record.status = "ignored"
-            record.reasons.append(f"not a submission ({file.path.suffix or 'no extension'}): only .csv and .xlsx are read")
+            record.reasons.append(f"not a submission ({file.suffix or 'no extension'}): only .csv and .xlsx are read")
             continue
         try:
             file_parts = _read_parts(record, contracts)
@@ -217,7 +235,7 @@ def intake_year(year_dir: Path, contracts: dict[str, Contract]) -> Intake:
             record.reasons.append(str(exc))
             continue
         # a CSV file is one table of one kind; a workbook holds both
-        record.kind = "workbook" if file.path.suffix.lower() == ".xlsx" else file_parts[0].kind
+        record.kind = "workbook" if file.suffix == ".xlsx" else file_parts[0].kind
         record.rows_read = 0  # counted below from the parts it passes on
         parts += file_parts
 

@@ -16,7 +16,7 @@ import io
 import zipfile
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 SUBMISSION_SUFFIXES = {".csv", ".xlsx"}
 CSV_DELIMITERS = (",", ";", "\t")
@@ -39,8 +39,13 @@ class LandingFile:
     mtime: float
 
     @property
+    def suffix(self) -> str:
+        # from the name, not the path: an uploaded file is stored under a name of our own
+        return PurePosixPath(self.name).suffix.lower()
+
+    @property
     def is_submission(self) -> bool:
-        return self.path.suffix.lower() in SUBMISSION_SUFFIXES and not self.path.name.startswith((".", "~$"))
+        return self.suffix in SUBMISSION_SUFFIXES and not PurePosixPath(self.name).name.startswith((".", "~$"))
 
 
 @dataclass
@@ -64,19 +69,22 @@ def sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
+def landing_file(path: Path, name: str) -> LandingFile:
+    """The file at `path`, known (in every record and reason) by `name`."""
+    stat = path.stat()
+    return LandingFile(path, name, stat.st_size, sha256_of(path), stat.st_mtime)
+
+
 def discover(year_dir: Path) -> list[LandingFile]:
     """Every file below a year's landing folder, in a stable order."""
-    files = []
-    for path in sorted(p for p in year_dir.rglob("*") if p.is_file()):
-        stat = path.stat()
-        files.append(LandingFile(path, path.relative_to(year_dir).as_posix(), stat.st_size, sha256_of(path), stat.st_mtime))
-    return files
+    return [landing_file(path, path.relative_to(year_dir).as_posix())
+            for path in sorted(p for p in year_dir.rglob("*") if p.is_file())]
 
 
 def read_tables(file: LandingFile) -> list[Table]:
     if file.size_bytes == 0:
         raise FileRejected("empty file (0 bytes)")
-    if file.path.suffix.lower() == ".xlsx":
+    if file.suffix == ".xlsx":
         return read_xlsx(file)
     return [read_csv(file)]
 
