@@ -115,14 +115,13 @@ def _page(status_code: int = 200, **context) -> HTMLResponse:
     })
 
 
-def _rejection(request: Request, status_code: int, message: str) -> Response:
-    if request.query_params.get("format") == "json":
-        return JSONResponse({"error": message}, status_code)
-    return _page(status_code, rejection=message)
-
-
 def create_app(max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES) -> Starlette:
     limit_text = f"{max_upload_bytes / 1024 / 1024:g} MB"
+
+    def _rejection(request: Request, status_code: int, message: str) -> Response:
+        if request.query_params.get("format") == "json":
+            return JSONResponse({"error": message}, status_code)
+        return _page(status_code, rejection=message, limit=limit_text)
 
     async def upload_form(request: Request) -> Response:
         return _page(limit=limit_text)

@@ -105,7 +105,7 @@ class SubmissionCheck:
             rows = sum(f.rows_quarantined for f in quarantining)
             news.append(f"{_count(rows, 'row')} in {_count(len(quarantining), 'file')} would be quarantined")
         if news:
-            return " and ".join(news) + ": correct them and check again before you send the files."
+            return " and ".join(news) + ": correct the files and check them again before you send them."
         used = sum(f.status == "accepted" for f in self.files)
         return f"{'Every' if used == len(self.files) else 'Each used'} file would be accepted whole " \
                f"({_count(used, 'file')}, {_count(sum(f.rows_accepted for f in self.files), 'row')})."
@@ -158,11 +158,17 @@ def _warnings(record: FileRecord, status: str, members: pd.DataFrame, quarantine
     warnings += [f"column {header!r} is not in the template: it will be ignored (never published)"
                  for header in record.ignored_columns]
     invalid = members[(members["source_file"] == record.file.name) & (members["cvr_status"] == "invalid")]
-    warnings += [f"{location(_sheet(row.source_sheet), row.source_row, 'cvr')}: CVR {row.cvr_raw!r} fails the "
-                 f"check digit: the row counts, but the company is matched by its name and address instead"
-                 for row in invalid.itertuples()]
+    if len(invalid):
+        sheets = {}
+        for r in invalid.itertuples():
+            sheets.setdefault(_sheet(r.source_sheet), []).append(f"{r.source_row} ({r.cvr_raw!r})")
+        cells = "; ".join(f"{f'sheet {sheet!r} ' if sheet else ''}rows {', '.join(rows)}" for sheet, rows in sheets.items())
+        warnings.append(f"column cvr: {_count(len(invalid), 'CVR number')} fail the check digit, in {cells}: those "
+                        f"rows count, but their companies are matched by name and address instead")
+    # a well-formed cluster id without a profile (a mistyped id has its own problem already)
     orphans = sorted({json.loads(row.record).get("cluster_id", "?") for row in quarantine.itertuples()
-                      if any(r.startswith(FOREIGN_KEY_RULE) for r in row.reasons)})
+                      if any(r.startswith(FOREIGN_KEY_RULE) for r in row.reasons)
+                      and not any(r.startswith("cluster_id.pattern") for r in row.reasons)})
     if orphans:
         warnings.append(f"no accepted profile of {', '.join(orphans)} in this batch: members rows need their "
                         f"cluster's accepted profile of the same year (rule {FOREIGN_KEY_RULE}); check the profile "
