@@ -3,7 +3,6 @@ real uploads, and the page looked at in headless Chromium."""
 
 from __future__ import annotations
 
-import io
 import json
 import os
 import socket
@@ -12,6 +11,7 @@ import sys
 import time
 import zipfile
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -20,7 +20,13 @@ import requests
 from cluster_pipeline.cli import main
 from cluster_pipeline.lib.pre_submission import batch_files, check_submission
 from cluster_pipeline_tests.browser import ARTIFACTS, CHROMIUM, needs_chromium
-from cluster_pipeline_tests.files import MEMBERS_HEADER, PROFILE_HEADER, member, profile, write_csv
+from cluster_pipeline_tests.files import (
+    MEMBERS_HEADER,
+    PROFILE_HEADER,
+    member,
+    profile,
+    write_csv,
+)
 
 LIMIT_MB = 1
 
@@ -77,19 +83,11 @@ def _batch(folder: Path, bad_rows: int) -> list[Path]:
             write_csv(folder / "medlemmer.csv", [MEMBERS_HEADER, *rows])]
 
 
-def _cli_json(capsys, files: list[Path]) -> list[dict]:
-    main(["check", "--format", "json", *map(str, files)])
-    return json.loads(capsys.readouterr().out)
-
-
-@needs_chromium
-def test_the_page_shows_the_problems_of_an_uploaded_file_as_check_reports_them(server, tmp_path, capsys):
+@contextmanager
+def uploaded_in_chromium(server: Server, files: list[Path]):
+    """The check page after choosing the files and pressing the button, in headless Chromium."""
     from playwright.sync_api import sync_playwright
 
-    files = _batch(tmp_path, bad_rows=3)
-    expected = [(f["file"], p["sheet"] or "", str(p["row"] or ""), p["column"] or "", p["reason"])
-                for f in _cli_json(capsys, files) for p in f["problems"]]
-    ARTIFACTS.mkdir(exist_ok=True)
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
         page = browser.new_page(viewport={"width": 1280, "height": 900})
@@ -97,10 +95,25 @@ def test_the_page_shows_the_problems_of_an_uploaded_file_as_check_reports_them(s
         page.set_input_files("#files", [str(f) for f in files])
         page.click("button[type=submit]")
         page.wait_for_selector("#verdict")
+        yield page
+        browser.close()
+
+
+def _cli_json(capsys, files: list[Path]) -> list[dict]:
+    main(["check", "--format", "json", *map(str, files)])
+    return json.loads(capsys.readouterr().out)
+
+
+@needs_chromium
+def test_the_page_shows_the_problems_of_an_uploaded_file_as_check_reports_them(server, tmp_path, capsys):
+    files = _batch(tmp_path, bad_rows=3)
+    expected = [(f["file"], p["sheet"] or "", str(p["row"] or ""), p["column"] or "", p["reason"])
+                for f in _cli_json(capsys, files) for p in f["problems"]]
+    ARTIFACTS.mkdir(exist_ok=True)
+    with uploaded_in_chromium(server, files) as page:
         page.screenshot(path=str(ARTIFACTS / "check_page.png"), full_page=True)
         shown = page.eval_on_selector_all("#problems tbody tr", "rows => rows.map(r => [...r.cells].map(c => c.textContent))")
         verdict = page.text_content("#verdict")
-        browser.close()
 
     assert [tuple(row) for row in shown] == expected and len(expected) == 3
     assert verdict.startswith("3 rows in 1 file would be quarantined")
@@ -108,22 +121,12 @@ def test_the_page_shows_the_problems_of_an_uploaded_file_as_check_reports_them(s
 
 @needs_chromium
 def test_the_problems_can_be_sorted_by_row(server, tmp_path):
-    from playwright.sync_api import sync_playwright
-
-    files = _batch(tmp_path, bad_rows=4)
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-        page = browser.new_page()
-        page.goto(server.url)
-        page.set_input_files("#files", [str(f) for f in files])
-        page.click("button[type=submit]")
-        page.wait_for_selector("#problems")
-        rows = "rows => rows.map(r => Number(r.cells[2].textContent))"
+    rows = "rows => rows.map(r => Number(r.cells[2].textContent))"
+    with uploaded_in_chromium(server, _batch(tmp_path, bad_rows=4)) as page:
         page.click("#problems th:nth-child(3) button")
         ascending = page.eval_on_selector_all("#problems tbody tr", rows)
         page.click("#problems th:nth-child(3) button")
         descending = page.eval_on_selector_all("#problems tbody tr", rows)
-        browser.close()
 
     assert ascending == sorted(ascending) and descending == sorted(ascending, reverse=True) and len(ascending) == 4
 
