@@ -19,7 +19,7 @@ LINEAGE = ["source_file", "source_sheet", "source_row"]
 READ_ERROR = "_read_error"
 
 
-@dataclass
+@dataclass(eq=False)  # compared by identity: supersession asks "is this part kept?"
 class Part:
     """A recognised table (CSV file or sheet) ready for validation."""
 
@@ -119,11 +119,13 @@ def table_cells(table: Table, contract: Contract) -> tuple[pd.DataFrame, list[He
         raise FileRejected("holds no data rows (header only)")
 
     width = len(table.header)
+    # rows cut or padded to the header's width and transposed once (a pass per row, not per cell)
+    by_position = list(zip(*(row[:width] if len(row) >= width else row + [""] * (width - len(row))
+                             for row in table.rows)))
     data = {}
     for column in contract.columns:
         if column.name in positions:
-            i = positions[column.name]
-            values = [(row[i].strip() if i < len(row) else "") or None for row in table.rows]
+            values = [cell.strip() or None for cell in by_position[positions[column.name]]]
         else:
             values = [None] * len(table.rows)
         data[column.name] = pd.Series(values, dtype="object")

@@ -127,7 +127,7 @@ def sniff_delimiter(header_line: str) -> str:
 
 
 def _blank(cells: list[str]) -> bool:
-    return all(not c.strip() for c in cells)
+    return not "".join(cells).strip()
 
 
 def read_csv(file: LandingFile) -> Table:
@@ -271,7 +271,7 @@ def read_xlsx(file: LandingFile) -> list[Table]:
                 header.pop()
             table = Table(file.name, name, header)
             for number, values in enumerate(rows[1:], start=2):
-                cells = [cell_text(v) for v in values]
+                cells = [v if type(v) is str else cell_text(v) for v in values]  # most cells are text
                 if not _blank(cells):
                     table.rows.append(cells)
                     table.row_numbers.append(number)

@@ -5,11 +5,32 @@ same functions build the validation's shadow columns and the normalised output."
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+from functools import wraps
+
 import numpy as np
 import pandas as pd
 
 CVR_WEIGHTS = np.array([2, 7, 6, 5, 4, 3, 2, 1])
 _CVR_NOISE = re.compile(r"^DK[-\s]?|[\s\-.]", re.IGNORECASE)
+
+
+def per_distinct(parse: Callable[..., pd.Series]) -> Callable[..., pd.Series]:
+    """Run a column parser on each distinct text once and spread the results back: survey
+    columns repeat a few values (postal codes, years, yes/no, dates) over thousands of rows."""
+
+    @wraps(parse)
+    def on_distinct(text: pd.Series, *args) -> pd.Series:
+        if text.empty:
+            return parse(text, *args)
+        codes, distinct = pd.factorize(text)  # a blank cell gets code -1
+        parsed = parse(pd.Series(distinct, dtype=text.dtype), *args)
+        spread = pd.api.extensions.take(parsed.array, codes, allow_fill=True)  # -1 -> the dtype's missing value
+        if parsed.dtype == object:
+            spread[codes == -1] = None  # text columns keep None for a blank, as the parser gives it
+        return pd.Series(spread, index=text.index, name=text.name)
+
+    return on_distinct
 
 
 def clean_cvr(text: pd.Series) -> pd.Series:
@@ -33,6 +54,7 @@ def cvr_check(value: str) -> bool:
     return bool(cvr_is_valid(pd.Series([value])).iloc[0])
 
 
+@per_distinct
 def parse_number(text: pd.Series) -> pd.Series:
     """Whole and decimal numbers, with a decimal point or a Danish decimal comma."""
     cleaned = text.str.strip().str.replace(",", ".", regex=False)
@@ -40,6 +62,7 @@ def parse_number(text: pd.Series) -> pd.Series:
     return pd.to_numeric(cleaned, errors="coerce")
 
 
+@per_distinct
 def parse_date(text: pd.Series, formats: tuple[str, ...]) -> pd.Series:
     """A date written in any of the accepted formats, as datetime64; NaT otherwise."""
     result = pd.Series(pd.NaT, index=text.index, dtype="datetime64[ns]")
@@ -51,6 +74,7 @@ def parse_date(text: pd.Series, formats: tuple[str, ...]) -> pd.Series:
     return result
 
 
+@per_distinct
 def iso_date_or_text(text: pd.Series, formats: tuple[str, ...]) -> pd.Series:
     """ISO text of the parsed date, or the original text when it does not parse
     (so a strict YYYY-MM-DD check on this column catches every bad date)."""
@@ -60,9 +84,10 @@ def iso_date_or_text(text: pd.Series, formats: tuple[str, ...]) -> pd.Series:
 
 def parse_boolean(canonical: pd.Series, spellings: dict[str, bool]) -> pd.Series:
     """Canonical tokens to True/False; a blank cell means no."""
-    return canonical.fillna("").map(lambda v: spellings.get(v, False) if v else False).astype(bool)
+    return canonical.map(spellings).eq(True)  # blank or unknown: not in the spellings -> False
 
 
+@per_distinct
 def zero_pad(digits: pd.Series, width: int) -> pd.Series:
     """Postal codes typed as numbers lose their leading zero (0800 -> 800)."""
     numbers = parse_number(digits)

@@ -25,6 +25,12 @@ class Validated:
     quarantined: pd.DataFrame  # LINEAGE + level, reasons (list), record (JSON text)
 
 
+@normalise.per_distinct
+def canonical_values(text: pd.Series) -> pd.Series:
+    """canonical_token of every cell (an enumerated column holds a handful of spellings)."""
+    return text.map(canonical_token, na_action="ignore")
+
+
 def validation_frame(cells: pd.DataFrame, contract: Contract) -> pd.DataFrame:
     """The cells as the rules see them: enumerated values in canonical form (the template's
     matching rule), blank booleans as no, and typed shadow columns for ranges and dates."""
@@ -32,7 +38,7 @@ def validation_frame(cells: pd.DataFrame, contract: Contract) -> pd.DataFrame:
     for column in contract.columns:
         text = frame[column.name]
         if column.enumerated:
-            frame[column.name] = text.map(canonical_token, na_action="ignore")
+            frame[column.name] = canonical_values(text)
         if column.logical_type == "boolean":
             frame[column.name] = frame[column.name].fillna("false")
         if column.logical_type in ("integer", "number"):

@@ -1,0 +1,55 @@
+"""Every published figure of the sample years stays the same when the code changes for
+speed or structure: each table's content is compared with a fingerprint recorded from an
+earlier version of the pipeline (published_fingerprints.json).
+
+A change meant to alter figures re-records them, and says why in its commit:
+
+    CLUSTER_PIPELINE_RECORD_FINGERPRINTS=1 .venv/bin/pytest cluster_pipeline_tests/test_published_figures_unchanged.py
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from cluster_pipeline.lib import tables
+from cluster_pipeline.lib.parquet_store import read_partition, read_table
+from cluster_pipeline_tests.conftest import YEARS
+
+RECORDED = Path(__file__).with_name("published_fingerprints.json")
+# what differs between two runs over the same sample without any figure changing: the
+# files' bytes and times (a workbook stores when it was written)
+VOLATILE = {"ingest_manifest": ["sha256", "size_bytes"]}
+
+
+def fingerprint(frame: pd.DataFrame) -> dict:
+    """Row count and a hash of the rows in a canonical order (floats to 9 significant digits)."""
+    text = frame.map(lambda v: f"{v:.9g}" if isinstance(v, float) else json.dumps(
+        v.tolist() if hasattr(v, "tolist") else v, default=str, ensure_ascii=False))
+    rows = sorted("\x1f".join(row) for row in text.itertuples(index=False))
+    return {"rows": len(frame), "sha256": hashlib.sha256("\x1e".join(rows).encode()).hexdigest()}
+
+
+def published_fingerprints(output: Path) -> dict[str, dict]:
+    found = {}
+    for year in YEARS:
+        for name in tables.TABLES:
+            frame = read_partition(output, name, year).drop(columns=VOLATILE.get(name, []))
+            found[f"{name}/{year}"] = fingerprint(frame)
+    found["company_identities"] = fingerprint(read_table(output, "company_identities"))
+    return found
+
+
+def test_every_published_table_of_the_sample_years_has_its_recorded_content(five_years):
+    found = published_fingerprints(five_years[YEARS[0]].output)
+    if os.environ.get("CLUSTER_PIPELINE_RECORD_FINGERPRINTS"):
+        RECORDED.write_text(json.dumps(found, indent=1, sort_keys=True) + "\n")
+        pytest.skip(f"recorded {RECORDED.name}")
+    recorded = json.loads(RECORDED.read_text())
+    changed = sorted(key for key in recorded if found.get(key) != recorded[key])
+    assert not changed and found.keys() == recorded.keys(), f"published content changed: {changed}"
