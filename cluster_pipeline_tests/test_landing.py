@@ -121,6 +121,15 @@ def test_unknown_columns_are_dropped_and_reported(tmp_path):
     assert not result.cells["members"].astype(str).apply(lambda c: c.str.contains("anna@")).any().any()
 
 
+def test_rows_that_stop_before_the_last_columns_read_those_cells_as_blank(tmp_path):
+    # a hand-made CSV often leaves trailing empty cells out ("...,ja" instead of "...,ja,,")
+    write_csv(tmp_path / "2016" / "m.csv", [MEMBERS_HEADER, member()[:-2], member(name="Havtek ApS")[:-3]])
+    cells = intake(tmp_path / "2016").cells["members"]
+    assert cells["partnership_project"].tolist() == [None, None]
+    assert cells["international_activity"].tolist() == [None, None]
+    assert cells["new_ideas"].tolist() == ["ja", "ja"]
+
+
 @pytest.mark.parametrize("rows,reason", [
     ([[h for h in MEMBERS_HEADER if h != "postal_code"], member()[:5] + member()[6:]], "missing required column(s): postal_code"),
     ([MEMBERS_HEADER], "holds no data rows"),

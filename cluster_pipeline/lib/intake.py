@@ -8,6 +8,7 @@ rejects files that cannot be used, and applies the template's supersession rule.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from itertools import zip_longest
 from pathlib import Path
 
 import pandas as pd
@@ -119,9 +120,9 @@ def table_cells(table: Table, contract: Contract) -> tuple[pd.DataFrame, list[He
         raise FileRejected("holds no data rows (header only)")
 
     width = len(table.header)
-    # rows cut or padded to the header's width and transposed once (a pass per row, not per cell)
-    by_position = list(zip(*(row[:width] if len(row) >= width else row + [""] * (width - len(row))
-                             for row in table.rows)))
+    # the rows transposed once, short rows padded with blanks (in C: no pass per cell in Python)
+    by_position = list(zip_longest(*table.rows, fillvalue=""))
+    by_position += [("",) * len(table.rows)] * (width - len(by_position))  # no row reaches the last columns
     data = {}
     for column in contract.columns:
         if column.name in positions:
