@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import struct
+import zipfile
 from pathlib import Path
 
 import openpyxl
@@ -48,4 +50,34 @@ def write_xlsx(path: Path, sheets: dict[str, list[list]]) -> Path:
             sheet.append(row)
     path.parent.mkdir(parents=True, exist_ok=True)
     workbook.save(path)
+    return path
+
+
+def write_lying_zip_bomb(path: Path, megabytes: int, declared_bytes: int = 100_000) -> Path:
+    """A real workbook whose sheet part inflates to `megabytes` MB while its headers declare
+    `declared_bytes`: the declared totals look harmless, only inflating it shows the truth."""
+    write_xlsx(path, {"members": [MEMBERS_HEADER]})
+    with zipfile.ZipFile(path) as archive:
+        parts = {info: archive.read(info.filename) for info in archive.infolist()}
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        for info, data in parts.items():
+            if info.filename != "xl/worksheets/sheet1.xml":
+                archive.writestr(info, data)
+                continue
+            with archive.open(info.filename, "w") as part:
+                part.write(b'<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData>'
+                           b'<row r="1"><c r="A1" t="inlineStr"><is><t>')
+                for _ in range(megabytes):
+                    part.write(b"A" * (1 << 20))
+                part.write(b"</t></is></c></row></sheetData></worksheet>")
+    raw = bytearray(path.read_bytes())
+    name = b"xl/worksheets/sheet1.xml"
+    for signature, size_at in ((b"PK\x03\x04", 22), (b"PK\x01\x02", 24)):  # local and central headers
+        start = raw.find(signature)
+        while start >= 0:
+            name_at = start + (30 if signature == b"PK\x03\x04" else 46)
+            if raw[name_at:name_at + len(name)] == name:
+                struct.pack_into("<I", raw, start + size_at, declared_bytes)
+            start = raw.find(signature, start + 4)
+    path.write_bytes(bytes(raw))
     return path

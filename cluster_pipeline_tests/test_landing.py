@@ -4,9 +4,9 @@ import pytest
 
 from cluster_pipeline.lib.contracts import load_contracts
 from cluster_pipeline.lib.intake import intake_year
-from cluster_pipeline.lib.landing import FileRejected, discover, read_tables
+from cluster_pipeline.lib.landing import FileRejected, check_xlsx_container, discover, read_tables
 from cluster_pipeline_tests.files import (MEMBERS_HEADER, MEMBERS_HEADER_DA, PROFILE_HEADER_DA, member,
-                                          profile, write_csv, write_xlsx)
+                                          profile, write_csv, write_lying_zip_bomb, write_xlsx)
 
 
 def only_file(folder):
@@ -72,6 +72,13 @@ def test_zip_bomb_is_rejected_before_parsing(tmp_path):
         archive.writestr("xl/worksheets/sheet1.xml", b"\0" * (30 * 1024 * 1024))
     with pytest.raises(FileRejected, match="zip bomb"):
         read_tables(only_file(tmp_path))
+
+
+def test_a_part_inflating_beyond_its_declared_size_is_refused_before_any_reader(tmp_path):
+    bomb = write_lying_zip_bomb(tmp_path / "bomb.xlsx", megabytes=50)
+    assert sum(i.file_size for i in zipfile.ZipFile(bomb).infolist()) < 1_000_000  # the headers look harmless
+    with pytest.raises(FileRejected, match="Bad CRC-32 for file 'xl/worksheets/sheet1.xml'"):
+        check_xlsx_container(bomb)
 
 
 def test_xml_entity_declaration_is_rejected(tmp_path):

@@ -11,9 +11,10 @@ import codecs
 import csv
 import hashlib
 import re
-import xml.etree.ElementTree as ElementTree
 import io
+import xml.etree.ElementTree as ElementTree
 import zipfile
+import zlib
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path, PurePosixPath
@@ -170,10 +171,20 @@ def cell_text(value) -> str:
     return str(value)
 
 
-def check_xlsx_container(path: Path) -> None:
-    """Refuse zip bombs and XML entity declarations before any XML parser sees the file."""
+FORMULA_MARKERS = (b"<f", b":f")  # <f> or a prefixed <x:f>
+
+
+def check_xlsx_container(path: Path) -> set[str]:
+    """Refuse zip bombs and XML entity declarations before any XML parser sees the file, and
+    return the parts that may hold formulas (the only ones the formula scan must parse).
+
+    Every part is inflated here once, in chunks, and thrown away: zipfile stops at the size
+    the part's header declares and checks its CRC, so a part that inflates beyond what its
+    header says (a bomb with lying sizes, which the declared totals cannot show) is refused
+    before calamine would inflate it whole into memory."""
     if not zipfile.is_zipfile(path):
         raise FileRejected("not a valid XLSX workbook (not a zip archive)")
+    with_formulas = set()
     try:
         with zipfile.ZipFile(path) as archive:
             infos = archive.infolist()
@@ -184,13 +195,19 @@ def check_xlsx_container(path: Path) -> None:
                 ratio = info.file_size / max(info.compress_size, 1)
                 if info.file_size > RATIO_CHECK_MIN_BYTES and ratio > MAX_COMPRESSION_RATIO:
                     raise FileRejected(f"zip bomb suspected: part {info.filename} expands {ratio:.0f}x")
-                if info.filename.endswith((".xml", ".rels")):
-                    with archive.open(info) as part:
-                        prolog = part.read(4096)
-                    if b"<!DOCTYPE" in prolog or b"<!ENTITY" in prolog:
+                with archive.open(info) as part:
+                    chunk = part.read(4096)
+                    if info.filename.endswith((".xml", ".rels")) and (b"<!DOCTYPE" in chunk or b"<!ENTITY" in chunk):
                         raise FileRejected(f"XML entity/DOCTYPE declaration in {info.filename} (entity-expansion attack refused)")
-    except zipfile.BadZipFile as exc:
+                    last = b""
+                    while chunk:
+                        window = last + chunk  # a marker may straddle two chunks
+                        if any(marker in window for marker in FORMULA_MARKERS):
+                            with_formulas.add(info.filename)
+                        last, chunk = chunk[-1:], part.read(1 << 20)
+    except (zipfile.BadZipFile, EOFError, zlib.error) as exc:
         raise FileRejected(f"not a valid XLSX workbook ({exc})") from None
+    return with_formulas
 
 
 _SHEET_NS = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
@@ -212,16 +229,19 @@ def _sheet_parts(archive: zipfile.ZipFile) -> dict[str, str]:
     return parts
 
 
-def formulas_without_value(path: Path) -> dict[str, list[str]]:
+def formulas_without_value(path: Path, parts_with_formulas: set[str]) -> dict[str, list[str]]:
     """Per sheet, the cells holding a formula with no saved (cached) value: a reader sees
     them blank, so they must never pass as blanks. Excel always saves values; tools that
-    write formulas (openpyxl, scripts) often do not. Runs after check_xlsx_container."""
+    write formulas (openpyxl, scripts) often do not. Only the parts check_xlsx_container
+    found formula markers in are parsed."""
     found: dict[str, list[str]] = {}
+    if not parts_with_formulas:
+        return found
     with zipfile.ZipFile(path) as archive:
         for name, part in _sheet_parts(archive).items():
-            data = archive.read(part)
-            if b"<f" not in data and b":f" not in data:  # no formula at all: nothing to parse
+            if part not in parts_with_formulas:
                 continue
+            data = archive.read(part)
             for _, cell in ElementTree.iterparse(io.BytesIO(data)):
                 if cell.tag != f"{_SHEET_NS}c":
                     continue
@@ -252,7 +272,7 @@ def read_xlsx(file: LandingFile) -> list[Table]:
     """Every sheet as text cells, read by calamine (Rust: about 10x openpyxl's speed) after
     the container check. Rows are numbered as Excel shows them: calamine is asked for the
     sheet from A1 (skip_empty_area=False), so list position + 1 is the Excel row."""
-    check_xlsx_container(file.path)
+    parts_with_formulas = check_xlsx_container(file.path)
     from python_calamine import CalamineWorkbook
 
     try:
@@ -260,7 +280,7 @@ def read_xlsx(file: LandingFile) -> list[Table]:
     except Exception as exc:  # calamine raises several types for a corrupt workbook
         raise FileRejected(f"cannot be read as an XLSX workbook: {type(exc).__name__}: {exc}") from None
     try:
-        formulas = formulas_without_value(file.path)
+        formulas = formulas_without_value(file.path, parts_with_formulas)
         tables = []
         for name in workbook.sheet_names:
             rows = workbook.get_sheet_by_name(name).to_python(skip_empty_area=False)
