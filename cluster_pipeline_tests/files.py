@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import struct
 import zipfile
+import zlib
 from pathlib import Path
 
 import openpyxl
@@ -53,9 +54,14 @@ def write_xlsx(path: Path, sheets: dict[str, list[list]]) -> Path:
     return path
 
 
-def write_lying_zip_bomb(path: Path, megabytes: int, declared_bytes: int = 100_000) -> Path:
+def write_lying_zip_bomb(path: Path, megabytes: int, declared_bytes: int = 100_000, matching_crc: bool = False) -> Path:
     """A real workbook whose sheet part inflates to `megabytes` MB while its headers declare
-    `declared_bytes`: the declared totals look harmless, only inflating it shows the truth."""
+    `declared_bytes`: the declared totals look harmless, only inflating it shows the truth.
+    With `matching_crc` the headers also carry the CRC of the declared bytes, so a reader
+    that stops at the declared size finds nothing wrong but a cut-off sheet (it starts with
+    a formula, so the formula scan reads it too)."""
+    head = (b'<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData><row r="1">'
+            b'<c r="A1"><f>1+1</f><v>2</v></c><c r="B1" t="inlineStr"><is><t>')
     write_xlsx(path, {"members": [MEMBERS_HEADER]})
     with zipfile.ZipFile(path) as archive:
         parts = {info: archive.read(info.filename) for info in archive.infolist()}
@@ -65,19 +71,21 @@ def write_lying_zip_bomb(path: Path, megabytes: int, declared_bytes: int = 100_0
                 archive.writestr(info, data)
                 continue
             with archive.open(info.filename, "w") as part:
-                part.write(b'<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData>'
-                           b'<row r="1"><c r="A1" t="inlineStr"><is><t>')
+                part.write(head)
                 for _ in range(megabytes):
                     part.write(b"A" * (1 << 20))
                 part.write(b"</t></is></c></row></sheetData></worksheet>")
     raw = bytearray(path.read_bytes())
     name = b"xl/worksheets/sheet1.xml"
-    for signature, size_at in ((b"PK\x03\x04", 22), (b"PK\x01\x02", 24)):  # local and central headers
+    crc = zlib.crc32((head + b"A" * declared_bytes)[:declared_bytes])
+    # local headers: CRC at 14, size at 22, name at 30; central headers: CRC at 16, size at 24, name at 46
+    for signature, crc_at, size_at, name_at in ((b"PK\x03\x04", 14, 22, 30), (b"PK\x01\x02", 16, 24, 46)):
         start = raw.find(signature)
         while start >= 0:
-            name_at = start + (30 if signature == b"PK\x03\x04" else 46)
-            if raw[name_at:name_at + len(name)] == name:
+            if raw[start + name_at:start + name_at + len(name)] == name:
                 struct.pack_into("<I", raw, start + size_at, declared_bytes)
+                if matching_crc:
+                    struct.pack_into("<I", raw, start + crc_at, crc)
             start = raw.find(signature, start + 4)
     path.write_bytes(bytes(raw))
     return path

@@ -159,7 +159,9 @@ def _zip_bomb(path: Path, megabytes: int) -> Path:
     (lambda path: _zip_bomb(path, megabytes=400), "zip bomb suspected"),
     # headers declaring 100 kB for a part that inflates to 600 MB: only inflating it tells
     (lambda path: write_lying_zip_bomb(path, megabytes=600), "Bad CRC-32"),
-], ids=["declared", "lying_headers"])
+    # ... and the CRC of the declared bytes, so only the cut-off sheet gives it away
+    (lambda path: write_lying_zip_bomb(path, megabytes=600, matching_crc=True), "cannot be read as an XLSX workbook"),
+], ids=["declared", "lying_headers", "lying_headers_and_crc"])
 def test_a_zip_bomb_is_rejected_within_a_second_without_the_server_growing(server, tmp_path, make_bomb, reason):
     bomb = make_bomb(tmp_path / "medlemmer.xlsx")
     assert bomb.stat().st_size < LIMIT_MB * 1024 * 1024

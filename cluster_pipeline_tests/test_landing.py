@@ -1,3 +1,4 @@
+import tracemalloc
 import zipfile
 
 import pytest
@@ -79,6 +80,19 @@ def test_a_part_inflating_beyond_its_declared_size_is_refused_before_any_reader(
     assert sum(i.file_size for i in zipfile.ZipFile(bomb).infolist()) < 1_000_000  # the headers look harmless
     with pytest.raises(FileRejected, match="Bad CRC-32 for file 'xl/worksheets/sheet1.xml'"):
         check_xlsx_container(bomb)
+
+
+def test_a_bomb_whose_headers_lie_consistently_is_refused_without_inflating_it(tmp_path):
+    bomb = write_lying_zip_bomb(tmp_path / "bomb.xlsx", megabytes=200, matching_crc=True)
+    check_xlsx_container(bomb)  # size and CRC agree with the bytes up to the declared size
+    tracemalloc.start()
+    try:
+        with pytest.raises(FileRejected, match="cannot be read as an XLSX workbook"):
+            read_tables(only_file(tmp_path))
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 50 * 1024 * 1024, f"{peak / 1024 / 1024:.0f} MB allocated while refusing it"
 
 
 def test_xml_entity_declaration_is_rejected(tmp_path):

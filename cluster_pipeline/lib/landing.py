@@ -181,7 +181,8 @@ def check_xlsx_container(path: Path) -> set[str]:
     Every part is inflated here once, in chunks, and thrown away: zipfile stops at the size
     the part's header declares and checks its CRC, so a part that inflates beyond what its
     header says (a bomb with lying sizes, which the declared totals cannot show) is refused
-    before calamine would inflate it whole into memory."""
+    here. Were its CRC forged to match the declared bytes, every later reader still stops at
+    the declared size: calamine refuses the part, and the formula scan streams it."""
     if not zipfile.is_zipfile(path):
         raise FileRejected("not a valid XLSX workbook (not a zip archive)")
     with_formulas = set()
@@ -241,16 +242,18 @@ def formulas_without_value(path: Path, parts_with_formulas: set[str]) -> dict[st
         for name, part in _sheet_parts(archive).items():
             if part not in parts_with_formulas:
                 continue
-            data = archive.read(part)
-            for _, cell in ElementTree.iterparse(io.BytesIO(data)):
-                if cell.tag != f"{_SHEET_NS}c":
-                    continue
-                value = cell.find(f"{_SHEET_NS}v")
-                # an empty string result is saved as an empty value of type "str"
-                if cell.find(f"{_SHEET_NS}f") is not None and (
-                        value is None or not value.text and cell.get("t") != "str"):
-                    found.setdefault(name, []).append(cell.get("r", "?"))
-                cell.clear()
+            # streamed: zipfile's read() of a whole part inflates everything the deflate stream
+            # holds before cutting it to the declared size; a stream reads in small chunks
+            with archive.open(part) as stream:
+                for _, cell in ElementTree.iterparse(stream):
+                    if cell.tag != f"{_SHEET_NS}c":
+                        continue
+                    value = cell.find(f"{_SHEET_NS}v")
+                    # an empty string result is saved as an empty value of type "str"
+                    if cell.find(f"{_SHEET_NS}f") is not None and (
+                            value is None or not value.text and cell.get("t") != "str"):
+                        found.setdefault(name, []).append(cell.get("r", "?"))
+                    cell.clear()
     return found
 
 
