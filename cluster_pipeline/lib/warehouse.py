@@ -53,9 +53,9 @@ def insert_rows(connection: sa.Connection, table: sa.Table, frame: pd.DataFrame,
     """The rows in one executemany straight to the driver: SQLAlchemy's per-row parameter
     processing cost more than the database's own work (seconds at scale 10). The values are
     already what the driver takes (None, JSON text, Python scalars and dates)."""
-    columns = _sql_columns(frame, year)
-    if not len(frame):
+    if frame.empty:
         return 0
+    columns = _sql_columns(frame, year)
     if connection.dialect.driver == "psycopg":
         return _copy_rows(connection, table, columns)
     statement = table.insert().compile(dialect=connection.dialect, column_keys=list(columns))
