@@ -126,3 +126,15 @@ def test_files_of_the_same_name_in_different_folders_are_told_apart(tmp_path):
     second = write_csv(tmp_path / "b" / "profile.csv", [PROFILE_HEADER, profile(cluster="DK-CL-002")])
     names = [f.file for f in check_submission(batch_files([first, second])).files]
     assert names == [str(first), str(second)]
+
+
+def test_a_cvr_failing_the_check_digit_is_a_warning_naming_its_row_not_a_problem(tmp_path):
+    profiles = write_csv(tmp_path / "profile.csv", [PROFILE_HEADER, profile()])
+    members = write_csv(tmp_path / "members.csv", [MEMBERS_HEADER, member(cvr="12345674"), member(cvr="12345678")])
+
+    checked = {f.file: f for f in check_submission(batch_files([profiles, members])).files}["members.csv"]
+
+    assert checked.status == "accepted" and not checked.problems
+    assert [w for w in checked.warnings if w.startswith("column cvr:")] == [
+        "column cvr: 1 CVR number fails the check digit, in row 3 ('12345678'): the row counts, but its "
+        "company is matched by name and address instead"]

@@ -152,19 +152,22 @@ def _problems(quarantine: pd.DataFrame, columns: set[str]) -> list[Problem]:
     return problems
 
 
-def _warnings(record: FileRecord, status: str, members: pd.DataFrame, quarantine: pd.DataFrame) -> list[str]:
+def _warnings(record: FileRecord, status: str, invalid: pd.DataFrame, quarantine: pd.DataFrame) -> list[str]:
+    """`invalid`: the file's accepted members rows whose CVR fails the check digit."""
     warnings = list(record.reasons) if status in ("superseded", "ignored") else []
     warnings += [f"{where}: the rows above it are not read" for where in record.header_found]
     warnings += [f"column {header!r} is not in the template: it will be ignored (never published)"
                  for header in record.ignored_columns]
-    invalid = members[(members["source_file"] == record.file.name) & (members["cvr_status"] == "invalid")]
     if len(invalid):
-        sheets = {}
+        sheets: dict[str | None, list[str]] = {}
         for r in invalid.itertuples():
             sheets.setdefault(_sheet(r.source_sheet), []).append(f"{r.source_row} ({r.cvr_raw!r})")
-        cells = "; ".join(f"{f'sheet {sheet!r} ' if sheet else ''}rows {', '.join(rows)}" for sheet, rows in sheets.items())
-        warnings.append(f"column cvr: {_count(len(invalid), 'CVR number')} fail the check digit, in {cells}: those "
-                        f"rows count, but their companies are matched by name and address instead")
+        cells = "; ".join(f"{f'sheet {sheet!r} ' if sheet else ''}{'row' if len(rows) == 1 else 'rows'} {', '.join(rows)}"
+                          for sheet, rows in sheets.items())
+        one = len(invalid) == 1
+        warnings.append(f"column cvr: {_count(len(invalid), 'CVR number')} {'fails' if one else 'fail'} the check "
+                        f"digit, in {cells}: {'the row counts, but its company is' if one else 'the rows count, but their companies are'} "
+                        f"matched by name and address instead")
     # a well-formed cluster id without a profile (a mistyped id has its own problem already)
     orphans = sorted({json.loads(row.record).get("cluster_id", "?") for row in quarantine.itertuples()
                       if any(r.startswith(FOREIGN_KEY_RULE) for r in row.reasons)
@@ -192,6 +195,8 @@ def check_submission(files: list[LandingFile], year: int | None = None,
     quarantine = pd.concat([file_quarantine(records), *(v.quarantined for v in validated.values())], ignore_index=True)
     manifest = ingest_manifest(records, [v.accepted for v in validated.values()], quarantine).set_index("source_file")
     columns = {c.name for contract in contracts.values() for c in contract.columns}
+    members = validated["members"].accepted
+    invalid_cvrs = dict(tuple(members[members["cvr_status"] == "invalid"].groupby("source_file")))
 
     checks = []
     for record in intake.files:
@@ -202,7 +207,7 @@ def check_submission(files: list[LandingFile], year: int | None = None,
             file=record.file.name, status=status, kind=record.kind, rows_read=int(entry["rows_read"]),
             rows_accepted=int(entry["rows_accepted"]), rows_quarantined=int(entry["rows_quarantined"]),
             problems=_problems(own, columns),
-            warnings=_warnings(record, status, validated["members"].accepted, own),
+            warnings=_warnings(record, status, invalid_cvrs.get(record.file.name, members.iloc[:0]), own),
             headers=record.header_mapping,
         ))
     return SubmissionCheck(year, source, checks)
