@@ -159,15 +159,15 @@ def _warnings(record: FileRecord, status: str, invalid: pd.DataFrame, quarantine
     warnings += [f"column {header!r} is not in the template: it will be ignored (never published)"
                  for header in record.ignored_columns]
     if len(invalid):
+        one = len(invalid) == 1
         sheets: dict[str | None, list[str]] = {}
         for r in invalid.itertuples():
             sheets.setdefault(_sheet(r.source_sheet), []).append(f"{r.source_row} ({r.cvr_raw!r})")
-        cells = "; ".join(f"{f'sheet {sheet!r} ' if sheet else ''}{'row' if len(rows) == 1 else 'rows'} {', '.join(rows)}"
+        cells = "; ".join(f"{f'sheet {sheet!r} ' if sheet else ''}row{'' if len(rows) == 1 else 's'} {', '.join(rows)}"
                           for sheet, rows in sheets.items())
-        one = len(invalid) == 1
+        outcome = "the row counts, but its company is" if one else "the rows count, but their companies are"
         warnings.append(f"column cvr: {_count(len(invalid), 'CVR number')} {'fails' if one else 'fail'} the check "
-                        f"digit, in {cells}: {'the row counts, but its company is' if one else 'the rows count, but their companies are'} "
-                        f"matched by name and address instead")
+                        f"digit, in {cells}: {outcome} matched by name and address instead")
     # a well-formed cluster id without a profile (a mistyped id has its own problem already)
     orphans = sorted({json.loads(row.record).get("cluster_id", "?") for row in quarantine.itertuples()
                       if any(r.startswith(FOREIGN_KEY_RULE) for r in row.reasons)
