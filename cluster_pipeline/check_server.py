@@ -18,7 +18,6 @@ import tempfile
 import time
 from pathlib import Path, PurePosixPath
 
-import jinja2
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
@@ -28,13 +27,12 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
+from cluster_pipeline.lib import html_pages
 from cluster_pipeline.lib.landing import landing_file
 from cluster_pipeline.lib.pre_submission import SubmissionCheck, check_submission
 
 DEFAULT_MAX_UPLOAD_BYTES = 20 * 1024 * 1024
 MAX_FILES = 100  # a cluster sends two files; a whole year's folder is about 80
-_TEMPLATES = jinja2.Environment(loader=jinja2.FileSystemLoader(Path(__file__).parent / "lib" / "templates"),
-                                autoescape=True, undefined=jinja2.StrictUndefined)
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
@@ -106,7 +104,7 @@ async def _check_uploads(uploads: list[UploadFile], year: int | None) -> Submiss
 def _page(status_code: int = 200, **context) -> HTMLResponse:
     nonce = secrets.token_urlsafe(16)
     context = {"result": None, "rejection": None, "year": "", **context}
-    body = _TEMPLATES.get_template("check.html.j2").render(nonce=nonce, **context)
+    body = html_pages.template("check.html.j2").render(nonce=nonce, **context)
     return HTMLResponse(body, status_code, headers={
         "Content-Security-Policy": f"default-src 'none'; style-src 'unsafe-inline'; script-src 'nonce-{nonce}'; "
                                    "form-action 'self'; frame-ancestors 'none'; base-uri 'none'",

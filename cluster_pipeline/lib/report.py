@@ -9,10 +9,9 @@ import html.parser
 from datetime import datetime, timezone
 from pathlib import Path
 
-import jinja2
 import pandas as pd
 
-from cluster_pipeline.lib import report_charts, seeds
+from cluster_pipeline.lib import html_pages, report_charts, seeds
 from cluster_pipeline.lib.report_figures import LABELS, ReportFigures
 from cluster_pipeline.lib.tables import FLAGS
 
@@ -20,8 +19,6 @@ STATUS_TEXT = {"met": "met", "on_track": "on track", "not_met": "not met"}
 UNITS = {"regional_distribution": "lowest location quotient", "excellence_labels_gold": "clusters",
          "excellence_labels_silver": "clusters"}
 REGION_NAMES = {"1081": "Nordjylland", "1082": "Midtjylland", "1083": "Syddanmark", "1084": "Hovedstaden", "1085": "Sjælland"}
-_TEMPLATES = jinja2.Environment(loader=jinja2.FileSystemLoader(Path(__file__).parent / "templates"),
-                                autoescape=True, undefined=jinja2.StrictUndefined)
 
 
 def _count(value) -> str:
@@ -107,7 +104,7 @@ def render_report(f: ReportFigures, run_id: str = "", generated: datetime | None
     lq_high = float(seeds.indicator_targets().set_index("indicator_id").at["regional_distribution", "max_value"])
     regions = f.regions.sort_values("region_code")
     files_sentence, files = _quality(f)
-    return _TEMPLATES.get_template("report.html.j2").render(
+    return html_pages.template("report.html.j2").render(
         year=f.year, previous=f.previous,
         headline_sentence=f"{_count(national['companies'])} distinct companies took part in Denmark's clusters in "
                           f"{f.year}. The six national indicators: {met} met, {on_track} on track, "
