@@ -23,7 +23,7 @@ from cluster_pipeline_tests.conftest import YEARS
 
 RECORDED = Path(__file__).with_name("published_fingerprints.json")
 # what differs between two runs over the same sample without any figure changing: the
-# files' bytes and times (a workbook stores when it was written)
+# files' bytes (a workbook stores when it was written)
 VOLATILE = {"ingest_manifest": ["sha256", "size_bytes"]}
 
 

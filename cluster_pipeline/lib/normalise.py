@@ -26,8 +26,6 @@ def per_distinct(parse: Callable[..., pd.Series]) -> Callable[..., pd.Series]:
         codes, distinct = pd.factorize(text)  # a blank cell gets code -1
         parsed = parse(pd.Series(distinct, dtype=text.dtype), *args)
         spread = pd.api.extensions.take(parsed.array, codes, allow_fill=True)  # -1 -> the dtype's missing value
-        if parsed.dtype == object:
-            spread[codes == -1] = None  # text columns keep None for a blank, as the parser gives it
         return pd.Series(spread, index=text.index, name=text.name)
 
     return on_distinct
