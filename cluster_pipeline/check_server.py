@@ -42,7 +42,7 @@ class UploadTooLarge(Exception):
 
 class UploadLimit:
     """ASGI middleware: refuses a request body over the limit as it streams in (a declared
-    Content-Length over it is refused before reading), so no upload is ever held whole."""
+    Content-Length over it before reading anything), so no oversized upload is read whole."""
 
     def __init__(self, app, max_bytes: int):
         self.app, self.max_bytes = app, max_bytes
@@ -50,21 +50,20 @@ class UploadLimit:
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
+        declared = dict(scope["headers"]).get(b"content-length", b"")
+        declared_too_large = declared.isdigit() and int(declared) > self.max_bytes
         received = 0
 
         async def limited_receive():
             nonlocal received
+            if declared_too_large:
+                raise UploadTooLarge
             message = await receive()
             received += len(message.get("body", b""))
             if received > self.max_bytes:
                 raise UploadTooLarge
             return message
 
-        declared = dict(scope["headers"]).get(b"content-length", b"0")
-        if declared.isdigit() and int(declared) > self.max_bytes:
-            async def refuse():
-                raise UploadTooLarge
-            return await self.app(scope, refuse, send)
         return await self.app(scope, limited_receive, send)
 
 
