@@ -138,3 +138,12 @@ def test_a_cvr_failing_the_check_digit_is_a_warning_naming_its_row_not_a_problem
     assert [w for w in checked.warnings if w.startswith("column cvr:")] == [
         "column cvr: 1 CVR number fails the check digit, in row 3 ('12345678'): the row counts, but its "
         "company is matched by name and address instead"]
+
+
+def test_text_output_gives_rows_with_the_very_same_problem_one_line(tmp_path, capsys):
+    members = write_csv(tmp_path / "members.csv", [MEMBERS_HEADER, *(member(name=f"Firma {i}") for i in range(3)),
+                                                   member(postal="80O0")])
+    out = _exit_code(capsys, members)[1]
+    assert ("problem: rows 2-5 (4 rows), column cluster_id: cluster_id.foreign_key: cluster_id must match an accepted "
+            "profile.cluster_id of the same year (got 'DK-CL-001')") in out
+    assert "problem: row 5, column postal_code: postal_code." in out and out.count("problem:") == 2

@@ -39,9 +39,6 @@ class Problem:
     column: str | None
     reason: str
 
-    def where(self) -> str:
-        return location(self.sheet, self.row, self.column)
-
 
 def location(sheet: str | None, row: int | str | None, column: str | None) -> str:
     """"sheet 'Medlemmer', row 14, column cvr" (a CSV file has no sheet; a file problem no row).
@@ -223,7 +220,7 @@ def _row_ranges(rows: list[int]) -> str:
     return ", ".join(f"{r[0]}-{r[-1]}" if len(r) > 1 else str(r[0]) for r in runs)
 
 
-def grouped_problems(problems: list[Problem]) -> list[str]:
+def _grouped_problems(problems: list[Problem]) -> list[str]:
     """One line per problem; rows with the very same problem (a members file without its
     profile fails every row alike) share a line listing their rows."""
     rows_of: dict[tuple, list[int]] = {}
@@ -249,7 +246,7 @@ def as_text(check: SubmissionCheck) -> str:
                                        subsequent_indent="    "))
         lines.append(f"  rows: {file.rows_read:,} read, {file.rows_accepted:,} would be accepted, "
                      f"{file.rows_quarantined:,} would be quarantined")
-        lines += [f"  problem: {line}" for line in grouped_problems(file.problems)]
+        lines += [f"  problem: {line}" for line in _grouped_problems(file.problems)]
         lines += [f"  warning: {w}" for w in file.warnings]
         lines += [f"  verdict: {file.verdict()}", ""]
     lines.append(f"batch: {check.verdict()}")
