@@ -29,8 +29,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from cluster_pipeline.lib.pre_submission import batch_files, check_submission  # noqa: E402
-from cluster_pipeline_tests.test_check_server import _batch, _free_port, _rss_mb, _zip_bomb  # noqa: E402
-from cluster_pipeline_tests.files import write_lying_zip_bomb  # noqa: E402
+from cluster_pipeline_tests.files import cluster_batch, write_lying_zip_bomb, write_zip_bomb  # noqa: E402
+from cluster_pipeline_tests.processes import free_port, rss_mb  # noqa: E402
 
 RESULTS = Path(__file__).parent / "results" / "check_server.md"
 
@@ -44,14 +44,14 @@ def main() -> None:
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
-        batches = [_batch(tmp / f"cluster_{i}", bad_rows=i) for i in range(20)]
+        batches = [cluster_batch(tmp / f"cluster_{i}", bad_rows=i) for i in range(20)]
         check_submission(batch_files(batches[0]))  # GX imported before timing the floor
         started = time.perf_counter()
         expected = [json.loads(check_submission(batch_files(files)).as_json()) for files in batches]
         floor = time.perf_counter() - started
         rows.append(("floor: 20 batches checked in process, one after another", f"{floor:.2f} s", "1.0x", ""))
 
-        port = _free_port()
+        port = free_port()
         server = subprocess.Popen([sys.executable, "-m", "cluster_pipeline.cli", "check-server", "--port", str(port)],
                                   cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         url = f"http://127.0.0.1:{port}"
@@ -72,17 +72,17 @@ def main() -> None:
             rows.append(("20 batches uploaded at once (20 threads)", f"{seconds:.2f} s", f"{seconds / floor:.1f}x",
                          f"{correct} of 20 answers equal the floor's"))
 
-            bombs = {"zip bomb, declared 400 MB": _zip_bomb(tmp / "declared.xlsx", megabytes=400),
+            bombs = {"zip bomb, declared 400 MB": write_zip_bomb(tmp / "declared.xlsx", megabytes=400),
                      "zip bomb, headers lying (600 MB declared as 100 kB)": write_lying_zip_bomb(tmp / "lying.xlsx", 600),
                      "zip bomb, lying headers and forged CRC": write_lying_zip_bomb(tmp / "forged.xlsx", 600,
                                                                                    matching_crc=True)}
             for what, bomb in bombs.items():
-                before = _rss_mb(server.pid)
+                before = rss_mb(server.pid)
                 started = time.perf_counter()
                 (answer,) = post(url, [bomb]).json()
                 seconds = time.perf_counter() - started
                 rows.append((f"{what} ({bomb.stat().st_size / 1e6:.1f} MB upload)", f"{seconds:.3f} s", "",
-                             f"{answer['status']}; RSS {before:.0f} -> {_rss_mb(server.pid):.0f} MB"))
+                             f"{answer['status']}; RSS {before:.0f} -> {rss_mb(server.pid):.0f} MB"))
         finally:
             server.terminate()
             server.wait(timeout=20)

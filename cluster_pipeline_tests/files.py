@@ -89,3 +89,22 @@ def write_lying_zip_bomb(path: Path, megabytes: int, declared_bytes: int = 100_0
             start = raw.find(signature, start + 4)
     path.write_bytes(bytes(raw))
     return path
+
+
+def cluster_batch(folder: Path, bad_rows: int) -> list[Path]:
+    """A cluster's profile and members files, with `bad_rows` members rows that break the contract."""
+    rows = [member(name=f"Firma {i} ApS") for i in range(5)] + [member(name=f"Fejl {i}", employees="mange")
+                                                              for i in range(bad_rows)]
+    return [write_csv(folder / "profil.csv", [PROFILE_HEADER, profile()]),
+            write_csv(folder / "medlemmer.csv", [MEMBERS_HEADER, *rows])]
+
+
+def write_zip_bomb(path: Path, megabytes: int) -> Path:
+    """A workbook-shaped zip whose sheet part inflates from a few hundred KB to `megabytes` MB."""
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("[Content_Types].xml", "<Types/>")
+        with archive.open("xl/worksheets/sheet1.xml", "w", force_zip64=True) as part:
+            block = b"0" * (1 << 20)
+            for _ in range(megabytes):
+                part.write(block)
+    return path

@@ -5,11 +5,9 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
-import zipfile
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
@@ -20,27 +18,11 @@ import requests
 from cluster_pipeline.cli import main
 from cluster_pipeline.lib.pre_submission import batch_files, check_submission
 from cluster_pipeline_tests.browser import ARTIFACTS, CHROMIUM, needs_chromium
-from cluster_pipeline_tests.files import (
-    MEMBERS_HEADER,
-    PROFILE_HEADER,
-    member,
-    profile,
-    write_csv,
-    write_lying_zip_bomb,
-)
+from cluster_pipeline_tests.files import (MEMBERS_HEADER, PROFILE_HEADER, cluster_batch, member, profile, write_csv,
+                                          write_lying_zip_bomb, write_zip_bomb)
+from cluster_pipeline_tests.processes import free_port, rss_mb
 
 LIMIT_MB = 1
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _rss_mb(pid: int) -> float:
-    status = Path(f"/proc/{pid}/status").read_text()
-    return int(next(line for line in status.splitlines() if line.startswith("VmRSS:")).split()[1]) / 1024
 
 
 class Server:
@@ -56,7 +38,7 @@ class Server:
 def server(tmp_path_factory):
     """`cluster-pipeline check-server` with a 1 MB upload limit and its own temporary folder."""
     tmp = tmp_path_factory.mktemp("server_tmp")
-    port = _free_port()
+    port = free_port()
     process = subprocess.Popen(
         [sys.executable, "-m", "cluster_pipeline.cli", "check-server", "--port", str(port), "--max-upload-mb", str(LIMIT_MB)],
         env={**os.environ, "TMPDIR": str(tmp)}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -74,14 +56,6 @@ def server(tmp_path_factory):
     yield Server(url, process, tmp)
     process.terminate()
     process.wait(timeout=20)
-
-
-def _batch(folder: Path, bad_rows: int) -> list[Path]:
-    """A cluster's profile and members files, with `bad_rows` members rows that break the contract."""
-    rows = [member(name=f"Firma {i} ApS") for i in range(5)] + [member(name=f"Fejl {i}", employees="mange")
-                                                              for i in range(bad_rows)]
-    return [write_csv(folder / "profil.csv", [PROFILE_HEADER, profile()]),
-            write_csv(folder / "medlemmer.csv", [MEMBERS_HEADER, *rows])]
 
 
 @contextmanager
@@ -107,7 +81,7 @@ def _cli_json(capsys, files: list[Path]) -> list[dict]:
 
 @needs_chromium
 def test_the_page_shows_the_problems_of_an_uploaded_file_as_check_reports_them(server, tmp_path, capsys):
-    files = _batch(tmp_path, bad_rows=3)
+    files = cluster_batch(tmp_path, bad_rows=3)
     expected = [(f["file"], p["sheet"] or "", str(p["row"] or ""), p["column"] or "", p["reason"])
                 for f in _cli_json(capsys, files) for p in f["problems"]]
     ARTIFACTS.mkdir(exist_ok=True)
@@ -123,7 +97,7 @@ def test_the_page_shows_the_problems_of_an_uploaded_file_as_check_reports_them(s
 @needs_chromium
 def test_the_problems_can_be_sorted_by_row(server, tmp_path):
     rows = "rows => rows.map(r => Number(r.cells[2].textContent))"
-    with uploaded_in_chromium(server, _batch(tmp_path, bad_rows=4)) as page:
+    with uploaded_in_chromium(server, cluster_batch(tmp_path, bad_rows=4)) as page:
         page.click("#problems th:nth-child(3) button")
         ascending = page.eval_on_selector_all("#problems tbody tr", rows)
         page.click("#problems th:nth-child(3) button")
@@ -133,7 +107,7 @@ def test_the_problems_can_be_sorted_by_row(server, tmp_path):
 
 
 def test_twenty_concurrent_uploads_each_get_their_own_correct_answer(server, tmp_path):
-    batches = [_batch(tmp_path / f"cluster_{i}", bad_rows=i) for i in range(20)]
+    batches = [cluster_batch(tmp_path / f"cluster_{i}", bad_rows=i) for i in range(20)]
     expected = [json.loads(check_submission(batch_files(files)).as_json()) for files in batches]
 
     with ThreadPoolExecutor(max_workers=20) as pool:
@@ -144,19 +118,8 @@ def test_twenty_concurrent_uploads_each_get_their_own_correct_answer(server, tmp
     assert [sum(f["rows_quarantined"] for f in answer) for answer in expected] == list(range(20))
 
 
-def _zip_bomb(path: Path, megabytes: int) -> Path:
-    """A workbook-shaped zip whose sheet part inflates from a few hundred KB to `megabytes` MB."""
-    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
-        archive.writestr("[Content_Types].xml", "<Types/>")
-        with archive.open("xl/worksheets/sheet1.xml", "w", force_zip64=True) as part:
-            block = b"0" * (1 << 20)
-            for _ in range(megabytes):
-                part.write(block)
-    return path
-
-
 @pytest.mark.parametrize("make_bomb,reason", [
-    (lambda path: _zip_bomb(path, megabytes=400), "zip bomb suspected"),
+    (lambda path: write_zip_bomb(path, megabytes=400), "zip bomb suspected"),
     # headers declaring 100 kB for a part that inflates to 600 MB: only inflating it tells
     (lambda path: write_lying_zip_bomb(path, megabytes=600), "Bad CRC-32"),
     # ... and the CRC of the declared bytes, so only the cut-off sheet gives it away
@@ -165,13 +128,13 @@ def _zip_bomb(path: Path, megabytes: int) -> Path:
 def test_a_zip_bomb_is_rejected_within_a_second_without_the_server_growing(server, tmp_path, make_bomb, reason):
     bomb = make_bomb(tmp_path / "medlemmer.xlsx")
     assert bomb.stat().st_size < LIMIT_MB * 1024 * 1024
-    server.check(_batch(tmp_path, bad_rows=0))  # everything the server imports is in memory before measuring
-    before = _rss_mb(server.process.pid)
+    server.check(cluster_batch(tmp_path, bad_rows=0))  # everything the server imports is in memory before measuring
+    before = rss_mb(server.process.pid)
 
     started = time.monotonic()
     response = server.check([bomb])
     elapsed = time.monotonic() - started
-    grown = _rss_mb(server.process.pid) - before
+    grown = rss_mb(server.process.pid) - before
 
     (answer,) = response.json()
     assert answer["status"] == "set_aside" and reason in answer["problems"][0]["reason"]
