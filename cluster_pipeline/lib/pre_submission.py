@@ -20,7 +20,7 @@ from cluster_pipeline.lib import normalise
 from cluster_pipeline.lib.contracts import Contract, load_contracts
 from cluster_pipeline.lib.intake import FileRecord, HeaderMapping, intake_files
 from cluster_pipeline.lib.landing import LandingFile, landing_file
-from cluster_pipeline.lib.submissions import file_quarantine, ingest_manifest, records_frame, validate_year
+from cluster_pipeline.lib.submissions import ingest_manifest, records_frame, validate_year, year_quarantine
 
 # the manifest's status -> what the file's sender is told
 STATUS = {"quarantined": "set_aside", "ignored": "ignored", "superseded": "superseded"}
@@ -189,7 +189,7 @@ def check_submission(files: list[LandingFile], year: int | None = None,
     year = year or found or date.today().year - 1  # the survey reports on the past year
     validated = validate_year(intake.cells, contracts, year)
     records = records_frame(intake.files)
-    quarantine = pd.concat([file_quarantine(records), *(v.quarantined for v in validated.values())], ignore_index=True)
+    quarantine = year_quarantine(records, validated)
     manifest = ingest_manifest(records, [v.accepted for v in validated.values()], quarantine).set_index("source_file")
     columns = {c.name for contract in contracts.values() for c in contract.columns}
     members = validated["members"].accepted

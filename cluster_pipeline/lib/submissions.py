@@ -53,6 +53,11 @@ def file_quarantine(files: pd.DataFrame) -> pd.DataFrame:
     }, columns=QUARANTINE_COLUMNS)
 
 
+def year_quarantine(files: pd.DataFrame, validated: dict[str, Validated]) -> pd.DataFrame:
+    """Every file set aside whole and every broken row, with their reasons."""
+    return pd.concat([file_quarantine(files), *(v.quarantined for v in validated.values())], ignore_index=True)
+
+
 def ingest_manifest(files: pd.DataFrame, accepted: list[pd.DataFrame], quarantine: pd.DataFrame) -> pd.DataFrame:
     """The manifest's row counts are counted from what was published, not carried along,
     so the accounting check compares independent numbers."""

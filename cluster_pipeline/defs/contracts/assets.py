@@ -10,8 +10,8 @@ from cluster_pipeline.defs.partitions import year_of, years
 from cluster_pipeline.defs.resources import OutputFolder
 from cluster_pipeline.lib import tables
 from cluster_pipeline.lib.contracts import load_contracts
-from cluster_pipeline.lib.submissions import (clusters_without_members, file_quarantine, member_count_jumps,
-                                              validate_year)
+from cluster_pipeline.lib.submissions import (clusters_without_members, member_count_jumps, validate_year,
+                                              year_quarantine)
 
 QUARANTINE_RATE = "quarantine_rate"
 MAX_QUARANTINE_RATE = 0.02  # above 2% of rows read, someone should look at the files
@@ -61,7 +61,7 @@ def validate_submissions(context: dg.AssetExecutionContext, output: OutputFolder
         path = output.write_work(asset, year, accepted)
         yield dg.MaterializeResult(asset_key=asset, metadata=table_metadata(accepted, path))
 
-    quarantine = pd.concat([file_quarantine(files), *(v.quarantined for v in validated.values())], ignore_index=True)
+    quarantine = year_quarantine(files, validated)
     schema = tables.schema("quarantine")
     path = output.publish("quarantine", year, quarantine, schema)
     summary = reasons_summary(quarantine)
