@@ -28,7 +28,7 @@ import requests
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from cluster_pipeline.lib.pre_submission import batch_files, check_submission  # noqa: E402
+from cluster_pipeline.lib.contracts.pre_submission import batch_files, check_submission  # noqa: E402
 from cluster_pipeline_tests.files import cluster_batch, write_lying_zip_bomb, write_zip_bomb  # noqa: E402
 from cluster_pipeline_tests.processes import free_port, rss_mb  # noqa: E402
 

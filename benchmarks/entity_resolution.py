@@ -39,8 +39,8 @@ def data_path(scale: float) -> Path:
 
 def prepare(scale: float) -> Path:
     """One sample year's members rows at this scale, as accepted by validation."""
-    from cluster_pipeline.lib.sample_organisations import build_universe
-    from cluster_pipeline.lib.sample_years import accepted_member_rows
+    from cluster_pipeline.sample_data.organisations import build_universe
+    from cluster_pipeline.sample_data.years import accepted_member_rows
 
     path = data_path(scale)
     if path.exists():
@@ -56,9 +56,9 @@ def peak_mb() -> int:
 
 
 def run_ours(scale: float) -> dict:
-    from cluster_pipeline.lib.entity_resolution import resolve_companies
+    from cluster_pipeline.lib.companies.resolution import resolve_companies
     from cluster_pipeline.lib import seeds
-    from cluster_pipeline.lib.resolution_quality import resolution_quality
+    from cluster_pipeline.lib.companies.quality import resolution_quality
 
     rows = pd.read_parquet(data_path(scale))
     municipalities = seeds.municipalities()
@@ -101,8 +101,8 @@ def splink_settings():
 def run_splink(scale: float) -> dict:
     from splink import DuckDBAPI, Linker, block_on
 
-    from cluster_pipeline.lib.entity_resolution import normalise_address, normalise_name, split_legal_form
-    from cluster_pipeline.lib.resolution_quality import resolution_quality
+    from cluster_pipeline.lib.companies.resolution import normalise_address, normalise_name, split_legal_form
+    from cluster_pipeline.lib.companies.quality import resolution_quality
 
     rows = pd.read_parquet(data_path(scale))
     before = peak_mb()

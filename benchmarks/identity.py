@@ -1,5 +1,5 @@
 """Company identity across years: five sample years resolved, then linked to one id per
-organisation (lib/company_identity.py), at several scales.
+organisation (lib/companies/identities.py), at several scales.
 
     .venv/bin/python benchmarks/identity.py --scales 1 10 100
 
@@ -32,11 +32,11 @@ YEARS = [2014, 2015, 2016, 2017, 2018]
 
 def one(scale: float) -> dict:
     from cluster_pipeline.lib import seeds
-    from cluster_pipeline.lib.company_identity import link_years
-    from cluster_pipeline.lib.entity_resolution import resolve_companies
-    from cluster_pipeline.lib.resolution_quality import resolution_quality
-    from cluster_pipeline.lib.sample_organisations import build_universe
-    from cluster_pipeline.lib.sample_years import accepted_member_rows
+    from cluster_pipeline.lib.companies.identities import link_years
+    from cluster_pipeline.lib.companies.resolution import resolve_companies
+    from cluster_pipeline.lib.companies.quality import resolution_quality
+    from cluster_pipeline.sample_data.organisations import build_universe
+    from cluster_pipeline.sample_data.years import accepted_member_rows
 
     universe = build_universe(np.random.default_rng(2016), scale, YEARS)
     municipalities = seeds.municipalities()

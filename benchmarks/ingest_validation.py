@@ -23,10 +23,10 @@ RESULTS = Path(__file__).parent / "results" / "ingest_validation.md"
 
 
 def measure(scale: float, year: int) -> dict:
-    from cluster_pipeline.lib.contracts import load_contracts
-    from cluster_pipeline.lib.intake import intake_year
-    from cluster_pipeline.lib.sample_data import generate
-    from cluster_pipeline.lib.submissions import validate_year
+    from cluster_pipeline.lib.contracts.model import load_contracts
+    from cluster_pipeline.lib.ingest.intake import intake_year
+    from cluster_pipeline.sample_data.generate import generate
+    from cluster_pipeline.lib.contracts.submissions import validate_year
 
     with tempfile.TemporaryDirectory() as tmp:
         generate(Path(tmp), [year], scale=scale)

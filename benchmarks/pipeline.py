@@ -35,7 +35,7 @@ import sys, io
 from pathlib import Path
 import pandas as pd
 from python_calamine import CalamineWorkbook
-from cluster_pipeline.lib.landing import check_xlsx_container, decode, sniff_delimiter
+from cluster_pipeline.lib.ingest.landing import check_xlsx_container, decode, sniff_delimiter
 frames = 0
 for folder in sys.argv[1:]:
     for path in sorted(Path(folder).iterdir()):

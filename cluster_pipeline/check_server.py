@@ -1,5 +1,5 @@
 """The pre-submission check as an upload page: a cluster secretariat uploads its files and
-sees what the pipeline would accept, quarantine or set aside (lib/pre_submission.py does
+sees what the pipeline would accept, quarantine or set aside (lib/contracts/pre_submission.py does
 the checking; this module only carries files in and the answer out).
 
 Starlette, served by uvicorn: both already come with dagster-webserver, are well kept, and
@@ -28,8 +28,8 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
 from cluster_pipeline.lib import html_pages
-from cluster_pipeline.lib.landing import landing_file
-from cluster_pipeline.lib.pre_submission import SubmissionCheck, check_submission
+from cluster_pipeline.lib.ingest.landing import landing_file
+from cluster_pipeline.lib.contracts.pre_submission import SubmissionCheck, check_submission
 
 DEFAULT_MAX_UPLOAD_BYTES = 20 * 1024 * 1024
 MAX_FILES = 100  # a cluster sends two files; a whole year's folder is about 80
@@ -149,7 +149,7 @@ def create_app(max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES) -> Starlette:
 def serve(host: str, port: int, max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES) -> None:
     import uvicorn
 
-    from cluster_pipeline.lib.gx_validation import warm_up
+    from cluster_pipeline.lib.contracts.gx_adapter import warm_up
 
     warm_up()  # the first upload should not wait for Great Expectations' import
     print(f"pre-submission check: http://{host}:{port}/ (uploads up to {max_upload_bytes / 1024 / 1024:g} MB)",

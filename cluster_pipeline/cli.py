@@ -22,7 +22,7 @@ def parse_years(text: str) -> list[int]:
 
 
 def sample_data(args) -> int:
-    from cluster_pipeline.lib.sample_data import generate
+    from cluster_pipeline.sample_data.generate import generate
 
     years = parse_years(args.years)
     started = time.perf_counter()
@@ -43,8 +43,8 @@ def _instance():
 
 def run(args) -> int:
     from cluster_pipeline.defs.resources import resources_from_env
-    from cluster_pipeline.lib.parquet_store import read_partition
-    from cluster_pipeline.lib.year_lock import year_lock
+    from cluster_pipeline.lib.publish.parquet_store import read_partition
+    from cluster_pipeline.lib.publish.year_lock import year_lock
     from cluster_pipeline.year_runs import run_years
 
     resources = resources_from_env(args.landing, args.output)
@@ -94,7 +94,7 @@ def indicator_table(output: Path, years: list[int]) -> str:
     """The national indicators, one line each, a column per year: value and status."""
     import pandas as pd
 
-    from cluster_pipeline.lib.parquet_store import read_partition
+    from cluster_pipeline.lib.publish.parquet_store import read_partition
 
     if not years:
         return ""
@@ -116,7 +116,7 @@ def indicator_table(output: Path, years: list[int]) -> str:
 
 def explain(args) -> int:
     """The rows behind a published figure: a summary line, then one line per row (or CSV)."""
-    from cluster_pipeline.lib.explain import ExplainError, explain_company, explain_indicator, explain_outcome
+    from cluster_pipeline.lib.publish.explain import ExplainError, explain_company, explain_indicator, explain_outcome
 
     if hasattr(signal, "SIGPIPE"):  # `explain ... | head` ends quietly, as Unix tools do
         signal.signal(signal.SIGPIPE, signal.SIG_DFL)
@@ -148,7 +148,7 @@ def explain(args) -> int:
 
 def check(args) -> int:
     """What the pipeline would accept, quarantine and set aside of these files; nothing published."""
-    from cluster_pipeline.lib.pre_submission import as_text, batch_files, check_submission
+    from cluster_pipeline.lib.contracts.pre_submission import as_text, batch_files, check_submission
 
     paths = [Path(f) for f in args.files]
     missing = [str(p) for p in paths if not p.is_file()]

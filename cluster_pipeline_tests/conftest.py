@@ -15,7 +15,7 @@ import sqlalchemy as sa
 
 from cluster_pipeline.definitions import ASSETS
 from cluster_pipeline.defs.resources import resources_from_env
-from cluster_pipeline.lib.sample_data import generate
+from cluster_pipeline.sample_data.generate import generate
 from cluster_pipeline.year_runs import YearOutcome, run_years
 
 SAMPLE_YEAR = 2016

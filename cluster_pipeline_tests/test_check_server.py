@@ -16,7 +16,7 @@ import pytest
 import requests
 
 from cluster_pipeline.cli import main
-from cluster_pipeline.lib.pre_submission import batch_files, check_submission
+from cluster_pipeline.lib.contracts.pre_submission import batch_files, check_submission
 from cluster_pipeline_tests.browser import ARTIFACTS, CHROMIUM, needs_chromium
 from cluster_pipeline_tests.files import (MEMBERS_HEADER, PROFILE_HEADER, cluster_batch, member, profile, write_csv,
                                           write_lying_zip_bomb, write_zip_bomb)

@@ -3,8 +3,8 @@
 import pandas as pd
 
 from cluster_pipeline.lib import seeds
-from cluster_pipeline.lib.company_identity import apply_ids, ids_with_two_cvrs, link_years
-from cluster_pipeline.lib.entity_resolution import resolve_companies
+from cluster_pipeline.lib.companies.identities import apply_ids, ids_with_two_cvrs, link_years
+from cluster_pipeline.lib.companies.resolution import resolve_companies
 from cluster_pipeline_tests.test_entity_resolution import row
 
 MUNICIPALITIES = seeds.municipalities()

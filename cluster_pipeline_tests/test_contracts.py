@@ -7,10 +7,10 @@ import open_data_contract_standard
 import pytest
 import yaml
 
-from cluster_pipeline.lib.contract_compiler import RuleInputs, compile_contract
-from cluster_pipeline.lib.contracts import ContractError, load_contracts, parse_contract
+from cluster_pipeline.lib.contracts.compiler import RuleInputs, compile_contract
+from cluster_pipeline.lib.contracts.model import ContractError, load_contracts, parse_contract
 from cluster_pipeline.lib.project_files import contracts_dir
-from cluster_pipeline.lib.submissions import reference_data
+from cluster_pipeline.lib.contracts.submissions import reference_data
 
 ODCS_SCHEMA = json.loads((Path(open_data_contract_standard.__file__).parent / "schema.json").read_text())
 
@@ -19,7 +19,7 @@ def members_document() -> dict:
     return yaml.safe_load((contracts_dir() / "members.yaml").read_text(encoding="utf-8"))
 
 
-@pytest.mark.parametrize("kind", ["members", "profile"])
+@pytest.mark.parametrize("kind", ["members", "profile", "register"])
 def test_contract_conforms_to_the_odcs_v3_1_json_schema(kind):
     document = yaml.safe_load((contracts_dir() / f"{kind}.yaml").read_text(encoding="utf-8"))
     assert ODCS_SCHEMA["properties"]["apiVersion"]["default"] == "v3.1.0"

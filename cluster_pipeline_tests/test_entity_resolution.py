@@ -3,9 +3,9 @@
 import pandas as pd
 import pytest
 
-from cluster_pipeline.lib.entity_resolution import normalise_name, resolve_companies
+from cluster_pipeline.lib.companies.resolution import normalise_name, resolve_companies
 from cluster_pipeline.lib import seeds
-from cluster_pipeline.lib.tables import FLAGS
+from cluster_pipeline.lib.publish.tables import FLAGS
 
 MUNICIPALITIES = seeds.municipalities()
 

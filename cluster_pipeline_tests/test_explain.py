@@ -7,8 +7,8 @@ import pandas as pd
 import pytest
 
 from cluster_pipeline.cli import main
-from cluster_pipeline.lib.explain import COMPANY_INDICATORS, explain_indicator, explain_outcome
-from cluster_pipeline.lib.parquet_store import partition_path, read_partition, read_table
+from cluster_pipeline.lib.publish.explain import COMPANY_INDICATORS, explain_indicator, explain_outcome
+from cluster_pipeline.lib.publish.parquet_store import partition_path, read_partition, read_table
 
 LINEAGE = ["source_file", "source_sheet", "source_row"]
 

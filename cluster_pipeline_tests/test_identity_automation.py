@@ -6,7 +6,7 @@ import dagster as dg
 from cluster_pipeline.definitions import build_definitions
 from cluster_pipeline.defs.companies.assets import IDS, out_of_date_years
 from cluster_pipeline.defs.resources import OutputFolder
-from cluster_pipeline.lib.sample_data import generate
+from cluster_pipeline.sample_data.generate import generate
 
 FOLLOWERS = [dg.AssetKey("companies"), dg.AssetKey("memberships"), dg.AssetKey("sql_warehouse")]
 

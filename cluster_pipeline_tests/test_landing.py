@@ -3,9 +3,9 @@ import zipfile
 
 import pytest
 
-from cluster_pipeline.lib.contracts import load_contracts
-from cluster_pipeline.lib.intake import intake_year
-from cluster_pipeline.lib.landing import FileRejected, check_xlsx_container, discover, read_tables
+from cluster_pipeline.lib.contracts.model import load_contracts
+from cluster_pipeline.lib.ingest.intake import intake_year
+from cluster_pipeline.lib.ingest.landing import FileRejected, check_xlsx_container, discover, read_tables
 from cluster_pipeline_tests.files import (MEMBERS_HEADER, MEMBERS_HEADER_DA, PROFILE_HEADER_DA, member,
                                           profile, write_csv, write_lying_zip_bomb, write_xlsx)
 
@@ -188,7 +188,7 @@ def openpyxl_tables(path) -> list[tuple]:
     """The cells as openpyxl (read-only, cached values) sees them: the reader calamine replaced."""
     import openpyxl
 
-    from cluster_pipeline.lib.landing import cell_text
+    from cluster_pipeline.lib.ingest.landing import cell_text
 
     workbook = openpyxl.load_workbook(path, read_only=True, data_only=True)
     tables = []

@@ -9,10 +9,10 @@ import zipfile
 import dagster as dg
 import pandas as pd
 
-from cluster_pipeline.lib.contracts import load_contracts
-from cluster_pipeline.lib.intake import intake_year
-from cluster_pipeline.lib.landing import discover, read_tables
-from cluster_pipeline.lib.submissions import records_frame, validate_year
+from cluster_pipeline.lib.contracts.model import load_contracts
+from cluster_pipeline.lib.ingest.intake import intake_year
+from cluster_pipeline.lib.ingest.landing import discover, read_tables
+from cluster_pipeline.lib.contracts.submissions import records_frame, validate_year
 from cluster_pipeline_tests.conftest import run_in_order
 from cluster_pipeline_tests.files import (MEMBERS_HEADER, MEMBERS_HEADER_DA, PROFILE_HEADER_DA, member, profile,
                                           write_csv, write_xlsx)

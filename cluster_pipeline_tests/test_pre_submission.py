@@ -8,8 +8,8 @@ import json
 import pandas as pd
 
 from cluster_pipeline.cli import main
-from cluster_pipeline.lib.parquet_store import read_partition
-from cluster_pipeline.lib.pre_submission import batch_files, check_submission
+from cluster_pipeline.lib.publish.parquet_store import read_partition
+from cluster_pipeline.lib.contracts.pre_submission import batch_files, check_submission
 from cluster_pipeline_tests.files import (MEMBERS_HEADER, MEMBERS_HEADER_DA, PROFILE_HEADER, member, profile,
                                           write_csv)
 

@@ -16,9 +16,9 @@ import pyarrow.parquet as pq
 import pytest
 import sqlalchemy as sa
 
-from cluster_pipeline.lib import tables
-from cluster_pipeline.lib.parquet_store import STAGING, partition_path, read_partition, read_table, write_partition
-from cluster_pipeline.lib.warehouse import replace_table, replace_year
+from cluster_pipeline.lib.publish import tables
+from cluster_pipeline.lib.publish.parquet_store import STAGING, partition_path, read_partition, read_table, write_partition
+from cluster_pipeline.lib.publish.warehouse import replace_table, replace_year
 from cluster_pipeline_tests.conftest import YEARS, materialise
 
 README = Path(__file__).resolve().parents[1] / "README.md"
@@ -29,7 +29,7 @@ def test_a_killed_write_leaves_the_previous_year_intact(tmp_path):
     write_partition(tmp_path, "t", 2016, old)
     writer = subprocess.Popen([sys.executable, "-c", f"""
 import pandas as pd
-from cluster_pipeline.lib.parquet_store import write_partition
+from cluster_pipeline.lib.publish.parquet_store import write_partition
 frame = pd.DataFrame({{"value": [str(i) * 20 for i in range(6_000_000)]}})
 write_partition({str(tmp_path)!r}, "t", 2016, frame)
 """])
@@ -179,7 +179,7 @@ def test_the_pipeline_publishes_a_year_to_postgres(sample_run, postgres_database
 
 
 def test_two_runs_of_the_same_year_cannot_interleave(tmp_path):
-    from cluster_pipeline.lib.year_lock import YearLocked, year_lock
+    from cluster_pipeline.lib.publish.year_lock import YearLocked, year_lock
 
     with year_lock(tmp_path, 2016):
         with pytest.raises(YearLocked, match="2016"):

@@ -5,7 +5,7 @@ import dagster as dg
 import pandas as pd
 import pytest
 
-from cluster_pipeline.lib.parquet_store import read_partition, read_table
+from cluster_pipeline.lib.publish.parquet_store import read_partition, read_table
 from cluster_pipeline_tests.conftest import YEARS, run_in_order
 from cluster_pipeline_tests.test_sample_companies import resolved_with_truth
 

@@ -4,8 +4,8 @@ every year of 2014-2018 at a smaller scale."""
 import pandas as pd
 import pytest
 
-from cluster_pipeline.lib.parquet_store import read_partition
-from cluster_pipeline.lib.sample_data import FLAGS
+from cluster_pipeline.lib.publish.parquet_store import read_partition
+from cluster_pipeline.sample_data.generate import FLAGS
 
 
 def table(run, name):

@@ -5,7 +5,7 @@ from collections import Counter
 import dagster as dg
 import pyarrow.parquet as pq
 
-from cluster_pipeline.lib.parquet_store import read_partition
+from cluster_pipeline.lib.publish.parquet_store import read_partition
 from cluster_pipeline_tests.conftest import materialise
 
 

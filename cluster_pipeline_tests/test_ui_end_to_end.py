@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from dagster_graphql import DagsterGraphQLClient
 
-from cluster_pipeline.lib.sample_data import generate
+from cluster_pipeline.sample_data.generate import generate
 from cluster_pipeline_tests.browser import needs_chromium, screenshot
 
 PROJECT = Path(__file__).resolve().parents[1]

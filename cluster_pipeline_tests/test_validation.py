@@ -1,10 +1,10 @@
 import pandas as pd
 import pytest
 
-from cluster_pipeline.lib import normalise
-from cluster_pipeline.lib.contracts import load_contracts
-from cluster_pipeline.lib.intake import intake_year
-from cluster_pipeline.lib.submissions import ingest_manifest, records_frame, unaccounted_files, validate_year
+from cluster_pipeline.lib.contracts import normalise
+from cluster_pipeline.lib.contracts.model import load_contracts
+from cluster_pipeline.lib.ingest.intake import intake_year
+from cluster_pipeline.lib.contracts.submissions import ingest_manifest, records_frame, unaccounted_files, validate_year
 from cluster_pipeline_tests.files import MEMBERS_HEADER_DA, PROFILE_HEADER, PROFILE_HEADER_DA, member, profile, write_csv
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import dagster as dg
 
-from cluster_pipeline.lib import parquet_store
+from cluster_pipeline.lib.publish import parquet_store
 
 DEFAULT_LANDING = "data/landing"
 DEFAULT_OUTPUT = "data/published"
@@ -64,7 +64,7 @@ class OutputFolder(dg.ConfigurableResource):
 
     def table_file(self, table: str, year: int) -> Path:
         """Where a table's year lives: published tables at the top, intermediate ones under _work/."""
-        from cluster_pipeline.lib.tables import TABLES
+        from cluster_pipeline.lib.publish.tables import TABLES
 
         root = self.root if table in TABLES else self.root / WORK
         return parquet_store.partition_path(root, table, year)

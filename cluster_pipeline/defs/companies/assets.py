@@ -18,10 +18,11 @@ from cluster_pipeline.defs.conditions import follows
 from cluster_pipeline.defs.metadata import markdown_table, table_metadata
 from cluster_pipeline.defs.partitions import year_of, years
 from cluster_pipeline.defs.resources import OutputFolder, Warehouse
-from cluster_pipeline.lib import seeds, tables
-from cluster_pipeline.lib.company_identity import apply_ids, ids_with_two_cvrs, link_years
-from cluster_pipeline.lib.entity_resolution import resolve_companies as resolve
-from cluster_pipeline.lib.warehouse import replace_table
+from cluster_pipeline.lib import seeds
+from cluster_pipeline.lib.publish import tables
+from cluster_pipeline.lib.companies.identities import apply_ids, ids_with_two_cvrs, link_years
+from cluster_pipeline.lib.companies.resolution import resolve_companies as resolve
+from cluster_pipeline.lib.publish.warehouse import replace_table
 
 ONE_COMPANY_PER_ROW = "every_row_has_one_company"
 ONE_CVR_PER_COMPANY = "no_company_holds_two_cvrs"

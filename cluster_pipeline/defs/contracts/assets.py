@@ -8,9 +8,9 @@ import pandas as pd
 from cluster_pipeline.defs.metadata import markdown_table, table_metadata
 from cluster_pipeline.defs.partitions import year_of, years
 from cluster_pipeline.defs.resources import OutputFolder
-from cluster_pipeline.lib import tables
-from cluster_pipeline.lib.contracts import load_contracts
-from cluster_pipeline.lib.submissions import (clusters_without_members, member_count_jumps, validate_year,
+from cluster_pipeline.lib.publish import tables
+from cluster_pipeline.lib.contracts.model import load_contracts
+from cluster_pipeline.lib.contracts.submissions import (clusters_without_members, member_count_jumps, validate_year,
                                               year_quarantine)
 
 QUARANTINE_RATE = "quarantine_rate"

@@ -6,12 +6,12 @@ import dagster as dg
 from cluster_pipeline.defs.metadata import markdown_table, table_metadata
 from cluster_pipeline.defs.partitions import year_of, years
 from cluster_pipeline.defs.resources import LandingFolder, OutputFolder
-from cluster_pipeline.lib import tables
-from cluster_pipeline.lib.contracts import load_contracts
-from cluster_pipeline.lib.gx_validation import warm_up
-from cluster_pipeline.lib.intake import intake_year
-from cluster_pipeline.lib.submissions import ingest_manifest as build_manifest
-from cluster_pipeline.lib.submissions import records_frame, unaccounted_files
+from cluster_pipeline.lib.publish import tables
+from cluster_pipeline.lib.contracts.model import load_contracts
+from cluster_pipeline.lib.contracts.gx_adapter import warm_up
+from cluster_pipeline.lib.ingest.intake import intake_year
+from cluster_pipeline.lib.contracts.submissions import ingest_manifest as build_manifest
+from cluster_pipeline.lib.contracts.submissions import records_frame, unaccounted_files
 
 ACCOUNTING = "rows_accounted_for"
 

@@ -8,7 +8,7 @@ import dagster as dg
 
 from cluster_pipeline.defs.partitions import years
 from cluster_pipeline.defs.resources import LandingFolder
-from cluster_pipeline.lib.landing_state import file_hashes, fingerprint, year_folders
+from cluster_pipeline.lib.ingest.landing_state import file_hashes, fingerprint, year_folders
 
 JOB = "yearly_statistics"
 

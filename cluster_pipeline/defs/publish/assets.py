@@ -7,10 +7,10 @@ from cluster_pipeline.defs.conditions import follows
 from cluster_pipeline.defs.metadata import markdown_table
 from cluster_pipeline.defs.partitions import year_of, years
 from cluster_pipeline.defs.resources import OutputFolder, Warehouse
-from cluster_pipeline.lib import tables
-from cluster_pipeline.lib.report import indicator_differences, indicators_in_report, write_report
-from cluster_pipeline.lib.report_figures import report_figures
-from cluster_pipeline.lib.warehouse import replace_year
+from cluster_pipeline.lib.publish import tables
+from cluster_pipeline.lib.publish.report import indicator_differences, indicators_in_report, write_report
+from cluster_pipeline.lib.publish.report_figures import report_figures
+from cluster_pipeline.lib.publish.warehouse import replace_year
 
 import pandas as pd
 

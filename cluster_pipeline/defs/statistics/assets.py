@@ -7,8 +7,8 @@ import pandas as pd
 from cluster_pipeline.defs.metadata import table_metadata
 from cluster_pipeline.defs.partitions import year_of, years
 from cluster_pipeline.defs.resources import OutputFolder
-from cluster_pipeline.lib import tables
-from cluster_pipeline.lib.sql_models import Model, load_models, run_model, seed_names
+from cluster_pipeline.lib.publish import tables
+from cluster_pipeline.lib.statistics.sql_models import Model, load_models, run_model, seed_names
 
 ALL_INDICATORS = "all_six_indicators"
 INDICATORS = {"innovation", "regional_distribution", "knowledge_partnerships", "internationalisation",

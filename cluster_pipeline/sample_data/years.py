@@ -9,8 +9,8 @@ from datetime import date
 import numpy as np
 import pandas as pd
 
-from cluster_pipeline.lib.sample_organisations import COMPANIES_PER_YEAR, LEGAL_VARIANTS, N_CLUSTERS, Universe
-from cluster_pipeline.lib.tables import FLAGS
+from cluster_pipeline.sample_data.organisations import COMPANIES_PER_YEAR, LEGAL_VARIANTS, N_CLUSTERS, Universe
+from cluster_pipeline.lib.publish.tables import FLAGS
 
 # National distinct companies with each flag, aimed at per year (seed: 2014 status, 2015 figures).
 FLAG_TARGETS = {
@@ -27,7 +27,7 @@ CLUSTERS_PER_COMPANY = ([1, 2, 3, 4], [0.70, 0.20, 0.07, 0.03])
 
 def mistype_cvr(cvr: str, rng: np.random.Generator) -> str | None:
     """Swap two adjacent differing digits so that the check fails (a typical typing slip)."""
-    from cluster_pipeline.lib.normalise import cvr_check
+    from cluster_pipeline.lib.contracts.normalise import cvr_check
 
     for i in rng.permutation(7):
         if cvr[i] != cvr[i + 1]:
@@ -211,7 +211,7 @@ def accepted_member_rows(universe: Universe, year: int, first_year: int, scale: 
     """A year's members rows as validation accepts them (CVR digits cleaned, a CVR failing the
     check set aside, blanks as null) with their true entity, without writing files: for
     benchmarks of the resolution alone. The draws are those of the written sample."""
-    from cluster_pipeline.lib import normalise
+    from cluster_pipeline.lib.contracts import normalise
 
     rng = np.random.default_rng([seed, year])
     year_profiles(rng, universe, year)

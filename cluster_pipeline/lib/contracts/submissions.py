@@ -6,11 +6,11 @@ from __future__ import annotations
 import pandas as pd
 
 from cluster_pipeline.lib import seeds
-from cluster_pipeline.lib.contract_compiler import RuleInputs
-from cluster_pipeline.lib.contracts import Contract
-from cluster_pipeline.lib.intake import FileRecord
-from cluster_pipeline.lib.tables import columns
-from cluster_pipeline.lib.validation import QUARANTINE_COLUMNS, Validated, validate_kind
+from cluster_pipeline.lib.contracts.compiler import RuleInputs
+from cluster_pipeline.lib.contracts.model import Contract
+from cluster_pipeline.lib.ingest.intake import FileRecord
+from cluster_pipeline.lib.publish.tables import columns
+from cluster_pipeline.lib.contracts.validation import QUARANTINE_COLUMNS, Validated, validate_kind
 
 
 def reference_data() -> dict[str, set[str]]:

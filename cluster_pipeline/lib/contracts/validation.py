@@ -8,11 +8,12 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from cluster_pipeline.lib import normalise
-from cluster_pipeline.lib.contract_compiler import DATE_SHADOW, NUMBER_SHADOW, Rule, RuleInputs, compile_contract
-from cluster_pipeline.lib.contracts import Column, Contract, canonical_token
-from cluster_pipeline.lib.gx_validation import failing_rows
-from cluster_pipeline.lib.intake import LINEAGE, READ_ERROR
+from cluster_pipeline.lib.contracts import normalise
+from cluster_pipeline.lib.contracts.compiler import (CHECK_DIGIT_SHADOW, DATE_SHADOW, NUMBER_SHADOW, Rule, RuleInputs,
+                                                    compile_contract)
+from cluster_pipeline.lib.contracts.model import Column, Contract, canonical_token
+from cluster_pipeline.lib.contracts.gx_adapter import failing_rows
+from cluster_pipeline.lib.ingest.intake import LINEAGE, READ_ERROR
 
 # problems found while reading (a misaligned row, a formula without a saved value): the
 # reader writes the whole reason, "<rule>: <message>", and GX checks that there is none
@@ -45,12 +46,17 @@ def validation_frame(cells: pd.DataFrame, contract: Contract) -> pd.DataFrame:
             frame[NUMBER_SHADOW.format(column.name)] = normalise.parse_number(text)
         if column.logical_type == "date":
             frame[DATE_SHADOW.format(column.name)] = normalise.iso_date_or_text(text, column.date_formats)
+        if column.check_digit_required:
+            valid = normalise.cvr_is_valid(normalise.clean_cvr(text))
+            frame[CHECK_DIGIT_SHADOW.format(column.name)] = valid.astype(object).where(text.notna())
     return frame
 
 
-def _reason(rule: Rule, cells: pd.DataFrame, position: int) -> str:
+def _reason(rule: Rule, cells: pd.DataFrame, position: int, confidential: bool = False) -> str:
     if rule is READ_RULE:
         return cells[READ_ERROR].iat[position]
+    if confidential:  # the rule and the column, never a firm's value
+        return f"{rule.rule_id}: {rule.column} {rule.message}"
     value = cells[rule.column].iat[position]
     shown = "blank" if value is None or pd.isna(value) else repr(value)
     return f"{rule.rule_id}: {rule.column} {rule.message} (got {shown})"
@@ -97,7 +103,7 @@ def validate_kind(cells: pd.DataFrame, contract: Contract, inputs: RuleInputs) -
     reasons: dict[int, list[str]] = {}
     for rule in rules:
         for position in failures[rule.rule_id]:
-            reasons.setdefault(position, []).append(_reason(rule, cells, position))
+            reasons.setdefault(position, []).append(_reason(rule, cells, position, contract.confidential))
     broken = sorted(reasons)
     quarantined = quarantine_rows(cells.iloc[broken], [reasons[i] for i in broken], contract)
     accepted = normalise_rows(cells.drop(index=broken), frame.drop(index=broken), contract)
@@ -109,7 +115,8 @@ QUARANTINE_COLUMNS = ["source_file", "source_sheet", "source_row", "level", "rea
 
 def quarantine_rows(cells: pd.DataFrame, reasons: list[list[str]], contract: Contract) -> pd.DataFrame:
     known = [c.name for c in contract.columns]
-    records = [json.dumps({k: v for k, v in row.items() if v is not None}, ensure_ascii=False)
+    records = [None if contract.confidential else json.dumps({k: v for k, v in row.items() if v is not None},
+                                                             ensure_ascii=False)
                for row in cells[known].to_dict("records")]
     return pd.DataFrame({
         "source_file": cells["source_file"].to_numpy(),

@@ -7,7 +7,7 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
-from cluster_pipeline.lib.landing import sha256_of
+from cluster_pipeline.lib.ingest.landing import sha256_of
 
 
 def year_folders(landing: Path, first_year: int, last_year: int) -> dict[int, Path]:

@@ -16,11 +16,11 @@ from pathlib import Path
 
 import pandas as pd
 
-from cluster_pipeline.lib import normalise
-from cluster_pipeline.lib.contracts import Contract, load_contracts
-from cluster_pipeline.lib.intake import FileRecord, HeaderMapping, intake_files
-from cluster_pipeline.lib.landing import LandingFile, landing_file
-from cluster_pipeline.lib.submissions import ingest_manifest, records_frame, validate_year, year_quarantine
+from cluster_pipeline.lib.contracts import normalise
+from cluster_pipeline.lib.contracts.model import Contract, load_contracts
+from cluster_pipeline.lib.ingest.intake import FileRecord, HeaderMapping, intake_files
+from cluster_pipeline.lib.ingest.landing import LandingFile, landing_file
+from cluster_pipeline.lib.contracts.submissions import ingest_manifest, records_frame, validate_year, year_quarantine
 
 # the manifest's status -> what the file's sender is told
 STATUS = {"quarantined": "set_aside", "ignored": "ignored", "superseded": "superseded"}

@@ -13,7 +13,7 @@ from collections.abc import Iterable
 
 import pandas as pd
 
-from cluster_pipeline.lib.contract_compiler import Rule
+from cluster_pipeline.lib.contracts.compiler import Rule
 
 
 # COMPLETE is the format that lists every failing row's index; the rest is switched off

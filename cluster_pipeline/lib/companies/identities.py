@@ -1,6 +1,6 @@
 """One company_id per organisation across years.
 
-Each year is resolved on its own (lib/entity_resolution.py): a year's companies and counts
+Each year is resolved on its own (lib/companies/resolution.py): a year's companies and counts
 never depend on other years. This module only links the years' resolved companies to
 identities, with the same evidence the yearly resolver trusts:
 
@@ -25,7 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from cluster_pipeline.lib.entity_resolution import Partition, name_edges, name_forms, normalise_address, sets_per_node
+from cluster_pipeline.lib.companies.resolution import Partition, name_edges, name_forms, normalise_address, sets_per_node
 
 EVIDENCE = ["year", "local_id", "cvr", "name", "address", "postal_code"]
 IDENTITY_COLUMNS = ["company_id", "current_id", "cvr", "name", "first_year", "last_year", "n_years"]

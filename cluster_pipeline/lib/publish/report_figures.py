@@ -10,9 +10,9 @@ from pathlib import Path
 import pandas as pd
 
 from cluster_pipeline.lib import seeds
-from cluster_pipeline.lib.parquet_store import read_partition
-from cluster_pipeline.lib.submissions import clusters_without_members
-from cluster_pipeline.lib.tables import FLAGS
+from cluster_pipeline.lib.publish.parquet_store import read_partition
+from cluster_pipeline.lib.contracts.submissions import clusters_without_members
+from cluster_pipeline.lib.publish.tables import FLAGS
 
 LABELS = ["gold", "silver", "bronze"]
 

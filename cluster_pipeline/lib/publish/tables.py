@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pyarrow as pa
 
-from cluster_pipeline.lib.parquet_store import ColumnSpec, arrow_schema
+from cluster_pipeline.lib.publish.parquet_store import ColumnSpec, arrow_schema
 
 TEXT, INT, BOOL, FLOAT = pa.string(), pa.int64(), pa.bool_(), pa.float64()
 

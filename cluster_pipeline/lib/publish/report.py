@@ -1,6 +1,6 @@
 """The yearly statistics report: one self-contained HTML file for people who do not write
 SQL (charts as inline SVG, nothing loaded from the network, printable). Every figure is
-read from the published tables (lib/report_figures.py); every text from the data is
+read from the published tables (lib/publish/report_figures.py); every text from the data is
 escaped by Jinja's autoescape."""
 
 from __future__ import annotations
@@ -11,9 +11,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from cluster_pipeline.lib import html_pages, report_charts, seeds
-from cluster_pipeline.lib.report_figures import LABELS, ReportFigures
-from cluster_pipeline.lib.tables import FLAGS
+from cluster_pipeline.lib import html_pages, seeds
+from cluster_pipeline.lib.publish import report_charts
+from cluster_pipeline.lib.publish.report_figures import LABELS, ReportFigures
+from cluster_pipeline.lib.publish.tables import FLAGS
 
 STATUS_TEXT = {"met": "met", "on_track": "on track", "not_met": "not met"}
 UNITS = {"regional_distribution": "lowest location quotient", "excellence_labels_gold": "clusters",

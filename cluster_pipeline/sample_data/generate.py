@@ -18,12 +18,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from cluster_pipeline.lib.sample_files import (BAD_MEMBER_ROWS, DIALECTS, MEMBER_COLUMNS, PROFILE_COLUMNS, Dialect, Sheet,
+from cluster_pipeline.sample_data.files import (BAD_MEMBER_ROWS, DIALECTS, MEMBER_COLUMNS, PROFILE_COLUMNS, Dialect, Sheet,
                                                bad_xlsx_with_entities, table_values, write_csv, write_xlsx, zip_bomb)
-from cluster_pipeline.lib.sample_organisations import N_CLUSTERS, Universe, build_universe
-from cluster_pipeline.lib.sample_truth import load_truth_rows, year_truth  # noqa: F401  (load_truth_rows: the tests' entry)
-from cluster_pipeline.lib.sample_years import noisy_member_rows, year_memberships, year_profiles
-from cluster_pipeline.lib.tables import FLAGS  # noqa: F401  (re-exported for the tests)
+from cluster_pipeline.sample_data.organisations import N_CLUSTERS, Universe, build_universe
+from cluster_pipeline.sample_data.register import Effects, generate_register, write_register_truth
+from cluster_pipeline.sample_data.truth import load_truth_rows, year_truth  # noqa: F401  (load_truth_rows: the tests' entry)
+from cluster_pipeline.sample_data.years import noisy_member_rows, year_memberships, year_profiles
+from cluster_pipeline.lib.publish.tables import FLAGS  # noqa: F401  (re-exported for the tests)
 
 
 def generate_year(universe: Universe, year: int, first_year: int, scale: float, landing: Path, seed: int) -> dict:
@@ -138,13 +139,15 @@ def generate_year(universe: Universe, year: int, first_year: int, scale: float, 
     return truth, pd.DataFrame(truth_rows)
 
 
-def generate(landing: Path, years: list[int], scale: float = 1.0, seed: int = 2016) -> dict[int, dict]:
-    """Write the sample landing folders for the years and their truth; returns the truth."""
+def generate(landing: Path, years: list[int], scale: float = 1.0, seed: int = 2016, register: Path | None = None,
+             effects: Effects = Effects()) -> dict[int, dict]:
+    """Write the sample landing folders for the years and their truth; returns the truth. With a
+    register folder, also the firm register extract with the planted effects (truth in _truth/register.json)."""
     landing = Path(landing)
     universe = build_universe(np.random.default_rng(seed), scale, years)
     truth_dir = landing / "_truth"
     truth_dir.mkdir(parents=True, exist_ok=True)
-    truths = {}
+    truths, participation = {}, {}
     for year in years:
         if (landing / str(year)).exists():
             shutil.rmtree(landing / str(year))
@@ -152,6 +155,9 @@ def generate(landing: Path, years: list[int], scale: float = 1.0, seed: int = 20
         (truth_dir / f"{year}.json").write_text(json.dumps(truth, indent=1, ensure_ascii=False), encoding="utf-8")
         rows.to_csv(truth_dir / f"{year}_rows.csv", index=False)
         truths[year] = truth
+        participation[year] = set(rows["entity"][rows["entity"].str.startswith("C")])
+    if register is not None:
+        write_register_truth(landing, generate_register(register, universe, participation, years, scale, seed, effects))
     return truths
 
 

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from cluster_pipeline.lib.contracts import Column, Contract, ContractError
+from cluster_pipeline.lib.contracts.model import Column, Contract, ContractError
 
 NUMBER_SHADOW = "__number__{}"
 DATE_SHADOW = "__isodate__{}"
+CHECK_DIGIT_SHADOW = "__checkdigit__{}"
 
 INTEGER_REGEX = r"^[+-]?\d+$"
 NUMBER_REGEX = r"^[+-]?\d+(?:[.,]\d+)?$"
@@ -63,6 +64,22 @@ def column_rules(column: Column, contract: Contract, inputs: RuleInputs) -> list
             column=DATE_SHADOW.format(name), strftime_format="%Y-%m-%d")
     if column.pattern:
         add("pattern", "ExpectColumnValuesToMatchRegex", f"must match {column.pattern}", column=name, regex=column.pattern)
+    if column.check_digit_required:
+        if not column.check_digit:
+            raise ContractError(f"{where}: checkDigitRequired without checkDigit")
+        add("check_digit", "ExpectColumnValuesToBeInSet", "fails the modulus-11 check digit",
+            column=CHECK_DIGIT_SHADOW.format(name), value_set=[True])
+    if column.unique:
+        add("unique", "ExpectColumnValuesToBeUnique", "appears in more than one row of the file (every such row is "
+            "ambiguous)", column=name)
+    if column.exclusive_minimum is not None:
+        add("range_exclusive", "ExpectColumnValuesToBeBetween", f"must be > {column.exclusive_minimum:g}",
+            column=NUMBER_SHADOW.format(name), min_value=column.exclusive_minimum, strict_min=True)
+    if column.not_after_reporting_year:
+        if column.logical_type != "integer":
+            raise ContractError(f"{where}: notAfterReportingYear on a non-integer column")
+        add("not_after_year", "ExpectColumnValuesToBeBetween", f"must not be after the year {inputs.reporting_year}",
+            column=NUMBER_SHADOW.format(name), max_value=float(inputs.reporting_year))
     if column.minimum is not None or column.maximum is not None:
         if column.logical_type not in ("integer", "number"):
             raise ContractError(f"{where}: minimum/maximum on a non-numeric column")

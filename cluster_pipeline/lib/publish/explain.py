@@ -11,8 +11,8 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from cluster_pipeline.lib.parquet_store import partition_path, read_table
-from cluster_pipeline.lib.tables import FLAGS
+from cluster_pipeline.lib.publish.parquet_store import partition_path, read_table
+from cluster_pipeline.lib.publish.tables import FLAGS
 
 COMPANY_INDICATORS = {"innovation": "new_products", "knowledge_partnerships": "partnership_project",
                       "internationalisation": "international_activity"}

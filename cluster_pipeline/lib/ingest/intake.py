@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from cluster_pipeline.lib.contracts import Contract, canonical_token
-from cluster_pipeline.lib.landing import FileRejected, LandingFile, Table, discover, read_tables
+from cluster_pipeline.lib.contracts.model import Contract, canonical_token
+from cluster_pipeline.lib.ingest.landing import FileRejected, LandingFile, Table, discover, read_tables
 
 LINEAGE = ["source_file", "source_sheet", "source_row"]
 READ_ERROR = "_read_error"

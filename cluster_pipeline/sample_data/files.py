@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from cluster_pipeline.lib.tables import FLAGS
+from cluster_pipeline.lib.publish.tables import FLAGS
 
 MEMBER_COLUMNS = ["cluster_id", "reporting_year", "cvr", "name", "address", "postal_code", "city",
                   "municipality_code", "actor_type", "employees", "committed_member", *FLAGS]

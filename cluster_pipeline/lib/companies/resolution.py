@@ -33,7 +33,7 @@ import pyarrow.compute as pc
 from rapidfuzz import fuzz, process
 from rapidfuzz.distance import OSA
 
-from cluster_pipeline.lib.tables import FLAGS
+from cluster_pipeline.lib.publish.tables import FLAGS
 
 MIN_FUZZY_LENGTH = 6  # shorter names must match exactly
 MAX_EDITS = 1

@@ -16,7 +16,7 @@ import yaml
 
 from cluster_pipeline.lib.project_files import contracts_dir
 
-KINDS = ("members", "profile")
+KINDS = ("members", "profile")  # the survey's kinds; the register (register.yaml) is read on its own
 LOGICAL_TYPES = {"string", "integer", "number", "boolean", "date"}
 
 
@@ -42,7 +42,11 @@ class Column:
     reference_data: str | None = None  # "<seed>.<column>"
     foreign_key: str | None = None  # "<kind>.<column>"
     check_digit: str | None = None
+    check_digit_required: bool = False  # failing the check quarantines the row (else: a warning)
     zero_pad_to: int | None = None
+    unique: bool = False  # every row whose value appears twice is ambiguous
+    exclusive_minimum: float | None = None
+    not_after_reporting_year: bool = False
 
     @property
     def enumerated(self) -> bool:
@@ -57,6 +61,7 @@ class Contract:
     sheet_names: tuple[str, ...]
     columns: tuple[Column, ...]
     boolean_spellings: dict[str, bool] = field(default_factory=dict)
+    confidential: bool = False  # reasons and records never show a cell's value
 
     @property
     def required_columns(self) -> list[str]:
@@ -83,9 +88,10 @@ def canonical_token(text: str) -> str:
 
 _PROPERTY_KEYS = {
     "name", "logicalType", "required", "description", "logicalTypeOptions",
-    "quality", "relationships", "customProperties", "physicalType",
+    "quality", "relationships", "customProperties", "physicalType", "unique",
 }
-_TYPE_OPTIONS = {"pattern", "minimum", "maximum"}
+_TYPE_OPTIONS = {"pattern", "minimum", "maximum", "exclusiveMinimum"}
+_CONTRACT_PROPERTIES = {"sheetNames", "booleanValues", "confidential"}
 
 
 def _custom_properties(items: list[dict] | None) -> dict:
@@ -121,7 +127,7 @@ def _parse_column(raw: dict, where: str) -> Column:
     custom = _custom_properties(raw.get("customProperties"))
     known_custom = {
         "aliases", "valueAliases", "dateFormats", "requiredWhen", "equalsReportingYear",
-        "referenceData", "checkDigit", "zeroPadTo",
+        "referenceData", "checkDigit", "zeroPadTo", "checkDigitRequired", "notAfterReportingYear",
     }
     if set(custom) - known_custom:
         raise ContractError(f"{where}: unsupported customProperties {sorted(set(custom) - known_custom)}")
@@ -154,6 +160,10 @@ def _parse_column(raw: dict, where: str) -> Column:
         foreign_key=foreign_key,
         check_digit=custom.get("checkDigit"),
         zero_pad_to=custom.get("zeroPadTo"),
+        check_digit_required=bool(custom.get("checkDigitRequired", False)),
+        unique=bool(raw.get("unique", False)),
+        exclusive_minimum=options.get("exclusiveMinimum"),
+        not_after_reporting_year=bool(custom.get("notAfterReportingYear", False)),
     )
 
 
@@ -162,8 +172,8 @@ def parse_contract(document: dict, where: str = "contract") -> Contract:
         raise ContractError(f"{where}: expected an ODCS v3 contract, got apiVersion {document.get('apiVersion')!r}")
     (schema,) = document["schema"]
     contract_props = _custom_properties(document.get("customProperties"))
-    if set(contract_props) - {"sheetNames", "booleanValues"}:
-        raise ContractError(f"{where}: unsupported customProperties {sorted(set(contract_props) - {'sheetNames', 'booleanValues'})}")
+    if set(contract_props) - _CONTRACT_PROPERTIES:
+        raise ContractError(f"{where}: unsupported customProperties {sorted(set(contract_props) - _CONTRACT_PROPERTIES)}")
     columns = tuple(_parse_column(p, f"{where}:{schema['name']}") for p in schema["properties"])
     spellings = contract_props.get("booleanValues") or {}
     if any(c.logical_type == "boolean" for c in columns) and set(spellings) != {"true", "false"}:
@@ -177,6 +187,7 @@ def parse_contract(document: dict, where: str = "contract") -> Contract:
         sheet_names=tuple(canonical_token(s) for s in contract_props.get("sheetNames", ())),
         columns=columns,
         boolean_spellings=boolean_spellings,
+        confidential=bool(contract_props.get("confidential", False)),
     )
 
 
