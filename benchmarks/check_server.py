@@ -36,8 +36,9 @@ RESULTS = Path(__file__).parent / "results" / "check_server.md"
 
 
 def post(url: str, files: list[Path]) -> requests.Response:
-    return requests.post(f"{url}/check?format=json", timeout=300,
-                         files=[("files", (f.name, f.read_bytes())) for f in files])
+    return requests.post(
+        f"{url}/check?format=json", timeout=300, files=[("files", (f.name, f.read_bytes())) for f in files]
+    )
 
 
 def main() -> None:
@@ -52,8 +53,12 @@ def main() -> None:
         rows.append(("floor: 20 batches checked in process, one after another", f"{floor:.2f} s", "1.0x", ""))
 
         port = free_port()
-        server = subprocess.Popen([sys.executable, "-m", "cluster_pipeline.cli", "check-server", "--port", str(port)],
-                                  cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        server = subprocess.Popen(
+            [sys.executable, "-m", "cluster_pipeline.cli", "check-server", "--port", str(port)],
+            cwd=ROOT,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         url = f"http://127.0.0.1:{port}"
         try:
             for _ in range(300):
@@ -69,28 +74,48 @@ def main() -> None:
                 answers = list(pool.map(lambda files: post(url, files), batches))
             seconds = time.perf_counter() - started
             correct = sum(a.status_code == 200 and a.json() == e for a, e in zip(answers, expected))
-            rows.append(("20 batches uploaded at once (20 threads)", f"{seconds:.2f} s", f"{seconds / floor:.1f}x",
-                         f"{correct} of 20 answers equal the floor's"))
+            rows.append(
+                (
+                    "20 batches uploaded at once (20 threads)",
+                    f"{seconds:.2f} s",
+                    f"{seconds / floor:.1f}x",
+                    f"{correct} of 20 answers equal the floor's",
+                )
+            )
 
-            bombs = {"zip bomb, declared 400 MB": write_zip_bomb(tmp / "declared.xlsx", megabytes=400),
-                     "zip bomb, headers lying (600 MB declared as 100 kB)": write_lying_zip_bomb(tmp / "lying.xlsx", 600),
-                     "zip bomb, lying headers and forged CRC": write_lying_zip_bomb(tmp / "forged.xlsx", 600,
-                                                                                   matching_crc=True)}
+            bombs = {
+                "zip bomb, declared 400 MB": write_zip_bomb(tmp / "declared.xlsx", megabytes=400),
+                "zip bomb, headers lying (600 MB declared as 100 kB)": write_lying_zip_bomb(tmp / "lying.xlsx", 600),
+                "zip bomb, lying headers and forged CRC": write_lying_zip_bomb(
+                    tmp / "forged.xlsx", 600, matching_crc=True
+                ),
+            }
             for what, bomb in bombs.items():
                 before = rss_mb(server.pid)
                 started = time.perf_counter()
                 (answer,) = post(url, [bomb]).json()
                 seconds = time.perf_counter() - started
-                rows.append((f"{what} ({bomb.stat().st_size / 1e6:.1f} MB upload)", f"{seconds:.3f} s", "",
-                             f"{answer['status']}; RSS {before:.0f} -> {rss_mb(server.pid):.0f} MB"))
+                rows.append(
+                    (
+                        f"{what} ({bomb.stat().st_size / 1e6:.1f} MB upload)",
+                        f"{seconds:.3f} s",
+                        "",
+                        f"{answer['status']}; RSS {before:.0f} -> {rss_mb(server.pid):.0f} MB",
+                    )
+                )
         finally:
             server.terminate()
             server.wait(timeout=20)
 
-    lines = ["# The check page under load and under attack", "",
-             f"`.venv/bin/python benchmarks/check_server.py`, {time.strftime('%Y-%m-%d')}, {platform.machine()}, "
-             f"{os.cpu_count()} cores, Python {platform.python_version()}. x = wall time over the floor of this run.", "",
-             "| what | wall | x floor | result |", "|---|---|---|---|"]
+    lines = [
+        "# The check page under load and under attack",
+        "",
+        f"`.venv/bin/python benchmarks/check_server.py`, {time.strftime('%Y-%m-%d')}, {platform.machine()}, "
+        f"{os.cpu_count()} cores, Python {platform.python_version()}. x = wall time over the floor of this run.",
+        "",
+        "| what | wall | x floor | result |",
+        "|---|---|---|---|",
+    ]
     lines += ["| " + " | ".join(row) + " |" for row in rows]
     RESULTS.write_text("\n".join(lines) + "\n")
     print(RESULTS.read_text())

@@ -56,9 +56,9 @@ def peak_mb() -> int:
 
 
 def run_ours(scale: float) -> dict:
-    from cluster_pipeline.lib.companies.resolution import resolve_companies
     from cluster_pipeline.lib import seeds
     from cluster_pipeline.lib.companies.quality import resolution_quality
+    from cluster_pipeline.lib.companies.resolution import resolve_companies
 
     rows = pd.read_parquet(data_path(scale))
     municipalities = seeds.municipalities()
@@ -67,21 +67,43 @@ def run_ours(scale: float) -> dict:
     result = resolve_companies(rows.drop(columns=["entity"]), municipalities)
     seconds = time.perf_counter() - started
     quality = resolution_quality(result.memberships["company_id"], rows["entity"])
-    return {"resolver": "cluster_pipeline", "scale": scale, "rows": len(rows), "seconds": round(seconds, 2),
-            "peak_rss_mb": peak_mb(), "rss_before_mb": before, **quality.__dict__}
+    return {
+        "resolver": "cluster_pipeline",
+        "scale": scale,
+        "rows": len(rows),
+        "seconds": round(seconds, 2),
+        "peak_rss_mb": peak_mb(),
+        "rss_before_mb": before,
+        **quality.__dict__,
+    }
 
 
 def splink_settings():
     import splink.comparison_library as cl
     from splink import SettingsCreator, block_on
 
-    cvr = cl.CustomComparison(output_column_name="cvr", comparison_levels=[
-        {"sql_condition": "cvr_l IS NULL OR cvr_r IS NULL", "label_for_charts": "missing", "is_null_level": True},
-        {"sql_condition": "cvr_l = cvr_r", "label_for_charts": "same CVR",
-         "m_probability": 0.99, "u_probability": 1e-7, "fix_m_probability": True, "fix_u_probability": True},
-        {"sql_condition": "ELSE", "label_for_charts": "different CVRs",
-         "m_probability": 1e-6, "u_probability": 0.999999, "fix_m_probability": True, "fix_u_probability": True},
-    ])
+    cvr = cl.CustomComparison(
+        output_column_name="cvr",
+        comparison_levels=[
+            {"sql_condition": "cvr_l IS NULL OR cvr_r IS NULL", "label_for_charts": "missing", "is_null_level": True},
+            {
+                "sql_condition": "cvr_l = cvr_r",
+                "label_for_charts": "same CVR",
+                "m_probability": 0.99,
+                "u_probability": 1e-7,
+                "fix_m_probability": True,
+                "fix_u_probability": True,
+            },
+            {
+                "sql_condition": "ELSE",
+                "label_for_charts": "different CVRs",
+                "m_probability": 1e-6,
+                "u_probability": 0.999999,
+                "fix_m_probability": True,
+                "fix_u_probability": True,
+            },
+        ],
+    )
     return SettingsCreator(
         link_type="dedupe_only",
         comparisons=[
@@ -101,34 +123,52 @@ def splink_settings():
 def run_splink(scale: float) -> dict:
     from splink import DuckDBAPI, Linker, block_on
 
-    from cluster_pipeline.lib.companies.resolution import normalise_address, normalise_name, split_legal_form
     from cluster_pipeline.lib.companies.quality import resolution_quality
+    from cluster_pipeline.lib.companies.resolution import normalise_address, normalise_name, split_legal_form
 
     rows = pd.read_parquet(data_path(scale))
     before = peak_mb()
     started = time.perf_counter()
-    frame = pd.DataFrame({
-        "unique_id": np.arange(len(rows)), "cvr": rows["cvr"], "name_key": normalise_name(rows["name"]),
-        "postal_code": rows["postal_code"], "address_key": normalise_address(rows["address"]),
-        "legal_form": split_legal_form(rows["name"])[1].replace("", None),
-    })
+    frame = pd.DataFrame(
+        {
+            "unique_id": np.arange(len(rows)),
+            "cvr": rows["cvr"],
+            "name_key": normalise_name(rows["name"]),
+            "postal_code": rows["postal_code"],
+            "address_key": normalise_address(rows["address"]),
+            "legal_form": split_legal_form(rows["name"])[1].replace("", None),
+        }
+    )
     db_api = DuckDBAPI()
     linker = Linker(db_api.register(frame), splink_settings(), log_level=None)
     linker.training.estimate_probability_two_random_records_match([block_on("cvr")], recall=0.85)
     linker.training.estimate_u_using_random_sampling(max_pairs=2e6, seed=1)
-    linker.training.estimate_parameters_using_expectation_maximisation(block_on("postal_code", "substr(name_key, 1, 2)"))
+    linker.training.estimate_parameters_using_expectation_maximisation(
+        block_on("postal_code", "substr(name_key, 1, 2)")
+    )
     predictions = linker.inference.predict(threshold_match_probability=0.5)
     clusters = linker.clustering.cluster_pairwise_predictions_at_threshold(predictions, 0.9).as_pandas_dataframe()
     seconds = time.perf_counter() - started
     label = clusters.set_index("unique_id")["cluster_id"].reindex(frame["unique_id"]).to_numpy()
     quality = resolution_quality(pd.Series(label), rows["entity"])
-    return {"resolver": "splink 5 (duckdb)", "scale": scale, "rows": len(rows), "seconds": round(seconds, 2),
-            "peak_rss_mb": peak_mb(), "rss_before_mb": before, **quality.__dict__}
+    return {
+        "resolver": "splink 5 (duckdb)",
+        "scale": scale,
+        "rows": len(rows),
+        "seconds": round(seconds, 2),
+        "peak_rss_mb": peak_mb(),
+        "rss_before_mb": before,
+        **quality.__dict__,
+    }
 
 
 def in_subprocess(resolver: str, scale: float) -> dict:
-    out = subprocess.run([sys.executable, __file__, "--one", resolver, "--scales", str(scale)],
-                         check=True, capture_output=True, text=True)
+    out = subprocess.run(
+        [sys.executable, __file__, "--one", resolver, "--scales", str(scale)],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
@@ -149,18 +189,24 @@ def main() -> None:
             results.append(in_subprocess(job, scale))
             print(json.dumps(results[-1]), flush=True)
     lines = [
-        "# Entity resolution: cluster_pipeline vs Splink 5", "",
-        f"Command: `.venv/bin/python benchmarks/entity_resolution.py --scales {' '.join(f'{s:g}' for s in args.scales)} "
+        "# Entity resolution: cluster_pipeline vs Splink 5",
+        "",
+        "Command: `.venv/bin/python benchmarks/entity_resolution.py --scales "
+        f"{' '.join(f'{s:g}' for s in args.scales)} "
         f"--splink-scales {' '.join(f'{s:g}' for s in args.splink_scales)}`",
         f"Machine: {platform.machine()}, 2 cores, Python {platform.python_version()}, {time.strftime('%Y-%m-%d')}. "
-        "One sample year (2016) of members rows; seconds and peak RSS of a fresh process (data loading not timed).", "",
-        "| resolver | scale | rows | seconds | peak RSS MB | pairwise precision | pairwise recall | pairwise F1 | cluster F1 | entities (truth) |",
+        "One sample year (2016) of members rows; seconds and peak RSS of a fresh process (data loading not timed).",
+        "",
+        "| resolver | scale | rows | seconds | peak RSS MB | pairwise precision | pairwise recall | "
+        "pairwise F1 | cluster F1 | entities (truth) |",
         "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in results:
-        lines.append(f"| {r['resolver']} | {r['scale']:g} | {r['rows']:,} | {r['seconds']} | {r['peak_rss_mb']:,} | "
-                     f"{r['pairwise_precision']:.5f} | {r['pairwise_recall']:.5f} | {r['pairwise_f1']:.5f} | "
-                     f"{r['cluster_f1']:.5f} | {r['predicted_entities']:,} ({r['true_entities']:,}) |")
+        lines.append(
+            f"| {r['resolver']} | {r['scale']:g} | {r['rows']:,} | {r['seconds']} | {r['peak_rss_mb']:,} | "
+            f"{r['pairwise_precision']:.5f} | {r['pairwise_recall']:.5f} | {r['pairwise_f1']:.5f} | "
+            f"{r['cluster_f1']:.5f} | {r['predicted_entities']:,} ({r['true_entities']:,}) |"
+        )
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text("\n".join(lines) + "\n")
     print(RESULTS.read_text())

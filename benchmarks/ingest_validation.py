@@ -24,9 +24,9 @@ RESULTS = Path(__file__).parent / "results" / "ingest_validation.md"
 
 def measure(scale: float, year: int) -> dict:
     from cluster_pipeline.lib.contracts.model import load_contracts
+    from cluster_pipeline.lib.contracts.submissions import validate_year
     from cluster_pipeline.lib.ingest.intake import intake_year
     from cluster_pipeline.sample_data.generate import generate
-    from cluster_pipeline.lib.contracts.submissions import validate_year
 
     with tempfile.TemporaryDirectory() as tmp:
         generate(Path(tmp), [year], scale=scale)
@@ -41,8 +41,12 @@ def measure(scale: float, year: int) -> dict:
         done = time.perf_counter()
     rows = sum(len(c) for c in intake.cells.values())
     return {
-        "scale": scale, "rows": rows, "files": len(intake.files),
-        "intake_s": round(read - started, 2), "validation_s": round(done - read, 2), "total_s": round(done - started, 2),
+        "scale": scale,
+        "rows": rows,
+        "files": len(intake.files),
+        "intake_s": round(read - started, 2),
+        "validation_s": round(done - read, 2),
+        "total_s": round(done - started, 2),
         "rows_per_s": round(rows / (done - started)),
         "quarantined": sum(len(v.quarantined) for v in result.values()),
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
@@ -61,23 +65,35 @@ def main() -> None:
         return
     rows = []
     for scale in args.scales:
-        out = subprocess.run([sys.executable, __file__, "--one", "--scales", str(scale), "--year", str(args.year)],
-                             check=True, capture_output=True, text=True).stdout
+        out = subprocess.run(
+            [sys.executable, __file__, "--one", "--scales", str(scale), "--year", str(args.year)],
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout
         rows.append(json.loads(out.strip().splitlines()[-1]))
         print(rows[-1], flush=True)
     lines = [
-        "# Ingest + validation, one sample year", "",
-        f"Command: `.venv/bin/python benchmarks/ingest_validation.py --scales {' '.join(f'{s:g}' for s in args.scales)} --year {args.year}`",
+        "# Ingest + validation, one sample year",
+        "",
+        "Command: `.venv/bin/python benchmarks/ingest_validation.py --scales "
+        f"{' '.join(f'{s:g}' for s in args.scales)} --year {args.year}`",
         f"Machine: {platform.processor() or platform.machine()}, Python {platform.python_version()}, "
-        f"{time.strftime('%Y-%m-%d')}", "",
+        f"{time.strftime('%Y-%m-%d')}",
+        "",
         "| scale | rows | files | intake s | validation s | total s | rows/s | quarantined | peak RSS MB |",
         "|---|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
-        lines.append(f"| {r['scale']:g} | {r['rows']:,} | {r['files']} | {r['intake_s']} | {r['validation_s']} | "
-                     f"{r['total_s']} | {r['rows_per_s']:,} | {r['quarantined']} | {r['peak_rss_mb']:,} |")
-    lines += ["", "Peak RSS includes the Great Expectations import (imported before the clock starts: "
-              f"{rows[0]['rss_before_mb']} MB at scale {rows[0]['scale']:g})."]
+        lines.append(
+            f"| {r['scale']:g} | {r['rows']:,} | {r['files']} | {r['intake_s']} | {r['validation_s']} | "
+            f"{r['total_s']} | {r['rows_per_s']:,} | {r['quarantined']} | {r['peak_rss_mb']:,} |"
+        )
+    lines += [
+        "",
+        "Peak RSS includes the Great Expectations import (imported before the clock starts: "
+        f"{rows[0]['rss_before_mb']} MB at scale {rows[0]['scale']:g}).",
+    ]
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text("\n".join(lines) + "\n")
     print(RESULTS.read_text())

@@ -62,8 +62,9 @@ print(frames, "frames")
 def measure(command: list[str], env: dict | None = None) -> tuple[float, float]:
     """Wall seconds and peak RSS (MB) of a fresh process and its children."""
     started = time.perf_counter()
-    process = subprocess.Popen(command, cwd=ROOT, env={**os.environ, **(env or {})},
-                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    process = subprocess.Popen(
+        command, cwd=ROOT, env={**os.environ, **(env or {})}, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
     _, status, usage = os.wait4(process.pid, 0)
     seconds = time.perf_counter() - started
     if status != 0:
@@ -74,8 +75,20 @@ def measure(command: list[str], env: dict | None = None) -> tuple[float, float]:
 def landing_for(scale: float, years: list[int]) -> Path:
     landing = DATA / f"landing_scale{scale:g}"
     if not all((landing / str(y)).is_dir() for y in years):
-        subprocess.run([BIN / "cluster-pipeline", "sample-data", "--landing", landing, "--years",
-                        ",".join(map(str, years)), "--scale", str(scale)], check=True, cwd=ROOT)
+        subprocess.run(
+            [
+                BIN / "cluster-pipeline",
+                "sample-data",
+                "--landing",
+                landing,
+                "--years",
+                ",".join(map(str, years)),
+                "--scale",
+                str(scale),
+            ],
+            check=True,
+            cwd=ROOT,
+        )
     return landing
 
 
@@ -85,17 +98,41 @@ def floor(landing: Path, years: list[int]) -> tuple[float, float]:
 
 def cli(landing: Path, years: list[int]) -> tuple[float, float]:
     with tempfile.TemporaryDirectory() as output:
-        return measure([BIN / "cluster-pipeline", "run", "--landing", landing, "--output", output,
-                        "--years", ",".join(map(str, years))])
+        return measure(
+            [
+                BIN / "cluster-pipeline",
+                "run",
+                "--landing",
+                landing,
+                "--output",
+                output,
+                "--years",
+                ",".join(map(str, years)),
+            ]
+        )
 
 
 def ui_path(landing: Path, year: int) -> tuple[float, float]:
     """How the UI, the schedule and the sensor run a year: dagster asset materialize."""
     with tempfile.TemporaryDirectory() as output, tempfile.TemporaryDirectory() as home:
-        return measure([BIN / "dagster", "asset", "materialize", "-m", "cluster_pipeline.definitions",
-                        "--select", "*", "--partition", str(year)],
-                       env={"DAGSTER_HOME": home, "CLUSTER_PIPELINE_LANDING_DIR": str(landing),
-                            "CLUSTER_PIPELINE_OUTPUT_DIR": output})
+        return measure(
+            [
+                BIN / "dagster",
+                "asset",
+                "materialize",
+                "-m",
+                "cluster_pipeline.definitions",
+                "--select",
+                "*",
+                "--partition",
+                str(year),
+            ],
+            env={
+                "DAGSTER_HOME": home,
+                "CLUSTER_PIPELINE_LANDING_DIR": str(landing),
+                "CLUSTER_PIPELINE_OUTPUT_DIR": output,
+            },
+        )
 
 
 def main() -> None:
@@ -105,7 +142,9 @@ def main() -> None:
     rows = []
 
     def record(what, scale, years, seconds, rss, floor_seconds):
-        rows.append((what, f"{scale:g}", years, f"{seconds:.1f} s", f"{seconds / floor_seconds:.1f}x", f"{rss:,.0f} MB"))
+        rows.append(
+            (what, f"{scale:g}", years, f"{seconds:.1f} s", f"{seconds / floor_seconds:.1f}x", f"{rss:,.0f} MB")
+        )
         print(rows[-1], flush=True)
 
     for scale in args.scales:
@@ -128,11 +167,17 @@ def main() -> None:
             seconds, rss = cli(landing, [ONE_YEAR])
             record("`cluster-pipeline run`", scale, str(ONE_YEAR), seconds, rss, f1)
 
-    lines = ["# Pipeline against its floor", "",
-             f"`{' '.join(['.venv/bin/python', 'benchmarks/pipeline.py', '--scales', *[f'{s:g}' for s in args.scales]])}`, "
-             f"{time.strftime('%Y-%m-%d')}, {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}.",
-             "Each row is a fresh process; x = wall time over the floor of the same years and scale, measured in this run.", "",
-             "| what | scale | years | wall | x floor | peak RSS |", "|---|---|---|---|---|---|"]
+    lines = [
+        "# Pipeline against its floor",
+        "",
+        f"`{' '.join(['.venv/bin/python', 'benchmarks/pipeline.py', '--scales', *[f'{s:g}' for s in args.scales]])}`, "
+        f"{time.strftime('%Y-%m-%d')}, {platform.machine()}, {os.cpu_count()} cores, Python "
+        f"{platform.python_version()}.",
+        "Each row is a fresh process; x = wall time over the floor of the same years and scale, measured in this run.",
+        "",
+        "| what | scale | years | wall | x floor | peak RSS |",
+        "|---|---|---|---|---|---|",
+    ]
     lines += ["| " + " | ".join(row) + " |" for row in rows]
     RESULTS.parent.mkdir(exist_ok=True)
     RESULTS.write_text("\n".join(lines) + "\n")

@@ -28,8 +28,8 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
 from cluster_pipeline.lib import html_pages
-from cluster_pipeline.lib.ingest.landing import landing_file
 from cluster_pipeline.lib.contracts.pre_submission import SubmissionCheck, check_submission
+from cluster_pipeline.lib.ingest.landing import landing_file
 
 DEFAULT_MAX_UPLOAD_BYTES = 20 * 1024 * 1024
 MAX_FILES = 100  # a cluster sends two files; a whole year's folder is about 80
@@ -104,12 +104,16 @@ def _page(status_code: int = 200, **context) -> HTMLResponse:
     nonce = secrets.token_urlsafe(16)
     context = {"result": None, "rejection": None, "year": "", **context}
     body = html_pages.template("check.html.j2").render(nonce=nonce, **context)
-    return HTMLResponse(body, status_code, headers={
-        "Content-Security-Policy": f"default-src 'none'; style-src 'unsafe-inline'; script-src 'nonce-{nonce}'; "
-                                   "form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
-        "X-Content-Type-Options": "nosniff",
-        "Cache-Control": "no-store",
-    })
+    return HTMLResponse(
+        body,
+        status_code,
+        headers={
+            "Content-Security-Policy": f"default-src 'none'; style-src 'unsafe-inline'; script-src 'nonce-{nonce}'; "
+            "form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+            "X-Content-Type-Options": "nosniff",
+            "Cache-Control": "no-store",
+        },
+    )
 
 
 def create_app(max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES) -> Starlette:
@@ -131,19 +135,27 @@ def create_app(max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES) -> Starlette:
                 if not uploads:
                     return _rejection(request, 400, "No file was chosen: choose your members and profile files.")
                 if year_text and not year_text.isdigit():
-                    return _rejection(request, 400, f"The reporting year must be a year, like 2016 (got {year_text!r}).")
+                    return _rejection(
+                        request, 400, f"The reporting year must be a year, like 2016 (got {year_text!r})."
+                    )
                 found = await _check_uploads(uploads, int(year_text) if year_text else None)
         except UploadTooLarge:
-            return _rejection(request, 413, f"The upload is larger than {limit_text}, the most this page takes. "
-                                            "A cluster's survey files are far smaller: check that you chose the right files.")
+            return _rejection(
+                request,
+                413,
+                f"The upload is larger than {limit_text}, the most this page takes. "
+                "A cluster's survey files are far smaller: check that you chose the right files.",
+            )
         except HTTPException as exc:  # malformed or oversized multipart data
             return _rejection(request, 400, f"The upload could not be read: {exc.detail}")
         if request.query_params.get("format") == "json":
             return Response(found.as_json(), media_type="application/json")
         return _page(result=found, limit=limit_text, year=year_text)
 
-    return Starlette(routes=[Route("/", upload_form), Route("/check", check, methods=["POST"])],
-                     middleware=[Middleware(UploadLimit, max_bytes=max_upload_bytes)])
+    return Starlette(
+        routes=[Route("/", upload_form), Route("/check", check, methods=["POST"])],
+        middleware=[Middleware(UploadLimit, max_bytes=max_upload_bytes)],
+    )
 
 
 def serve(host: str, port: int, max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES) -> None:
@@ -152,6 +164,7 @@ def serve(host: str, port: int, max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES
     from cluster_pipeline.lib.contracts.gx_adapter import warm_up
 
     warm_up()  # the first upload should not wait for Great Expectations' import
-    print(f"pre-submission check: http://{host}:{port}/ (uploads up to {max_upload_bytes / 1024 / 1024:g} MB)",
-          flush=True)
+    print(
+        f"pre-submission check: http://{host}:{port}/ (uploads up to {max_upload_bytes / 1024 / 1024:g} MB)", flush=True
+    )
     uvicorn.run(create_app(max_upload_bytes), host=host, port=port, log_level="info")

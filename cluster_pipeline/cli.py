@@ -9,7 +9,8 @@ import sys
 import time
 from pathlib import Path
 
-from cluster_pipeline.defs.resources import DEFAULT_LANDING, DEFAULT_OUTPUT
+from cluster_pipeline import settings
+from cluster_pipeline.lib import seeds
 
 
 def parse_years(text: str) -> list[int]:
@@ -22,14 +23,25 @@ def parse_years(text: str) -> list[int]:
 
 
 def sample_data(args) -> int:
+    try:
+        import openpyxl  # noqa: F401  (the sample's workbooks)
+    except ImportError:
+        print(
+            'sample-data: the sample writes workbooks with openpyxl: pip install "cluster_pipeline[sample]"',
+            file=sys.stderr,
+        )
+        return 2
     from cluster_pipeline.sample_data.generate import generate
 
     years = parse_years(args.years)
     started = time.perf_counter()
     truths = generate(Path(args.landing), years, scale=args.scale, seed=args.seed)
     for year, truth in truths.items():
-        print(f"{year}: {truth['member_rows']:>9,} good members rows, {truth['distinct_companies']:>8,} distinct companies, "
-              f"{len(truth['bad_rows'])} planted bad rows, {len(truth['bad_files'])} broken files")
+        print(
+            f"{year}: {truth['member_rows']:>9,} good members rows, {truth['distinct_companies']:>8,} "
+            "distinct companies, "
+            f"{len(truth['bad_rows'])} planted bad rows, {len(truth['bad_files'])} broken files"
+        )
     print(f"sample data in {Path(args.landing).resolve()} ({time.perf_counter() - started:.1f}s); truth in _truth/")
     return 0
 
@@ -61,21 +73,27 @@ def run(args) -> int:
         manifest = read_partition(output, "ingest_manifest", year)
         ingested = manifest[manifest["status"] == "ingested"]
         files = ", ".join(f"{n} {status}" for status, n in manifest["status"].value_counts().items())
-        print(f"{year}: ok ({result.seconds:.1f}s)\n    files: {files}\n    rows of ingested files: "
-              f"{int(ingested['rows_read'].sum()):,} read = {int(ingested['rows_accepted'].sum()):,} accepted + "
-              f"{int(ingested['rows_quarantined'].sum()):,} quarantined\n"
-              f"    checks: {sum(c.passed for c in result.checks)} of {len(result.checks)} passed")
+        print(
+            f"{year}: ok ({result.seconds:.1f}s)\n    files: {files}\n    rows of ingested files: "
+            f"{int(ingested['rows_read'].sum()):,} read = {int(ingested['rows_accepted'].sum()):,} accepted + "
+            f"{int(ingested['rows_quarantined'].sum()):,} quarantined\n"
+            f"    checks: {sum(c.passed for c in result.checks)} of {len(result.checks)} passed"
+        )
         for check in result.checks:
             if not check.passed:
-                print(f"    check not passed: {check.asset_key.to_user_string()} / {check.check_name}"
-                      f" ({check.severity.value.lower()})")
+                print(
+                    f"    check not passed: {check.asset_key.to_user_string()} / {check.check_name}"
+                    f" ({check.severity.value.lower()})"
+                )
         # a file set aside takes a cluster out of every figure: name each one
         for file in manifest[manifest["status"].isin(["quarantined", "ignored"])].itertuples():
             verb = "set aside" if file.status == "quarantined" else "ignored"
             print(f"    {verb}: {file.source_file}: {file.reason}")
     checks = outcome.identity_checks
-    print(f"company identities: checks {sum(c.passed for c in checks)} of {len(checks)} passed"
-          + (f"; ids re-published for {', '.join(map(str, outcome.republished))}" if outcome.republished else ""))
+    print(
+        f"company identities: checks {sum(c.passed for c in checks)} of {len(checks)} passed"
+        + (f"; ids re-published for {', '.join(map(str, outcome.republished))}" if outcome.republished else "")
+    )
     for error in outcome.identity_errors:
         print(f"    {error}")
     failed = [y for y, r in outcome.years.items() if not r.success]
@@ -101,14 +119,20 @@ def indicator_table(output: Path, years: list[int]) -> str:
     frames = [read_partition(output, "indicator_status", year).assign(year=year) for year in years]
     indicators = pd.concat(frames)
     marks = {"met": "met", "on_track": "on track", "not_met": "NOT MET"}
-    cells = indicators.assign(cell=[
-        f"{v:,.0f} {marks[s]}" if float(v).is_integer() else f"{v:,.2f} {marks[s]}"
-        for v, s in zip(indicators["value"].fillna(0), indicators["status"])
-    ]).pivot(index="indicator_id", columns="year", values="cell")
+    cells = indicators.assign(
+        cell=[
+            f"{v:,.0f} {marks[s]}" if float(v).is_integer() else f"{v:,.2f} {marks[s]}"
+            for v, s in zip(indicators["value"].fillna(0), indicators["status"])
+        ]
+    ).pivot(index="indicator_id", columns="year", values="cell")
     targets = indicators.drop_duplicates("indicator_id").set_index("indicator_id")["target"]
     width = max(len(i) for i in cells.index)
-    lines = ["", "National indicators (Cluster Strategy 2016-2018): value and status per year", "",
-             f"{'indicator':<{width}}  {'target':>7}  " + "  ".join(f"{y:>16}" for y in cells.columns)]
+    lines = [
+        "",
+        "National indicators (Cluster Strategy 2016-2018): value and status per year",
+        "",
+        f"{'indicator':<{width}}  {'target':>7}  " + "  ".join(f"{y:>16}" for y in cells.columns),
+    ]
     for indicator, row in cells.iterrows():
         lines.append(f"{indicator:<{width}}  {targets[indicator]:>7g}  " + "  ".join(f"{c:>16}" for c in row))
     return "\n".join(lines)
@@ -140,8 +164,11 @@ def explain(args) -> int:
         print(found.summary())
         print(found.rows.to_string(index=False) if len(found.rows) else "(no rows)")
     if not found.agrees:
-        print(f"explain: the rows listed give {found.listed:,.4g}, the published value is {found.published:,.4g}: "
-              f"the published tables disagree with each other; re-run the year", file=sys.stderr)
+        print(
+            f"explain: the rows listed give {found.listed:,.4g}, the published value is {found.published:,.4g}: "
+            f"the published tables disagree with each other; re-run the year",
+            file=sys.stderr,
+        )
         return 3
     return 0
 
@@ -175,8 +202,7 @@ def demo(args) -> int:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="cluster-pipeline", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
-    landing = os.environ.get("CLUSTER_PIPELINE_LANDING_DIR", DEFAULT_LANDING)
-    output = os.environ.get("CLUSTER_PIPELINE_OUTPUT_DIR", DEFAULT_OUTPUT)
+    landing, output = settings.LANDING.value(), settings.OUTPUT.value()
 
     sample = commands.add_parser("sample-data", help="write the synthetic national sample into the landing folder")
     run_cmd = commands.add_parser("run", help="materialise the years through Dagster")
@@ -189,39 +215,53 @@ def main(argv: list[str] | None = None) -> int:
         command.add_argument("--seed", type=int, default=2016)
     for command in (run_cmd, demo_cmd):
         command.add_argument("--output", default=output, help=f"published tables (default {output})")
-    explain_cmd = commands.add_parser("explain", help="the companies and file rows behind a published figure",
-                                      description="Explain a published figure down to the rows behind it.")
+    explain_cmd = commands.add_parser(
+        "explain",
+        help="the companies and file rows behind a published figure",
+        description="Explain a published figure down to the rows behind it.",
+    )
     explain_cmd.add_argument("--output", default=output, help=f"published tables (default {output})")
     explain_cmd.add_argument("--year", type=int, help="reporting year (not with --company)")
     question = explain_cmd.add_mutually_exclusive_group(required=True)
-    question.add_argument("--indicator", help="innovation, regional_distribution, knowledge_partnerships, "
-                          "internationalisation, excellence_labels_gold or excellence_labels_silver")
-    question.add_argument("--outcome", help="new_ideas, new_competences, new_products, partnership_project or "
-                          "international_activity")
+    question.add_argument("--indicator", help=", ".join(seeds.indicator_measures()))
+    question.add_argument(
+        "--outcome", help="new_ideas, new_competences, new_products, partnership_project or international_activity"
+    )
     question.add_argument("--company", help="a company_id (an old id is followed to the one it stands for now)")
     where = explain_cmd.add_mutually_exclusive_group()
     where.add_argument("--cluster", help="with --outcome: the figure of one cluster (e.g. DK-CL-003)")
     where.add_argument("--region", help="with --outcome: the figure of one region (1081-1085)")
     explain_cmd.add_argument("--format", choices=["table", "csv"], default="table")
     check_cmd = commands.add_parser(
-        "check", help="before sending: what the pipeline would accept, quarantine or set aside of these files",
+        "check",
+        help="before sending: what the pipeline would accept, quarantine or set aside of these files",
         description="Run the pipeline's own intake and contract validation on a cluster's files (one submission "
         "batch, as a year's landing folder), publishing nothing. Exit code 0: every file accepted whole; "
-        "1: rows would be quarantined; 2: a file would be set aside.")
+        "1: rows would be quarantined; 2: a file would be set aside.",
+    )
     check_cmd.add_argument("files", nargs="+", metavar="FILE")
     check_cmd.add_argument("--year", type=int, help="reporting year (default: the one the files give)")
     check_cmd.add_argument("--format", choices=["text", "json"], default="text")
-    server_cmd = commands.add_parser("check-server", help="the same check as an upload page",
-                                     description="A web page where a cluster secretariat uploads its files and "
-                                     "sees what the pipeline would accept, quarantine or set aside.")
+    server_cmd = commands.add_parser(
+        "check-server",
+        help="the same check as an upload page",
+        description="A web page where a cluster secretariat uploads its files and "
+        "sees what the pipeline would accept, quarantine or set aside.",
+    )
     server_cmd.add_argument("--host", default="127.0.0.1", help="address to listen on (default: this machine only)")
     server_cmd.add_argument("--port", type=int, default=8080)
     server_cmd.add_argument("--max-upload-mb", type=int, default=20, help="largest upload accepted (default 20)")
     args = parser.parse_args(argv)
     if args.command == "explain" and (args.cluster or args.region) and not args.outcome:
         parser.error("--cluster and --region go with --outcome")
-    commands = {"sample-data": sample_data, "run": run, "demo": demo, "explain": explain, "check": check,
-                "check-server": check_server}
+    commands = {
+        "sample-data": sample_data,
+        "run": run,
+        "demo": demo,
+        "explain": explain,
+        "check": check,
+        "check-server": check_server,
+    }
     return commands[args.command](args)
 
 

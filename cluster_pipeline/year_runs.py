@@ -18,11 +18,8 @@ import dagster as dg
 
 from cluster_pipeline.definitions import ASSETS
 from cluster_pipeline.defs.companies.assets import IDS, out_of_date_years
+from cluster_pipeline.defs.selections import AFTER_IDENTITIES, IDENTITIES, REPUBLISH, UP_TO_RESOLUTION
 
-UP_TO_RESOLUTION = dg.AssetSelection.groups("ingest", "contracts") | dg.AssetSelection.assets("resolved_companies")
-IDENTITIES = dg.AssetSelection.assets("company_identities")
-AFTER_IDENTITIES = dg.AssetSelection.all() - UP_TO_RESOLUTION - IDENTITIES
-REPUBLISH = dg.AssetSelection.assets("companies", "memberships", "sql_warehouse")
 QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
 
 
@@ -47,13 +44,23 @@ class Outcome:
 
 
 def _errors(result: dg.ExecuteInProcessResult) -> list[str]:
-    failures = [e.event_specific_data.error.message.strip() for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
+    failures = [
+        e.event_specific_data.error.message.strip() for e in result.all_events if e.event_type_value == "STEP_FAILURE"
+    ]
     return failures or ([] if result.success else ["run failed"])
 
 
 def _materialise(selection, resources, instance, partition: int | None = None, tags: dict | None = None):
-    return dg.materialize(ASSETS, selection=selection, partition_key=None if partition is None else str(partition),
-                          instance=instance, resources=resources, raise_on_error=False, run_config=QUIET, tags=tags)
+    return dg.materialize(
+        ASSETS,
+        selection=selection,
+        partition_key=None if partition is None else str(partition),
+        instance=instance,
+        resources=resources,
+        raise_on_error=False,
+        run_config=QUIET,
+        tags=tags,
+    )
 
 
 def _year_step(outcome: YearOutcome, selection, resources, instance) -> None:
@@ -88,8 +95,13 @@ def run_years(years: list[int], resources: dict, instance: dg.DagsterInstance, p
     output = resources["output"]
     for year in out_of_date_years(output, output.read_work_all_years(IDS)):
         progress(f"{year}: re-publishing companies and memberships under the new identities ...")
-        result = _materialise(REPUBLISH, resources, instance, year,
-                              {"cluster_pipeline/year": str(year), "cluster_pipeline/trigger": "identities_changed"})
+        result = _materialise(
+            REPUBLISH,
+            resources,
+            instance,
+            year,
+            {"cluster_pipeline/year": str(year), "cluster_pipeline/trigger": "identities_changed"},
+        )
         if result.success:
             republished.append(year)
         else:

@@ -19,9 +19,25 @@ def screenshot(url: str, name: str, profile: Path, width: int = 1600, height: in
     ARTIFACTS.mkdir(exist_ok=True)
     path = ARTIFACTS / name
     path.unlink(missing_ok=True)
-    subprocess.run([CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                    f"--user-data-dir={profile}", f"--window-size={width},{height}", "--virtual-time-budget=20000",
-                    f"--screenshot={path}", url],
-                   check=True, timeout=120, capture_output=True)
+    subprocess.run(
+        [
+            CHROMIUM,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            f"--user-data-dir={profile}",
+            f"--window-size={width},{height}",
+            "--virtual-time-budget=20000",
+            f"--screenshot={path}",
+            url,
+        ],
+        check=True,
+        timeout=120,
+        capture_output=True,
+    )
     return path

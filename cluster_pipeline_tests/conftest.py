@@ -31,11 +31,24 @@ class SampleRun:
 
 
 def materialise(landing: Path, output: Path, year: int, instance: dg.DagsterInstance) -> dg.ExecuteInProcessResult:
-    return dg.materialize(ASSETS, partition_key=str(year), instance=instance,
-                          resources=resources_from_env(str(landing), str(output)), raise_on_error=False)
+    return dg.materialize(
+        ASSETS,
+        partition_key=str(year),
+        instance=instance,
+        resources=resources_from_env(str(landing), str(output)),
+        raise_on_error=False,
+    )
 
 
 YEARS = [2014, 2015, 2016, 2017, 2018]
+NATIONAL_FIXTURES = {"five_years", "sample_run", "statistics_run"}
+
+
+def pytest_collection_modifyitems(items):
+    """Tests on the five national sample years are marked, so `-m "not national_sample"` is a fast loop."""
+    for item in items:
+        if NATIONAL_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.national_sample)
 
 
 def run_in_order(landing: Path, output: Path, years: list[int], instance: dg.DagsterInstance):

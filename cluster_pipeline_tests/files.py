@@ -8,22 +8,83 @@ import zipfile
 import zlib
 from pathlib import Path
 
-import openpyxl
+from cluster_pipeline.sample_data import files as sample_files
 
-MEMBERS_HEADER = ["cluster_id", "reporting_year", "cvr", "name", "address", "postal_code", "city", "municipality_code",
-                  "actor_type", "employees", "committed_member", "new_ideas", "new_competences", "new_products",
-                  "partnership_project", "international_activity"]
-MEMBERS_HEADER_DA = ["klynge_id", "år", "cvr_nr", "navn", "adresse", "postnr", "by", "kommunekode", "aktørtype",
-                     "ansatte", "forpligtet_medlem", "nye_ideer", "nye_kompetencer", "nye_produkter",
-                     "samarbejdsprojekt", "international_aktivitet"]
-PROFILE_HEADER = ["cluster_id", "reporting_year", "cluster_name", "region_code", "label", "label_valid_until",
-                  "staff_fte", "founded_year"]
+MEMBERS_HEADER = [
+    "cluster_id",
+    "reporting_year",
+    "cvr",
+    "name",
+    "address",
+    "postal_code",
+    "city",
+    "municipality_code",
+    "actor_type",
+    "employees",
+    "committed_member",
+    "new_ideas",
+    "new_competences",
+    "new_products",
+    "partnership_project",
+    "international_activity",
+]
+MEMBERS_HEADER_DA = [
+    "klynge_id",
+    "år",
+    "cvr_nr",
+    "navn",
+    "adresse",
+    "postnr",
+    "by",
+    "kommunekode",
+    "aktørtype",
+    "ansatte",
+    "forpligtet_medlem",
+    "nye_ideer",
+    "nye_kompetencer",
+    "nye_produkter",
+    "samarbejdsprojekt",
+    "international_aktivitet",
+]
+PROFILE_HEADER = [
+    "cluster_id",
+    "reporting_year",
+    "cluster_name",
+    "region_code",
+    "label",
+    "label_valid_until",
+    "staff_fte",
+    "founded_year",
+]
 PROFILE_HEADER_DA = ["klynge_id", "år", "klyngenavn", "regionskode", "mærke", "mærke_gyldig_til", "årsværk", "stiftet"]
 
 
-def member(name="Fjordtek A/S", cvr="", postal="8000", flags=("ja", "nej", "nej", "ja", "nej"), cluster="DK-CL-001",
-           year="2016", actor="virksomhed", employees="12", municipality="751", committed="ja"):
-    return [cluster, year, cvr, name, "Havnevej 1", postal, "Aarhus C", municipality, actor, employees, committed, *flags]
+def member(
+    name="Fjordtek A/S",
+    cvr="",
+    postal="8000",
+    flags=("ja", "nej", "nej", "ja", "nej"),
+    cluster="DK-CL-001",
+    year="2016",
+    actor="virksomhed",
+    employees="12",
+    municipality="751",
+    committed="ja",
+):
+    return [
+        cluster,
+        year,
+        cvr,
+        name,
+        "Havnevej 1",
+        postal,
+        "Aarhus C",
+        municipality,
+        actor,
+        employees,
+        committed,
+        *flags,
+    ]
 
 
 def profile(cluster="DK-CL-001", year="2016", label="guld", until="31.12.2017", staff="2,5", region="Midtjylland"):
@@ -31,26 +92,18 @@ def profile(cluster="DK-CL-001", year="2016", label="guld", until="31.12.2017", 
 
 
 def write_csv(path: Path, rows: list[list[str]], delimiter=",", encoding="utf-8", mtime: float | None = None) -> Path:
-    def quote(cell: str) -> str:
-        return f'"{cell}"' if any(c in cell for c in (delimiter, '"', "\n")) else cell
-
-    text = "\r\n".join(delimiter.join(quote(str(c)) for c in row) for row in rows) + "\r\n"
+    """The sample generator's CSV writer (csv module quoting, CRLF as Excel writes), in one dialect."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(text.encode(encoding))
+    sample_files.write_csv(path, rows, sample_files.Dialect("csv", False, delimiter, encoding))
     if mtime is not None:
         os.utime(path, (mtime, mtime))
     return path
 
 
 def write_xlsx(path: Path, sheets: dict[str, list[list]]) -> Path:
-    workbook = openpyxl.Workbook()
-    workbook.remove(workbook.active)
-    for title, rows in sheets.items():
-        sheet = workbook.create_sheet(title)
-        for row in rows:
-            sheet.append(row)
+    """The sample generator's workbook writer."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    workbook.save(path)
+    sample_files.write_xlsx(path, sheets)
     return path
 
 
@@ -60,8 +113,10 @@ def write_lying_zip_bomb(path: Path, megabytes: int, declared_bytes: int = 100_0
     With `matching_crc` the headers also carry the CRC of the declared bytes, so a reader
     that stops at the declared size finds nothing wrong but a cut-off sheet (it starts with
     a formula, so the formula scan reads it too)."""
-    head = (b'<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData><row r="1">'
-            b'<c r="A1"><f>1+1</f><v>2</v></c><c r="B1" t="inlineStr"><is><t>')
+    head = (
+        b'<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData><row r="1">'
+        b'<c r="A1"><f>1+1</f><v>2</v></c><c r="B1" t="inlineStr"><is><t>'
+    )
     write_xlsx(path, {"members": [MEMBERS_HEADER]})
     with zipfile.ZipFile(path) as archive:
         parts = {info: archive.read(info.filename) for info in archive.infolist()}
@@ -82,7 +137,7 @@ def write_lying_zip_bomb(path: Path, megabytes: int, declared_bytes: int = 100_0
     for signature, crc_at, size_at, name_at in ((b"PK\x03\x04", 14, 22, 30), (b"PK\x01\x02", 16, 24, 46)):
         start = raw.find(signature)
         while start >= 0:
-            if raw[start + name_at:start + name_at + len(name)] == name:
+            if raw[start + name_at : start + name_at + len(name)] == name:
                 struct.pack_into("<I", raw, start + size_at, declared_bytes)
                 if matching_crc:
                     struct.pack_into("<I", raw, start + crc_at, crc)
@@ -93,10 +148,13 @@ def write_lying_zip_bomb(path: Path, megabytes: int, declared_bytes: int = 100_0
 
 def cluster_batch(folder: Path, bad_rows: int) -> list[Path]:
     """A cluster's profile and members files, with `bad_rows` members rows that break the contract."""
-    rows = [member(name=f"Firma {i} ApS") for i in range(5)] + [member(name=f"Fejl {i}", employees="mange")
-                                                              for i in range(bad_rows)]
-    return [write_csv(folder / "profil.csv", [PROFILE_HEADER, profile()]),
-            write_csv(folder / "medlemmer.csv", [MEMBERS_HEADER, *rows])]
+    rows = [member(name=f"Firma {i} ApS") for i in range(5)] + [
+        member(name=f"Fejl {i}", employees="mange") for i in range(bad_rows)
+    ]
+    return [
+        write_csv(folder / "profil.csv", [PROFILE_HEADER, profile()]),
+        write_csv(folder / "medlemmer.csv", [MEMBERS_HEADER, *rows]),
+    ]
 
 
 def write_zip_bomb(path: Path, megabytes: int) -> Path:

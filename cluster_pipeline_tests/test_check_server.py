@@ -18,8 +18,16 @@ import requests
 from cluster_pipeline.cli import main
 from cluster_pipeline.lib.contracts.pre_submission import batch_files, check_submission
 from cluster_pipeline_tests.browser import ARTIFACTS, CHROMIUM, needs_chromium
-from cluster_pipeline_tests.files import (MEMBERS_HEADER, PROFILE_HEADER, cluster_batch, member, profile, write_csv,
-                                          write_lying_zip_bomb, write_zip_bomb)
+from cluster_pipeline_tests.files import (
+    MEMBERS_HEADER,
+    PROFILE_HEADER,
+    cluster_batch,
+    member,
+    profile,
+    write_csv,
+    write_lying_zip_bomb,
+    write_zip_bomb,
+)
 from cluster_pipeline_tests.processes import free_port, rss_mb
 
 LIMIT_MB = 1
@@ -30,8 +38,9 @@ class Server:
         self.url, self.process, self.tmp = url, process, tmp
 
     def check(self, files: list[Path], timeout: float = 60) -> requests.Response:
-        return requests.post(f"{self.url}/check?format=json", timeout=timeout,
-                             files=[("files", (f.name, f.read_bytes())) for f in files])
+        return requests.post(
+            f"{self.url}/check?format=json", timeout=timeout, files=[("files", (f.name, f.read_bytes())) for f in files]
+        )
 
 
 @pytest.fixture(scope="module")
@@ -40,8 +49,20 @@ def server(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("server_tmp")
     port = free_port()
     process = subprocess.Popen(
-        [sys.executable, "-m", "cluster_pipeline.cli", "check-server", "--port", str(port), "--max-upload-mb", str(LIMIT_MB)],
-        env={**os.environ, "TMPDIR": str(tmp)}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        [
+            sys.executable,
+            "-m",
+            "cluster_pipeline.cli",
+            "check-server",
+            "--port",
+            str(port),
+            "--max-upload-mb",
+            str(LIMIT_MB),
+        ],
+        env={**os.environ, "TMPDIR": str(tmp)},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -82,12 +103,17 @@ def _cli_json(capsys, files: list[Path]) -> list[dict]:
 @needs_chromium
 def test_the_page_shows_the_problems_of_an_uploaded_file_as_check_reports_them(server, tmp_path, capsys):
     files = cluster_batch(tmp_path, bad_rows=3)
-    expected = [(f["file"], p["sheet"] or "", str(p["row"] or ""), p["column"] or "", p["reason"])
-                for f in _cli_json(capsys, files) for p in f["problems"]]
+    expected = [
+        (f["file"], p["sheet"] or "", str(p["row"] or ""), p["column"] or "", p["reason"])
+        for f in _cli_json(capsys, files)
+        for p in f["problems"]
+    ]
     ARTIFACTS.mkdir(exist_ok=True)
     with uploaded_in_chromium(server, files) as page:
         page.screenshot(path=str(ARTIFACTS / "check_page.png"), full_page=True)
-        shown = page.eval_on_selector_all("#problems tbody tr", "rows => rows.map(r => [...r.cells].map(c => c.textContent))")
+        shown = page.eval_on_selector_all(
+            "#problems tbody tr", "rows => rows.map(r => [...r.cells].map(c => c.textContent))"
+        )
         verdict = page.text_content("#verdict")
 
     assert [tuple(row) for row in shown] == expected and len(expected) == 3
@@ -118,13 +144,20 @@ def test_twenty_concurrent_uploads_each_get_their_own_correct_answer(server, tmp
     assert [sum(f["rows_quarantined"] for f in answer) for answer in expected] == list(range(20))
 
 
-@pytest.mark.parametrize("make_bomb,reason", [
-    (lambda path: write_zip_bomb(path, megabytes=400), "zip bomb suspected"),
-    # headers declaring 100 kB for a part that inflates to 600 MB: only inflating it tells
-    (lambda path: write_lying_zip_bomb(path, megabytes=600), "Bad CRC-32"),
-    # ... and the CRC of the declared bytes, so only the cut-off sheet gives it away
-    (lambda path: write_lying_zip_bomb(path, megabytes=600, matching_crc=True), "cannot be read as an XLSX workbook"),
-], ids=["declared", "lying_headers", "lying_headers_and_crc"])
+@pytest.mark.parametrize(
+    "make_bomb,reason",
+    [
+        (lambda path: write_zip_bomb(path, megabytes=400), "zip bomb suspected"),
+        # headers declaring 100 kB for a part that inflates to 600 MB: only inflating it tells
+        (lambda path: write_lying_zip_bomb(path, megabytes=600), "Bad CRC-32"),
+        # ... and the CRC of the declared bytes, so only the cut-off sheet gives it away
+        (
+            lambda path: write_lying_zip_bomb(path, megabytes=600, matching_crc=True),
+            "cannot be read as an XLSX workbook",
+        ),
+    ],
+    ids=["declared", "lying_headers", "lying_headers_and_crc"],
+)
 def test_a_zip_bomb_is_rejected_within_a_second_without_the_server_growing(server, tmp_path, make_bomb, reason):
     bomb = make_bomb(tmp_path / "medlemmer.xlsx")
     assert bomb.stat().st_size < LIMIT_MB * 1024 * 1024
@@ -151,8 +184,10 @@ def test_an_upload_over_the_limit_is_refused_with_a_message(server, tmp_path):
 
 def test_an_upload_without_a_declared_size_is_cut_off_at_the_limit_while_streaming(server):
     boundary = "limitboundary"
-    head = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"files\"; filename=\"medlemmer.csv\"\r\n"
-            f"Content-Type: text/csv\r\n\r\n").encode()
+    head = (
+        f'--{boundary}\r\nContent-Disposition: form-data; name="files"; filename="medlemmer.csv"\r\n'
+        f"Content-Type: text/csv\r\n\r\n"
+    ).encode()
     sent = []
 
     def chunks():  # no Content-Length: requests sends it chunked
@@ -163,8 +198,12 @@ def test_an_upload_without_a_declared_size_is_cut_off_at_the_limit_while_streami
         yield f"\r\n--{boundary}--\r\n".encode()
 
     try:
-        response = requests.post(f"{server.url}/check?format=json", data=chunks(), timeout=30,
-                                 headers={"Content-Type": f"multipart/form-data; boundary={boundary}"})
+        response = requests.post(
+            f"{server.url}/check?format=json",
+            data=chunks(),
+            timeout=30,
+            headers={"Content-Type": f"multipart/form-data; boundary={boundary}"},
+        )
     except requests.ConnectionError:
         pytest.fail("the server should answer 413, not drop the connection")
     assert response.status_code == 413 and "larger than" in response.json()["error"]
@@ -173,9 +212,14 @@ def test_an_upload_without_a_declared_size_is_cut_off_at_the_limit_while_streami
 def test_text_from_the_files_is_escaped_in_the_page(server, tmp_path):
     profiles = write_csv(tmp_path / "profil.csv", [PROFILE_HEADER, profile()])
     members = write_csv(tmp_path / "m.csv", [MEMBERS_HEADER, member(postal="<script>alert(1)</script>")])
-    response = requests.post(f"{server.url}/check", timeout=60, files=[
-        ("files", ("profil.csv", profiles.read_bytes())),
-        ("files", ("<img src=x onerror=alert(2)>.csv", members.read_bytes()))])
+    response = requests.post(
+        f"{server.url}/check",
+        timeout=60,
+        files=[
+            ("files", ("profil.csv", profiles.read_bytes())),
+            ("files", ("<img src=x onerror=alert(2)>.csv", members.read_bytes())),
+        ],
+    )
 
     assert response.status_code == 200
     assert "<script>alert(1)" not in response.text and "&lt;script&gt;alert(1)&lt;/script&gt;" in response.text
@@ -185,8 +229,11 @@ def test_text_from_the_files_is_escaped_in_the_page(server, tmp_path):
 
 def test_uploaded_names_are_never_used_as_paths_and_nothing_is_kept(server, tmp_path):
     profiles = write_csv(tmp_path / "profil.csv", [PROFILE_HEADER, profile()])
-    response = requests.post(f"{server.url}/check?format=json", timeout=60,
-                             files=[("files", ("../../../escaped.csv", profiles.read_bytes()))])
+    response = requests.post(
+        f"{server.url}/check?format=json",
+        timeout=60,
+        files=[("files", ("../../../escaped.csv", profiles.read_bytes()))],
+    )
 
     assert [f["file"] for f in response.json()] == ["escaped.csv"]
     assert not list(server.tmp.parent.rglob("escaped.csv"))

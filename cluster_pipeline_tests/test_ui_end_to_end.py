@@ -47,12 +47,30 @@ def dagster_dev(tmp_path):
     (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\nnux:\n  enabled: false\n")  # no welcome pop-up
     generate(landing, [YEAR], scale=0.05)
     port = free_port()
-    env = {**os.environ, "DAGSTER_HOME": str(home), "CLUSTER_PIPELINE_LANDING_DIR": str(landing),
-           "CLUSTER_PIPELINE_OUTPUT_DIR": str(output)}
+    env = {
+        **os.environ,
+        "DAGSTER_HOME": str(home),
+        "CLUSTER_PIPELINE_LANDING_DIR": str(landing),
+        "CLUSTER_PIPELINE_OUTPUT_DIR": str(output),
+    }
     log = (tmp_path / "dagster_dev.log").open("w")
-    server = subprocess.Popen([str(Path(sys.executable).parent / "dagster"), "dev", "-w", "workspace.yaml",
-                               "-h", "127.0.0.1", "-p", str(port)],
-                              cwd=PROJECT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    server = subprocess.Popen(
+        [
+            str(Path(sys.executable).parent / "dagster"),
+            "dev",
+            "-w",
+            "workspace.yaml",
+            "-h",
+            "127.0.0.1",
+            "-p",
+            str(port),
+        ],
+        cwd=PROJECT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
     try:
         load_seconds = wait_for(f"http://127.0.0.1:{port}/server_info", 180, server)
         yield port, output, load_seconds

@@ -21,13 +21,17 @@ def markdown_table(frame: pd.DataFrame, max_rows: int = 10) -> str:
 
 
 def column_schema(schema: pa.Schema) -> dg.TableSchema:
-    return dg.TableSchema(columns=[
-        dg.TableColumn(f.name, str(f.type), description=(f.metadata or {}).get(b"description", b"").decode())
-        for f in schema
-    ])
+    return dg.TableSchema(
+        columns=[
+            dg.TableColumn(f.name, str(f.type), description=(f.metadata or {}).get(b"description", b"").decode())
+            for f in schema
+        ]
+    )
 
 
-def table_metadata(frame: pd.DataFrame, path: Path, schema: pa.Schema | None = None, preview: pd.DataFrame | None = None) -> dict:
+def table_metadata(
+    frame: pd.DataFrame, path: Path, schema: pa.Schema | None = None, preview: pd.DataFrame | None = None
+) -> dict:
     schema = schema or pa.Schema.from_pandas(frame, preserve_index=False)
     return {
         "dagster/row_count": dg.MetadataValue.int(len(frame)),

@@ -1,24 +1,23 @@
-"""Where the pipeline reads and writes: small resources, configured from the environment
-(CLUSTER_PIPELINE_LANDING_DIR, CLUSTER_PIPELINE_OUTPUT_DIR) or the command line."""
+"""Where the pipeline reads and writes: small resources, configured from the command line or
+the environment (cluster_pipeline/settings.py holds the variables and defaults)."""
 
 from __future__ import annotations
 
-import os
+from contextlib import contextmanager
 from pathlib import Path
 
 import dagster as dg
 
+from cluster_pipeline import settings
 from cluster_pipeline.lib.publish import parquet_store
 
-DEFAULT_LANDING = "data/landing"
-DEFAULT_OUTPUT = "data/published"
 WORK = "_work"  # intermediate tables; the leading underscore hides them from Hive readers
 
 
 class LandingFolder(dg.ConfigurableResource):
     """The folder the clusters' files arrive in: <path>/<year>/<files>."""
 
-    path: str = DEFAULT_LANDING
+    path: str = settings.LANDING.default
 
     @property
     def root(self) -> Path:
@@ -37,7 +36,7 @@ class LandingFolder(dg.ConfigurableResource):
 class OutputFolder(dg.ConfigurableResource):
     """The published tables (Hive-partitioned Parquet) and the intermediate ones under _work/."""
 
-    path: str = DEFAULT_OUTPUT
+    path: str = settings.OUTPUT.default
 
     @property
     def root(self) -> Path:
@@ -60,7 +59,9 @@ class OutputFolder(dg.ConfigurableResource):
     def years_with(self, table: str) -> list[int]:
         """The years for which an intermediate table has been written."""
         folder = self.root / WORK / table
-        return sorted(int(p.name.removeprefix("year=")) for p in folder.glob("year=*") if (p / parquet_store.DATA_FILE).exists())
+        return sorted(
+            int(p.name.removeprefix("year=")) for p in folder.glob("year=*") if (p / parquet_store.DATA_FILE).exists()
+        )
 
     def table_file(self, table: str, year: int) -> Path:
         """Where a table's year lives: published tables at the top, intermediate ones under _work/."""
@@ -91,18 +92,24 @@ class Warehouse(dg.ConfigurableResource):
 
     url: str = ""
 
-    def engine(self, output: OutputFolder):
+    @contextmanager
+    def connect(self, output: OutputFolder):
+        """An engine for the database, disposed of when the block ends."""
         import sqlalchemy as sa
 
         url = self.url or f"sqlite:///{(output.root / 'warehouse.sqlite').resolve()}"
         if url.startswith("sqlite:///"):
             Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
-        return sa.create_engine(url)
+        engine = sa.create_engine(url)
+        try:
+            yield engine
+        finally:
+            engine.dispose()
 
 
 def resources_from_env(landing: str | None = None, output: str | None = None, warehouse: str | None = None) -> dict:
     return {
-        "landing": LandingFolder(path=landing or os.environ.get("CLUSTER_PIPELINE_LANDING_DIR", DEFAULT_LANDING)),
-        "output": OutputFolder(path=output or os.environ.get("CLUSTER_PIPELINE_OUTPUT_DIR", DEFAULT_OUTPUT)),
-        "warehouse": Warehouse(url=warehouse or os.environ.get("CLUSTER_PIPELINE_WAREHOUSE_URL", "")),
+        "landing": LandingFolder(path=settings.LANDING.value(landing)),
+        "output": OutputFolder(path=settings.OUTPUT.value(output)),
+        "warehouse": Warehouse(url=settings.WAREHOUSE.value(warehouse)),
     }

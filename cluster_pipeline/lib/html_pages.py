@@ -7,8 +7,11 @@ from pathlib import Path
 
 import jinja2
 
-_ENVIRONMENT = jinja2.Environment(loader=jinja2.FileSystemLoader(Path(__file__).parent / "templates"),
-                                  autoescape=True, undefined=jinja2.StrictUndefined)
+_ENVIRONMENT = jinja2.Environment(
+    loader=jinja2.FileSystemLoader(Path(__file__).parent / "templates"),
+    autoescape=True,
+    undefined=jinja2.StrictUndefined,
+)
 
 
 def template(name: str) -> jinja2.Template:

@@ -26,9 +26,7 @@ def project_dir() -> Path:
     for candidate in candidates:
         if (candidate / "data_contracts").is_dir():
             return candidate
-    raise FileNotFoundError(
-        "cannot find data_contracts/: looked in " + ", ".join(str(c) for c in candidates)
-    )
+    raise FileNotFoundError("cannot find data_contracts/: looked in " + ", ".join(str(c) for c in candidates))
 
 
 def contracts_dir() -> Path:

@@ -3,26 +3,48 @@ live there, not in code)."""
 
 from __future__ import annotations
 
+import csv
 from functools import cache
-
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from cluster_pipeline.lib.project_files import seeds_dir
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 @cache
 def municipalities() -> pd.DataFrame:
     """The 98 municipalities: code, name, region code and name, main postal code and town (all text)."""
+    import pandas as pd
+
     return pd.read_csv(seeds_dir() / "municipalities.csv", dtype=str)
 
 
 @cache
 def thresholds() -> dict[str, float]:
+    import pandas as pd
+
     frame = pd.read_csv(seeds_dir() / "thresholds.csv", dtype={"name": str, "value": float})
     return dict(zip(frame["name"], frame["value"]))
 
 
 @cache
+def indicator_measures() -> dict[str, str]:
+    """indicator_id -> what it measures (an outcome flag, the lowest location quotient, or a
+    label's count), in the strategy's order. Read with the csv module: the CLI's --help lists them."""
+    with (seeds_dir() / "indicator_targets.csv").open(encoding="utf-8", newline="") as handle:
+        return {row["indicator_id"]: row["measure"] for row in csv.DictReader(handle)}
+
+
+def sme_employee_limit() -> int:
+    """An SME has fewer employees than this (the thresholds seed)."""
+    return int(thresholds()["sme_employee_limit"])
+
+
+@cache
 def indicator_targets() -> pd.DataFrame:
-    """The six indicators: target, maximum, 2014 baseline and target year (the strategy's numbers)."""
+    """The six indicators: target, maximum, 2014 baseline, target year and unit (the strategy's numbers)."""
+    import pandas as pd
+
     return pd.read_csv(seeds_dir() / "indicator_targets.csv")

@@ -15,21 +15,72 @@ import numpy as np
 
 from cluster_pipeline.lib.publish.tables import FLAGS
 
-MEMBER_COLUMNS = ["cluster_id", "reporting_year", "cvr", "name", "address", "postal_code", "city",
-                  "municipality_code", "actor_type", "employees", "committed_member", *FLAGS]
-PROFILE_COLUMNS = ["cluster_id", "reporting_year", "cluster_name", "region_code", "label",
-                   "label_valid_until", "staff_fte", "founded_year"]
+MEMBER_COLUMNS = [
+    "cluster_id",
+    "reporting_year",
+    "cvr",
+    "name",
+    "address",
+    "postal_code",
+    "city",
+    "municipality_code",
+    "actor_type",
+    "employees",
+    "committed_member",
+    *FLAGS,
+]
+PROFILE_COLUMNS = [
+    "cluster_id",
+    "reporting_year",
+    "cluster_name",
+    "region_code",
+    "label",
+    "label_valid_until",
+    "staff_fte",
+    "founded_year",
+]
 DANISH_HEADERS = {
-    "cluster_id": "klynge_id", "reporting_year": "år", "cvr": "cvr_nr", "name": "navn", "address": "adresse",
-    "postal_code": "postnr", "city": "by", "municipality_code": "kommunekode", "actor_type": "aktørtype",
-    "employees": "ansatte", "committed_member": "forpligtet_medlem", "new_ideas": "nye_ideer",
-    "new_competences": "nye_kompetencer", "new_products": "nye_produkter", "partnership_project": "samarbejdsprojekt",
-    "international_activity": "international_aktivitet", "cluster_name": "klyngenavn", "region_code": "regionskode",
-    "label": "mærke", "label_valid_until": "mærke_gyldig_til", "staff_fte": "årsværk", "founded_year": "stiftet",
+    "cluster_id": "klynge_id",
+    "reporting_year": "år",
+    "cvr": "cvr_nr",
+    "name": "navn",
+    "address": "adresse",
+    "postal_code": "postnr",
+    "city": "by",
+    "municipality_code": "kommunekode",
+    "actor_type": "aktørtype",
+    "employees": "ansatte",
+    "committed_member": "forpligtet_medlem",
+    "new_ideas": "nye_ideer",
+    "new_competences": "nye_kompetencer",
+    "new_products": "nye_produkter",
+    "partnership_project": "samarbejdsprojekt",
+    "international_activity": "international_aktivitet",
+    "cluster_name": "klyngenavn",
+    "region_code": "regionskode",
+    "label": "mærke",
+    "label_valid_until": "mærke_gyldig_til",
+    "staff_fte": "årsværk",
+    "founded_year": "stiftet",
 }
-DANISH_VALUES = {"company": "virksomhed", "knowledge_institution": "videninstitution", "public_actor": "offentlig",
-                 "gold": "guld", "silver": "sølv", "bronze": "bronze", "in_process": "i_proces", "none": "ingen"}
-REGION_NAMES = {"1081": "Nordjylland", "1082": "Midtjylland", "1083": "Syddanmark", "1084": "Hovedstaden", "1085": "Sjælland"}
+DANISH_VALUES = {
+    "company": "virksomhed",
+    "knowledge_institution": "videninstitution",
+    "public_actor": "offentlig",
+    "gold": "guld",
+    "silver": "sølv",
+    "bronze": "bronze",
+    "in_process": "i_proces",
+    "none": "ingen",
+}
+REGION_NAMES = {
+    "1081": "Nordjylland",
+    "1082": "Midtjylland",
+    "1083": "Syddanmark",
+    "1084": "Hovedstaden",
+    "1085": "Sjælland",
+}
+
 
 # Seven dialects: how a cluster's secretariat writes its files.
 @dataclass(frozen=True)
@@ -52,8 +103,16 @@ DIALECTS = [
     Dialect("csv", False, ",", "utf-8", ("yes", "no"), personal_column="contact_email"),
     Dialect("csv", True, ";", "cp1252", ("x", ""), "%d.%m.%Y", decimal_comma=True),
     Dialect("csv", False, "\t", "utf-8-sig", ("1", "0"), "%d-%m-%Y", header_style="title"),
-    Dialect("csv", True, ";", "utf-8-sig", ("JA", "NEJ"), decimal_comma=True, header_style="upper",
-            personal_column="kontakt_email"),
+    Dialect(
+        "csv",
+        True,
+        ";",
+        "utf-8-sig",
+        ("JA", "NEJ"),
+        decimal_comma=True,
+        header_style="upper",
+        personal_column="kontakt_email",
+    ),
     Dialect("csv", False, ";", "cp1252", ("Yes", "No"), "%d.%m.%Y", decimal_comma=True),
 ]
 
@@ -104,8 +163,11 @@ def render(value, column: str, dialect: Dialect):
     if isinstance(value, (float, np.floating)):
         text = f"{value:g}"
         return text.replace(".", ",") if dialect.decimal_comma else text
-    if dialect.numeric_cells and column in ("cvr", "postal_code", "employees", "municipality_code", "reporting_year") \
-            and str(value).isdigit():
+    if (
+        dialect.numeric_cells
+        and column in ("cvr", "postal_code", "employees", "municipality_code", "reporting_year")
+        and str(value).isdigit()
+    ):
         return int(value)
     return str(value) if not isinstance(value, (int, np.integer)) or not dialect.numeric_cells else int(value)
 
@@ -169,5 +231,3 @@ def zip_bomb(path: Path) -> None:
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
         archive.writestr("[Content_Types].xml", "<Types/>")
         archive.writestr("xl/worksheets/sheet1.xml", b"\0" * (20 * 1024 * 1024))
-
-

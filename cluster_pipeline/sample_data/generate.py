@@ -18,13 +18,24 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from cluster_pipeline.sample_data.files import (BAD_MEMBER_ROWS, DIALECTS, MEMBER_COLUMNS, PROFILE_COLUMNS, Dialect, Sheet,
-                                               bad_xlsx_with_entities, table_values, write_csv, write_xlsx, zip_bomb)
+from cluster_pipeline.lib.publish.tables import FLAGS  # noqa: F401  (re-exported for the tests)
+from cluster_pipeline.sample_data.files import (
+    BAD_MEMBER_ROWS,
+    DIALECTS,
+    MEMBER_COLUMNS,
+    PROFILE_COLUMNS,
+    Dialect,
+    Sheet,
+    bad_xlsx_with_entities,
+    table_values,
+    write_csv,
+    write_xlsx,
+    zip_bomb,
+)
 from cluster_pipeline.sample_data.organisations import N_CLUSTERS, Universe, build_universe
 from cluster_pipeline.sample_data.register import Effects, generate_register, write_register_truth
 from cluster_pipeline.sample_data.truth import load_truth_rows, year_truth  # noqa: F401  (load_truth_rows: the tests' entry)
 from cluster_pipeline.sample_data.years import noisy_member_rows, year_memberships, year_profiles
-from cluster_pipeline.lib.publish.tables import FLAGS  # noqa: F401  (re-exported for the tests)
 
 
 def generate_year(universe: Universe, year: int, first_year: int, scale: float, landing: Path, seed: int) -> dict:
@@ -73,8 +84,14 @@ def generate_year(universe: Universe, year: int, first_year: int, scale: float, 
         if dialect.container == "xlsx":
             names = ("Medlemmer", "Profil") if dialect.danish else ("members", "profile")
             member_file = f"{cluster['slug']}_{year}.xlsx"
-            write_xlsx(folder / member_file, {"Vejledning" if dialect.danish else "Instructions": [["Udfyld arkene"]],
-                                              names[0]: members_values, names[1]: profile_values})
+            write_xlsx(
+                folder / member_file,
+                {
+                    "Vejledning" if dialect.danish else "Instructions": [["Udfyld arkene"]],
+                    names[0]: members_values,
+                    names[1]: profile_values,
+                },
+            )
             sheet_name, written = names[0], [member_file]
         else:
             word = ("medlemmer", "profil") if dialect.danish else ("members", "profile")
@@ -105,11 +122,26 @@ def generate_year(universe: Universe, year: int, first_year: int, scale: float, 
         ("DK-CL-903", "bronze", date(year + 2, 1, 1), "-1", "Fyn", ["region_code.allowed_values", "staff_fte.range"]),
         ("DK-CL-904", "silver", "31.02." + str(year + 1), 1.5, "1083", ["label_valid_until.date"]),
     ]:
-        new_clusters.rows.append({"cluster_id": cid, "reporting_year": year, "cluster_name": f"Ny klynge {cid[-3:]}",
-                                  "region_code": region, "label": label, "label_valid_until": until, "staff_fte": staff,
-                                  "founded_year": year})
-        bad_rows.append({"source_file": "nye_klynger_profil.csv", "source_sheet": None,
-                         "source_row": len(new_clusters.rows) + 1, "rules": rules})
+        new_clusters.rows.append(
+            {
+                "cluster_id": cid,
+                "reporting_year": year,
+                "cluster_name": f"Ny klynge {cid[-3:]}",
+                "region_code": region,
+                "label": label,
+                "label_valid_until": until,
+                "staff_fte": staff,
+                "founded_year": year,
+            }
+        )
+        bad_rows.append(
+            {
+                "source_file": "nye_klynger_profil.csv",
+                "source_sheet": None,
+                "source_row": len(new_clusters.rows) + 1,
+                "rules": rules,
+            }
+        )
     plain = Dialect("csv", False, ",", "utf-8")
     write_csv(folder / "nye_klynger_profil.csv", table_values(new_clusters, PROFILE_COLUMNS, plain), plain)
 
@@ -119,7 +151,11 @@ def generate_year(universe: Universe, year: int, first_year: int, scale: float, 
     bad_xlsx_with_entities(folder / "entity_attack.xlsx")
     zip_bomb(folder / "zip_bomb.xlsx")
     no_postal = [c for c in MEMBER_COLUMNS if c != "postal_code"]
-    write_csv(folder / "members_uden_postnr.csv", table_values(Sheet("members", member_sheets[5].rows[:20]), no_postal, plain), plain)
+    write_csv(
+        folder / "members_uden_postnr.csv",
+        table_values(Sheet("members", member_sheets[5].rows[:20]), no_postal, plain),
+        plain,
+    )
     write_csv(folder / "kun_overskrift.csv", table_values(Sheet("members"), MEMBER_COLUMNS, plain), plain)
     (folder / "notes.txt").write_text("Husk at sende profilen inden fristen.\n", encoding="utf-8")
     bad_files = [
@@ -134,13 +170,28 @@ def generate_year(universe: Universe, year: int, first_year: int, scale: float, 
         stamp = mtime - 86400 if name == superseded else mtime + 60 * i
         os.utime(folder / name, (stamp, stamp))
 
-    truth = year_truth(year, universe, profiles, memberships, truth_rows, bad_rows, bad_files,
-                       ignored=["notes.txt"], superseded=[superseded])
+    truth = year_truth(
+        year,
+        universe,
+        profiles,
+        memberships,
+        truth_rows,
+        bad_rows,
+        bad_files,
+        ignored=["notes.txt"],
+        superseded=[superseded],
+    )
     return truth, pd.DataFrame(truth_rows)
 
 
-def generate(landing: Path, years: list[int], scale: float = 1.0, seed: int = 2016, register: Path | None = None,
-             effects: Effects = Effects()) -> dict[int, dict]:
+def generate(
+    landing: Path,
+    years: list[int],
+    scale: float = 1.0,
+    seed: int = 2016,
+    register: Path | None = None,
+    effects: Effects = Effects(),
+) -> dict[int, dict]:
     """Write the sample landing folders for the years and their truth; returns the truth. With a
     register folder, also the firm register extract with the planted effects (truth in _truth/register.json)."""
     landing = Path(landing)
@@ -159,5 +210,3 @@ def generate(landing: Path, years: list[int], scale: float = 1.0, seed: int = 20
     if register is not None:
         write_register_truth(landing, generate_register(register, universe, participation, years, scale, seed, effects))
     return truths
-
-

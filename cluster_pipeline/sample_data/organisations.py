@@ -15,36 +15,234 @@ from cluster_pipeline.lib import seeds
 N_CLUSTERS = 47
 COMPANIES_PER_YEAR = 12_000
 
-THEMES = ["Wind", "Food", "Water", "Robot", "Life Science", "Maritime", "Energy", "Lifestyle", "Design", "Sound",
-          "Health", "Game", "Fintech", "Logistics", "Building", "Cleantech", "Agro", "Packaging", "Materials",
-          "Welfare Tech", "Tourism", "Textile", "Photonics", "Drone", "Space", "Nano", "Bio", "Furniture", "Aqua",
-          "Offshore", "Smart City", "Mobility", "Circular", "Plastics", "Metal", "Electronics", "Software", "Security",
-          "Education", "Media", "Fashion", "Dairy", "Seafood", "Forest", "Hydrogen", "Battery", "Quantum"]
-NAME_A = ["Nord", "Syd", "Øst", "Vest", "Fjord", "Skov", "Strand", "Bølge", "Lys", "Sol", "Vind", "Sten", "Eg", "Bøg",
-          "Ager", "Mølle", "Bro", "Havn", "Klit", "Dal", "Å", "Sø", "Ravn", "Falk", "Ørn", "Ulv", "Hjort", "Lærke",
-          "Krone", "Stjerne", "Nova", "Alfa", "Delta", "Kappa", "Sigma", "Polar", "Aurora", "Nexus", "Vektor", "Prisme"]
-NAME_B = ["tek", "data", "byg", "plast", "metal", "energi", "food", "mekanik", "design", "optik", "robotics",
-          "consult", "software", "systems", "gruppen", "partner", "værk", "smedie", "trykkeri", "elektronik",
-          "medico", "pharma", "agro", "marine", "logistik", "automation", "solutions", "labs", "invest", "service"]
-NAME_C = ["", "", "", " Danmark", " Nordic", " Jensen", " Hansen", " & Søn", " Pedersen", " Group", " International",
-          " Holm", " Larsen", " Teknik", " Innovation", " Scandinavia", " Aarhus", " København", " Vest", " Fyn"]
-STREETS = ["Vestergade", "Østergade", "Nørregade", "Søndergade", "Industrivej", "Havnevej", "Skovvej", "Strandvejen",
-           "Stationsvej", "Kirkevej", "Møllevej", "Ålykkevej", "Fabriksvej", "Erhvervsvej", "Teknologiparken"]
+THEMES = [
+    "Wind",
+    "Food",
+    "Water",
+    "Robot",
+    "Life Science",
+    "Maritime",
+    "Energy",
+    "Lifestyle",
+    "Design",
+    "Sound",
+    "Health",
+    "Game",
+    "Fintech",
+    "Logistics",
+    "Building",
+    "Cleantech",
+    "Agro",
+    "Packaging",
+    "Materials",
+    "Welfare Tech",
+    "Tourism",
+    "Textile",
+    "Photonics",
+    "Drone",
+    "Space",
+    "Nano",
+    "Bio",
+    "Furniture",
+    "Aqua",
+    "Offshore",
+    "Smart City",
+    "Mobility",
+    "Circular",
+    "Plastics",
+    "Metal",
+    "Electronics",
+    "Software",
+    "Security",
+    "Education",
+    "Media",
+    "Fashion",
+    "Dairy",
+    "Seafood",
+    "Forest",
+    "Hydrogen",
+    "Battery",
+    "Quantum",
+]
+NAME_A = [
+    "Nord",
+    "Syd",
+    "Øst",
+    "Vest",
+    "Fjord",
+    "Skov",
+    "Strand",
+    "Bølge",
+    "Lys",
+    "Sol",
+    "Vind",
+    "Sten",
+    "Eg",
+    "Bøg",
+    "Ager",
+    "Mølle",
+    "Bro",
+    "Havn",
+    "Klit",
+    "Dal",
+    "Å",
+    "Sø",
+    "Ravn",
+    "Falk",
+    "Ørn",
+    "Ulv",
+    "Hjort",
+    "Lærke",
+    "Krone",
+    "Stjerne",
+    "Nova",
+    "Alfa",
+    "Delta",
+    "Kappa",
+    "Sigma",
+    "Polar",
+    "Aurora",
+    "Nexus",
+    "Vektor",
+    "Prisme",
+]
+NAME_B = [
+    "tek",
+    "data",
+    "byg",
+    "plast",
+    "metal",
+    "energi",
+    "food",
+    "mekanik",
+    "design",
+    "optik",
+    "robotics",
+    "consult",
+    "software",
+    "systems",
+    "gruppen",
+    "partner",
+    "værk",
+    "smedie",
+    "trykkeri",
+    "elektronik",
+    "medico",
+    "pharma",
+    "agro",
+    "marine",
+    "logistik",
+    "automation",
+    "solutions",
+    "labs",
+    "invest",
+    "service",
+]
+NAME_C = [
+    "",
+    "",
+    "",
+    " Danmark",
+    " Nordic",
+    " Jensen",
+    " Hansen",
+    " & Søn",
+    " Pedersen",
+    " Group",
+    " International",
+    " Holm",
+    " Larsen",
+    " Teknik",
+    " Innovation",
+    " Scandinavia",
+    " Aarhus",
+    " København",
+    " Vest",
+    " Fyn",
+]
+STREETS = [
+    "Vestergade",
+    "Østergade",
+    "Nørregade",
+    "Søndergade",
+    "Industrivej",
+    "Havnevej",
+    "Skovvej",
+    "Strandvejen",
+    "Stationsvej",
+    "Kirkevej",
+    "Møllevej",
+    "Ålykkevej",
+    "Fabriksvej",
+    "Erhvervsvej",
+    "Teknologiparken",
+]
 LEGAL_FORMS = (["A/S", "ApS", "I/S", "IVS", "P/S", "K/S", ""], [0.30, 0.50, 0.05, 0.06, 0.03, 0.02, 0.04])
-LEGAL_VARIANTS = {"A/S": ["AS", "A.S.", "a/s", "Aktieselskab"], "ApS": ["APS", "Aps", "ApS.", "Anpartsselskab"],
-                  "I/S": ["IS", "I.S."], "P/S": ["PS"], "K/S": ["KS"], "IVS": ["I.V.S."]}
-KNOWLEDGE_INSTITUTIONS = ["Aarhus Universitet", "Aalborg Universitet", "Københavns Universitet", "Danmarks Tekniske Universitet",
-                          "Syddansk Universitet", "Roskilde Universitet", "Copenhagen Business School", "IT-Universitetet",
-                          "Teknologisk Institut", "FORCE Technology", "DHI", "Alexandra Instituttet", "DBI", "Bioneer",
-                          "NBE", "Professionshøjskolen UCN", "VIA University College", "Københavns Professionshøjskole",
-                          "UC SYD", "Zealand Erhvervsakademi", "Erhvervsakademi Aarhus", "Danish Technological Center",
-                          "Aarhus Maskinmesterskole", "DELTA", "Agro Business Park Forskning"]
-PUBLIC_ACTORS = ["Region Nordjylland", "Region Midtjylland", "Region Syddanmark", "Region Hovedstaden", "Region Sjælland",
-                 "Aarhus Kommune", "Aalborg Kommune", "Odense Kommune", "Københavns Kommune", "Esbjerg Kommune",
-                 "Vejle Kommune", "Herning Kommune", "Kolding Kommune", "Horsens Kommune", "Randers Kommune",
-                 "Silkeborg Kommune", "Viborg Kommune", "Holstebro Kommune", "Næstved Kommune", "Roskilde Kommune",
-                 "Erhvervshus Midtjylland", "Erhvervshus Nordjylland", "Erhvervshus Sydjylland", "Erhvervshus Fyn",
-                 "Erhvervshus Sjælland", "Erhvervshus Hovedstaden", "Innovationsfonden", "Energistyrelsen"]
+LEGAL_VARIANTS = {
+    "A/S": ["AS", "A.S.", "a/s", "Aktieselskab"],
+    "ApS": ["APS", "Aps", "ApS.", "Anpartsselskab"],
+    "I/S": ["IS", "I.S."],
+    "P/S": ["PS"],
+    "K/S": ["KS"],
+    "IVS": ["I.V.S."],
+}
+KNOWLEDGE_INSTITUTIONS = [
+    "Aarhus Universitet",
+    "Aalborg Universitet",
+    "Københavns Universitet",
+    "Danmarks Tekniske Universitet",
+    "Syddansk Universitet",
+    "Roskilde Universitet",
+    "Copenhagen Business School",
+    "IT-Universitetet",
+    "Teknologisk Institut",
+    "FORCE Technology",
+    "DHI",
+    "Alexandra Instituttet",
+    "DBI",
+    "Bioneer",
+    "NBE",
+    "Professionshøjskolen UCN",
+    "VIA University College",
+    "Københavns Professionshøjskole",
+    "UC SYD",
+    "Zealand Erhvervsakademi",
+    "Erhvervsakademi Aarhus",
+    "Danish Technological Center",
+    "Aarhus Maskinmesterskole",
+    "DELTA",
+    "Agro Business Park Forskning",
+]
+PUBLIC_ACTORS = [
+    "Region Nordjylland",
+    "Region Midtjylland",
+    "Region Syddanmark",
+    "Region Hovedstaden",
+    "Region Sjælland",
+    "Aarhus Kommune",
+    "Aalborg Kommune",
+    "Odense Kommune",
+    "Københavns Kommune",
+    "Esbjerg Kommune",
+    "Vejle Kommune",
+    "Herning Kommune",
+    "Kolding Kommune",
+    "Horsens Kommune",
+    "Randers Kommune",
+    "Silkeborg Kommune",
+    "Viborg Kommune",
+    "Holstebro Kommune",
+    "Næstved Kommune",
+    "Roskilde Kommune",
+    "Erhvervshus Midtjylland",
+    "Erhvervshus Nordjylland",
+    "Erhvervshus Sydjylland",
+    "Erhvervshus Fyn",
+    "Erhvervshus Sjælland",
+    "Erhvervshus Hovedstaden",
+    "Innovationsfonden",
+    "Energistyrelsen",
+]
 
 LOCATION = ["address", "postal_code", "city", "municipality_code"]
 HARD_PAIR_SHARE = 0.01  # of the companies, in pairs of each hard kind below
@@ -73,7 +271,6 @@ def make_cvr(rng: np.random.Generator, n: int, taken: set[str]) -> list[str]:
     return out
 
 
-
 @dataclass
 class Universe:
     entities: pd.DataFrame  # one row per true organisation
@@ -96,9 +293,14 @@ def build_universe(rng: np.random.Generator, scale: float, years: list[int]) -> 
     n_companies = int(COMPANIES_PER_YEAR * scale * (1 + 0.12 * (len(years) - 1)) * 1.02) + 10
     taken: set[str] = set()
 
-    base = [f"{NAME_A[a]}{NAME_B[b]}{NAME_C[c]}" for a, b, c in zip(
-        rng.integers(0, len(NAME_A), n_companies), rng.integers(0, len(NAME_B), n_companies),
-        rng.integers(0, len(NAME_C), n_companies))]
+    base = [
+        f"{NAME_A[a]}{NAME_B[b]}{NAME_C[c]}"
+        for a, b, c in zip(
+            rng.integers(0, len(NAME_A), n_companies),
+            rng.integers(0, len(NAME_B), n_companies),
+            rng.integers(0, len(NAME_C), n_companies),
+        )
+    ]
     # make names unique enough by adding a second word where needed (like real registers)
     seen: dict[str, int] = {}
     for i, name in enumerate(base):
@@ -107,47 +309,67 @@ def build_universe(rng: np.random.Generator, scale: float, years: list[int]) -> 
         if k:
             base[i] = f"{name} {NAME_A[(i + k) % len(NAME_A)]}{k}"
     town = rng.choice(len(towns), size=n_companies, p=weights / weights.sum())
-    companies = pd.DataFrame({
-        "entity": [f"C{i:07d}" for i in range(n_companies)],
-        "actor_type": "company",
-        "base_name": base,
-        "legal_form": rng.choice(LEGAL_FORMS[0], size=n_companies, p=LEGAL_FORMS[1]),
-        "cvr": make_cvr(rng, n_companies, taken),
-        "municipality_code": towns["municipality_code"].to_numpy()[town],
-        "postal_code": towns["main_postal_code"].to_numpy()[town],
-        "city": towns["main_town"].to_numpy()[town],
-        "address": [f"{STREETS[s]} {n}" for s, n in zip(rng.integers(0, len(STREETS), n_companies), rng.integers(1, 200, n_companies))],
-        "employees": np.minimum(rng.lognormal(2.3, 1.4, n_companies).astype(int), 20000),
-    })
+    companies = pd.DataFrame(
+        {
+            "entity": [f"C{i:07d}" for i in range(n_companies)],
+            "actor_type": "company",
+            "base_name": base,
+            "legal_form": rng.choice(LEGAL_FORMS[0], size=n_companies, p=LEGAL_FORMS[1]),
+            "cvr": make_cvr(rng, n_companies, taken),
+            "municipality_code": towns["municipality_code"].to_numpy()[town],
+            "postal_code": towns["main_postal_code"].to_numpy()[town],
+            "city": towns["main_town"].to_numpy()[town],
+            "address": [
+                f"{STREETS[s]} {n}"
+                for s, n in zip(rng.integers(0, len(STREETS), n_companies), rng.integers(1, 200, n_companies))
+            ],
+            "employees": np.minimum(rng.lognormal(2.3, 1.4, n_companies).astype(int), 20000),
+        }
+    )
     plant_hard_cases(companies, rng)
     companies["never_cvr"] = rng.random(n_companies) < NEVER_CVR_SHARE
     plant_moves(companies, rng, towns, years)
 
     others = []
-    for actor_type, names, prefix in (("knowledge_institution", KNOWLEDGE_INSTITUTIONS, "K"), ("public_actor", PUBLIC_ACTORS, "P")):
+    for actor_type, names, prefix in (
+        ("knowledge_institution", KNOWLEDGE_INSTITUTIONS, "K"),
+        ("public_actor", PUBLIC_ACTORS, "P"),
+    ):
         t = rng.choice(len(towns), size=len(names))
-        others.append(pd.DataFrame({
-            "entity": [f"{prefix}{i:03d}" for i in range(len(names))], "actor_type": actor_type, "base_name": names,
-            "legal_form": "", "cvr": make_cvr(rng, len(names), taken),
-            "municipality_code": towns["municipality_code"].to_numpy()[t], "postal_code": towns["main_postal_code"].to_numpy()[t],
-            "city": towns["main_town"].to_numpy()[t], "address": [f"{STREETS[k % len(STREETS)]} {k + 1}" for k in range(len(names))],
-            "employees": rng.integers(50, 5000, len(names)), "never_cvr": False,
-        }))
+        others.append(
+            pd.DataFrame(
+                {
+                    "entity": [f"{prefix}{i:03d}" for i in range(len(names))],
+                    "actor_type": actor_type,
+                    "base_name": names,
+                    "legal_form": "",
+                    "cvr": make_cvr(rng, len(names), taken),
+                    "municipality_code": towns["municipality_code"].to_numpy()[t],
+                    "postal_code": towns["main_postal_code"].to_numpy()[t],
+                    "city": towns["main_town"].to_numpy()[t],
+                    "address": [f"{STREETS[k % len(STREETS)]} {k + 1}" for k in range(len(names))],
+                    "employees": rng.integers(50, 5000, len(names)),
+                    "never_cvr": False,
+                }
+            )
+        )
     entities = pd.concat([companies, *others], ignore_index=True)
     entities["name"] = (entities["base_name"] + " " + entities["legal_form"]).str.strip()
 
     regions = REGION_CODES
-    clusters = pd.DataFrame({
-        "cluster_id": [f"DK-CL-{i + 1:03d}" for i in range(N_CLUSTERS)],
-        "cluster_name": [f"{THEMES[i]} Cluster Denmark" if i % 3 else f"Danish {THEMES[i]} Cluster" for i in range(N_CLUSTERS)],
-        "region_code": [regions[i % 5] for i in range(N_CLUSTERS)],
-        "size_weight": rng.lognormal(0, 0.6, N_CLUSTERS),
-        "founded_year": rng.integers(1995, 2014, N_CLUSTERS),
-        "slug": [THEMES[i].lower().replace(" ", "_") for i in range(N_CLUSTERS)],
-    })
+    clusters = pd.DataFrame(
+        {
+            "cluster_id": [f"DK-CL-{i + 1:03d}" for i in range(N_CLUSTERS)],
+            "cluster_name": [
+                f"{THEMES[i]} Cluster Denmark" if i % 3 else f"Danish {THEMES[i]} Cluster" for i in range(N_CLUSTERS)
+            ],
+            "region_code": [regions[i % 5] for i in range(N_CLUSTERS)],
+            "size_weight": rng.lognormal(0, 0.6, N_CLUSTERS),
+            "founded_year": rng.integers(1995, 2014, N_CLUSTERS),
+            "slug": [THEMES[i].lower().replace(" ", "_") for i in range(N_CLUSTERS)],
+        }
+    )
     return Universe(entities, clusters)
-
-
 
 
 def _other_form(form: str, u: float) -> str:
@@ -159,7 +381,7 @@ def _one_letter_off(name: str, u: float) -> str:
     """A near-miss name: one letter inserted after a consonant (Olsen -> Olesen)."""
     consonants = [i for i, ch in enumerate(name[:-1]) if ch.isalpha() and ch.lower() not in "aeiouyæøå" and i > 0]
     i = consonants[int(u * len(consonants))] if consonants else 1
-    return name[: i + 1] + "e" + name[i + 1:]
+    return name[: i + 1] + "e" + name[i + 1 :]
 
 
 def plant_hard_cases(companies: pd.DataFrame, rng: np.random.Generator) -> None:
@@ -180,8 +402,11 @@ def plant_hard_cases(companies: pd.DataFrame, rng: np.random.Generator) -> None:
     base, form = columns["base_name"], columns["legal_form"]
     for kind, pairs, draws in zip(kinds, picked, u):
         i, j, u1, u2 = pairs[:, 0], pairs[:, 1], draws[:, 0], draws[:, 1]
-        copied = {"homonym": ["base_name", "legal_form"], "same_town": ["base_name", "legal_form", *town],
-                  "parent": LOCATION}.get(kind, town)
+        copied = {
+            "homonym": ["base_name", "legal_form"],
+            "same_town": ["base_name", "legal_form", *town],
+            "parent": LOCATION,
+        }.get(kind, town)
         for column in copied:
             columns[column][j] = columns[column][i]
         if kind == "parent":
@@ -202,6 +427,12 @@ def plant_moves(companies: pd.DataFrame, rng: np.random.Generator, towns: pd.Dat
     companies["moved_in"] = np.where(movers, rng.choice(years[1:] or years, size=n), 9999)
     new_town = rng.choice(len(towns), size=n)
     same_town = rng.random(n) < 0.5
-    companies["new_address"] = [f"{STREETS[s]} {k}" for s, k in zip(rng.integers(0, len(STREETS), n), rng.integers(1, 200, n))]
-    for column, source in (("postal_code", "main_postal_code"), ("city", "main_town"), ("municipality_code", "municipality_code")):
+    companies["new_address"] = [
+        f"{STREETS[s]} {k}" for s, k in zip(rng.integers(0, len(STREETS), n), rng.integers(1, 200, n))
+    ]
+    for column, source in (
+        ("postal_code", "main_postal_code"),
+        ("city", "main_town"),
+        ("municipality_code", "municipality_code"),
+    ):
         companies[f"new_{column}"] = np.where(same_town, companies[column], towns[source].to_numpy()[new_town])

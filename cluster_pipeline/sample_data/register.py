@@ -32,11 +32,26 @@ NON_MEMBER_FIRMS = 45_000  # at scale 1
 
 # NACE division -> (cluster-prone, log productivity level, innovation log-odds shift)
 DIVISIONS = {
-    "10": (True, 0.15, 0.3), "21": (True, 0.60, 0.9), "26": (True, 0.40, 0.9), "27": (True, 0.30, 0.7),
-    "28": (True, 0.30, 0.6), "62": (True, 0.35, 0.8), "71": (True, 0.20, 0.5), "72": (True, 0.30, 1.0),
-    "25": (False, 0.05, 0.2), "41": (False, 0.00, -0.3), "43": (False, -0.05, -0.4), "45": (False, -0.05, -0.5),
-    "46": (False, 0.10, -0.1), "47": (False, -0.20, -0.6), "49": (False, -0.05, -0.6), "56": (False, -0.40, -0.8),
-    "68": (False, 0.20, -0.8), "69": (False, 0.15, -0.3), "81": (False, -0.30, -0.8), "96": (False, -0.35, -0.9),
+    "10": (True, 0.15, 0.3),
+    "21": (True, 0.60, 0.9),
+    "26": (True, 0.40, 0.9),
+    "27": (True, 0.30, 0.7),
+    "28": (True, 0.30, 0.6),
+    "62": (True, 0.35, 0.8),
+    "71": (True, 0.20, 0.5),
+    "72": (True, 0.30, 1.0),
+    "25": (False, 0.05, 0.2),
+    "41": (False, 0.00, -0.3),
+    "43": (False, -0.05, -0.4),
+    "45": (False, -0.05, -0.5),
+    "46": (False, 0.10, -0.1),
+    "47": (False, -0.20, -0.6),
+    "49": (False, -0.05, -0.6),
+    "56": (False, -0.40, -0.8),
+    "68": (False, 0.20, -0.8),
+    "69": (False, 0.15, -0.3),
+    "81": (False, -0.30, -0.8),
+    "96": (False, -0.35, -0.9),
 }
 PRONE_GROWTH, OTHER_GROWTH = 0.035, 0.010  # mean annual log productivity growth
 GROWTH_EFFECT = 0.030  # +3.0 pp growth in a participating year
@@ -44,10 +59,32 @@ INNOVATION_EFFECT = 1.0  # log-odds shift in a participating year
 SAMPLING = [(10, 0.06), (50, 0.20), (250, 0.50), (np.inf, 1.0)]  # fte below -> probability of being sampled
 NO_ACCOUNTS, NEGATIVE_VA, UNIT_ERRORS = 0.03, 0.01, 0.001  # shares of firm-years
 
-ENGLISH = ["cvr", "year", "industry_code", "municipality_code", "founded_year", "fte", "value_added", "turnover",
-           "innovation_sampled", "innovator", "survey_weight"]
-DANISH = ["CVRNR", "AAR", "BRANCHE_DB07", "KOM", "STIFTELSESAAR", "AARSVAERK", "VAERDITILVAEKST", "OMSAETNING",
-          "INNO_STIKPROEVE", "INNOVATIV", "VAEGT"]
+ENGLISH = [
+    "cvr",
+    "year",
+    "industry_code",
+    "municipality_code",
+    "founded_year",
+    "fte",
+    "value_added",
+    "turnover",
+    "innovation_sampled",
+    "innovator",
+    "survey_weight",
+]
+DANISH = [
+    "CVRNR",
+    "AAR",
+    "BRANCHE_DB07",
+    "KOM",
+    "STIFTELSESAAR",
+    "AARSVAERK",
+    "VAERDITILVAEKST",
+    "OMSAETNING",
+    "INNO_STIKPROEVE",
+    "INNOVATIV",
+    "VAEGT",
+]
 
 
 @dataclass(frozen=True)
@@ -74,18 +111,30 @@ def _firms(rng: np.random.Generator, universe: Universe, scale: float, first_reg
     member_p = np.where(prone, 3.0, 1.0)
     other_p = np.where(prone, 1.0, 3.0)
     town_weights = np.where(towns["region_code"] == "1084", 2.0, 1.0)
-    firms = pd.DataFrame({
-        "entity": np.concatenate([members["entity"].to_numpy(), [f"R{i:07d}" for i in range(n_other)]]),
-        "cvr": np.concatenate([members["cvr"].to_numpy(), make_cvr(rng, n_other, taken)]),
-        "division": np.concatenate([rng.choice(codes, len(members), p=member_p / member_p.sum()),
-                                    rng.choice(codes, n_other, p=other_p / other_p.sum())]),
-        "municipality_code": np.concatenate([
-            members["municipality_code"].to_numpy(),
-            towns["municipality_code"].to_numpy()[rng.choice(len(towns), n_other, p=town_weights / town_weights.sum())]]),
-        "fte_base": np.concatenate([np.maximum(members["employees"].to_numpy(), 0) * 0.9 + 0.5,
-                                    rng.lognormal(1.5, 1.2, n_other)]),
-        "never_cvr": np.concatenate([members["never_cvr"].to_numpy(), np.zeros(n_other, dtype=bool)]),
-    })
+    firms = pd.DataFrame(
+        {
+            "entity": np.concatenate([members["entity"].to_numpy(), [f"R{i:07d}" for i in range(n_other)]]),
+            "cvr": np.concatenate([members["cvr"].to_numpy(), make_cvr(rng, n_other, taken)]),
+            "division": np.concatenate(
+                [
+                    rng.choice(codes, len(members), p=member_p / member_p.sum()),
+                    rng.choice(codes, n_other, p=other_p / other_p.sum()),
+                ]
+            ),
+            "municipality_code": np.concatenate(
+                [
+                    members["municipality_code"].to_numpy(),
+                    towns["municipality_code"].to_numpy()[
+                        rng.choice(len(towns), n_other, p=town_weights / town_weights.sum())
+                    ],
+                ]
+            ),
+            "fte_base": np.concatenate(
+                [np.maximum(members["employees"].to_numpy(), 0) * 0.9 + 0.5, rng.lognormal(1.5, 1.2, n_other)]
+            ),
+            "never_cvr": np.concatenate([members["never_cvr"].to_numpy(), np.zeros(n_other, dtype=bool)]),
+        }
+    )
     firms["industry_code"] = firms["division"] + pd.Series(rng.integers(0, 10_000, len(firms))).map("{:04d}".format)
     founded = rng.integers(1950, first_register_year, len(firms)).astype(float)
     founded[rng.random(len(firms)) < 0.05] = np.nan
@@ -97,8 +146,9 @@ def _firms(rng: np.random.Generator, universe: Universe, scale: float, first_reg
     return firms
 
 
-def _firm_years(rng, firms: pd.DataFrame, register_years: list[int], participation: dict[int, set[str]],
-                effects: Effects) -> pd.DataFrame:
+def _firm_years(
+    rng, firms: pd.DataFrame, register_years: list[int], participation: dict[int, set[str]], effects: Effects
+) -> pd.DataFrame:
     """Every firm in every register year, with the model's values (before any delivery error)."""
     n, years = len(firms), np.array(register_years)
     # industry growth of each year: the division's mean plus a shock shared by its firms
@@ -108,7 +158,8 @@ def _firm_years(rng, firms: pd.DataFrame, register_years: list[int], participati
     for year in years:
         treated = np.isin(entity, list(participation.get(int(year), ())))
         mean_growth = np.where(firms["prone"], PRONE_GROWTH, OTHER_GROWTH) + np.array(
-            [shocks[(d, int(year))] for d in firms["division"]])
+            [shocks[(d, int(year))] for d in firms["division"]]
+        )
         if year != years[0]:
             log_productivity = log_productivity + mean_growth + effects.growth * treated + rng.normal(0, 0.08, n)
         fte = np.round(firms["fte_base"].to_numpy() * np.exp(rng.normal(0, 0.05, n)), 1)
@@ -117,11 +168,22 @@ def _firm_years(rng, firms: pd.DataFrame, register_years: list[int], participati
         logit = -2.6 + 0.3 * np.log1p(fte) + firms["innovation_shift"].to_numpy()
         p0, p1 = _logistic(logit), _logistic(logit + effects.innovation)
         p = np.where(treated, p1, p0)
-        frames.append(pd.DataFrame({
-            "entity": entity, "year": int(year), "treated": treated, "fte": fte,
-            "log_productivity": log_productivity, "sampled": sampled, "weight": 1 / sampling,
-            "innovator": np.where(sampled, rng.random(n) < p, False), "p0": p0, "p1": p1,
-        }))
+        frames.append(
+            pd.DataFrame(
+                {
+                    "entity": entity,
+                    "year": int(year),
+                    "treated": treated,
+                    "fte": fte,
+                    "log_productivity": log_productivity,
+                    "sampled": sampled,
+                    "weight": 1 / sampling,
+                    "innovator": np.where(sampled, rng.random(n) < p, False),
+                    "p0": p0,
+                    "p1": p1,
+                }
+            )
+        )
     return pd.concat(frames, ignore_index=True)
 
 
@@ -144,21 +206,26 @@ def _delivered_values(rng, firms: pd.DataFrame, year_rows: pd.DataFrame) -> tupl
     value_added = np.where(no_accounts, np.nan, value_added)
     turnover = np.where(no_accounts, np.nan, turnover)
     sampled = year_rows["sampled"].to_numpy()
-    cells = pd.DataFrame({
-        "cvr": firms["cvr"].to_numpy(),
-        "year": str(int(year_rows["year"].iat[0])),
-        "industry_code": firms["industry_code"].to_numpy(),
-        "municipality_code": firms["municipality_code"].to_numpy(),
-        "founded_year": firms["founded_year"].map(lambda v: "" if pd.isna(v) else str(int(v))).to_numpy(),
-        "fte": _decimal(year_rows["fte"].to_numpy(), 1).to_numpy(),
-        "value_added": _decimal(value_added, 0).to_numpy(),
-        "turnover": _decimal(turnover, 0).to_numpy(),
-        "innovation_sampled": np.where(sampled, "1", "0"),
-        "innovator": np.where(sampled, np.where(year_rows["innovator"], "1", "0"), ""),
-        "survey_weight": np.where(sampled, _decimal(year_rows["weight"].to_numpy(), 2), ""),
-    })
-    return cells, {"no_accounts": int(no_accounts.sum()), "negative_value_added": int(negative.sum()),
-                   "unit_errors": int(unit_error.sum())}
+    cells = pd.DataFrame(
+        {
+            "cvr": firms["cvr"].to_numpy(),
+            "year": str(int(year_rows["year"].iat[0])),
+            "industry_code": firms["industry_code"].to_numpy(),
+            "municipality_code": firms["municipality_code"].to_numpy(),
+            "founded_year": firms["founded_year"].map(lambda v: "" if pd.isna(v) else str(int(v))).to_numpy(),
+            "fte": _decimal(year_rows["fte"].to_numpy(), 1).to_numpy(),
+            "value_added": _decimal(value_added, 0).to_numpy(),
+            "turnover": _decimal(turnover, 0).to_numpy(),
+            "innovation_sampled": np.where(sampled, "1", "0"),
+            "innovator": np.where(sampled, np.where(year_rows["innovator"], "1", "0"), ""),
+            "survey_weight": np.where(sampled, _decimal(year_rows["weight"].to_numpy(), 2), ""),
+        }
+    )
+    return cells, {
+        "no_accounts": int(no_accounts.sum()),
+        "negative_value_added": int(negative.sum()),
+        "unit_errors": int(unit_error.sum()),
+    }
 
 
 def _bad_check_digit(cvr: str) -> str:
@@ -179,7 +246,10 @@ BAD_ROWS = [
     (lambda r, y: r.update(fte="mange"), ["fte.number"]),
     (lambda r, y: r.update(founded_year=str(y + 3)), ["founded_year.not_after_year"]),
     (lambda r, y: r.update(innovation_sampled="1", innovator="", survey_weight="12,5"), ["innovator.required_when"]),
-    (lambda r, y: r.update(innovation_sampled="1", innovator="0", survey_weight="0"), ["survey_weight.range_exclusive"]),
+    (
+        lambda r, y: r.update(innovation_sampled="1", innovator="0", survey_weight="0"),
+        ["survey_weight.range_exclusive"],
+    ),
     (lambda r, y: r.update(innovation_sampled="ja"), ["innovation_sampled.allowed_values"]),
 ]
 
@@ -209,19 +279,31 @@ def _truth(firm_years: pd.DataFrame, firms: pd.DataFrame, reporting_years: list[
     """The planted estimands over the participants' firm-years that can be linked (a company that
     never gives its CVR cannot): the effect on the treated, from the model's probabilities."""
     linkable = ~firms.set_index("entity")["never_cvr"]
-    treated = firm_years[firm_years["treated"] & firm_years["year"].isin(reporting_years)
-                         & firm_years["entity"].map(linkable).to_numpy()]
+    treated = firm_years[
+        firm_years["treated"] & firm_years["year"].isin(reporting_years) & firm_years["entity"].map(linkable).to_numpy()
+    ]
     m1, m0 = float(treated["p1"].mean()), float(treated["p0"].mean())
     return {
-        "innovation": {"risk_difference_pp": 100 * (m1 - m0), "risk_ratio": m1 / m0,
-                       "odds_ratio": (m1 / (1 - m1)) / (m0 / (1 - m0)), "treated_firm_years": len(treated)},
+        "innovation": {
+            "risk_difference_pp": 100 * (m1 - m0),
+            "risk_ratio": m1 / m0,
+            "odds_ratio": (m1 / (1 - m1)) / (m0 / (1 - m0)),
+            "treated_firm_years": len(treated),
+        },
         "productivity_growth": {"growth_difference_pp": 100 * effects.growth},
         "effects": {"growth_log_points": effects.growth, "innovation_log_odds": effects.innovation},
     }
 
 
-def generate_register(register: Path, universe: Universe, participation: dict[int, set[str]], reporting_years: list[int],
-                      scale: float, seed: int, effects: Effects = Effects()) -> dict:
+def generate_register(
+    register: Path,
+    universe: Universe,
+    participation: dict[int, set[str]],
+    reporting_years: list[int],
+    scale: float,
+    seed: int,
+    effects: Effects = Effects(),
+) -> dict:
     """Write <register>/firms_<year>.csv for the reporting years and YEARS_BEFORE before; return the truth
     (planted estimands, planted bad rows, delivery errors)."""
     rng = np.random.default_rng([seed, 7])
@@ -242,9 +324,15 @@ def generate_register(register: Path, universe: Universe, participation: dict[in
         # UTF-8 with a byte-order mark in some years, as Excel saves it
         cells.to_csv(register / name, sep=";", index=False, encoding="utf-8-sig" if i % 3 == 0 else "utf-8")
     (register / "LAESMIG.txt").write_text("Udtræk fra virksomhedsregistret. Fortroligt.\n", encoding="utf-8")
-    return {**_truth(firm_years, firms, reporting_years, effects), "register_years": years, "bad_rows": bad_rows,
-            "ignored_files": ["LAESMIG.txt"], "delivery_errors": delivery, "firms": len(firms),
-            "rows": int(len(firm_years) + len(bad_rows) - len(years))}
+    return {
+        **_truth(firm_years, firms, reporting_years, effects),
+        "register_years": years,
+        "bad_rows": bad_rows,
+        "ignored_files": ["LAESMIG.txt"],
+        "delivery_errors": delivery,
+        "firms": len(firms),
+        "rows": int(len(firm_years) + len(bad_rows) - len(years)),
+    }
 
 
 def write_register_truth(landing: Path, truth: dict) -> None:

@@ -17,8 +17,10 @@ def regional_truth(company_flags: pd.DataFrame, entities: pd.DataFrame) -> dict:
     region_of = seeds.municipalities().set_index("municipality_code")["region_code"]
     region = entities.loc[company_flags.index, "municipality_code"].map(region_of)
     frame = company_flags.assign(region=region.to_numpy())
-    return {code: {"companies": int(len(group)), "new_products": int(group["new_products"].sum())}
-            for code, group in frame.groupby("region")}
+    return {
+        code: {"companies": int(len(group)), "new_products": int(group["new_products"].sum())}
+        for code, group in frame.groupby("region")
+    }
 
 
 def year_truth(year, universe, profiles, memberships, truth_rows, bad_rows, bad_files, ignored, superseded) -> dict:
@@ -31,10 +33,11 @@ def year_truth(year, universe, profiles, memberships, truth_rows, bad_rows, bad_
     flags = flags.join(ents[["actor_type", "employees"]], on="entity")
     company_flags = flags[flags["actor_type"] == "company"].groupby("entity")[FLAGS].any()
     employees = ents.loc[company_flags.index, "employees"]
-    sme = employees < 50
+    sme = employees < seeds.sme_employee_limit()
     cluster_flags = flags[flags["actor_type"] == "company"].groupby(["cluster_index", "entity"])[FLAGS].any()
     valid = (profiles["label"].isin(["gold", "silver", "bronze"])) & profiles["label_valid_until"].map(
-        lambda d: d is not None and d >= date(year, 12, 31))
+        lambda d: d is not None and d >= date(year, 12, 31)
+    )
     clusters = {}
     for c, profile in profiles.iterrows():
         mine = flags[flags["cluster_index"] == c]
@@ -50,8 +53,13 @@ def year_truth(year, universe, profiles, memberships, truth_rows, bad_rows, bad_
         if not (valid[c] or profile["label"] == "in_process"):
             failures.append("label")
         clusters[profile["cluster_id"]] = {
-            "label": profile["label"], "label_valid": bool(valid[c]), "companies": int(mine[mine["actor_type"] == "company"]["entity"].nunique()),
-            "committed_companies": int(committed), "triple_helix": helix, "eligible": not failures, "eligibility_failures": failures,
+            "label": profile["label"],
+            "label_valid": bool(valid[c]),
+            "companies": int(mine[mine["actor_type"] == "company"]["entity"].nunique()),
+            "committed_companies": int(committed),
+            "triple_helix": helix,
+            "eligible": not failures,
+            "eligibility_failures": failures,
         }
     return {
         "year": year,
@@ -74,4 +82,6 @@ def year_truth(year, universe, profiles, memberships, truth_rows, bad_rows, bad_
 
 def load_truth_rows(landing: Path, year: int) -> pd.DataFrame:
     """The true organisation of every good members row: source_file, source_sheet, source_row, entity."""
-    return pd.read_csv(Path(landing) / "_truth" / f"{year}_rows.csv", dtype={"source_sheet": "string", "source_row": "int64"})
+    return pd.read_csv(
+        Path(landing) / "_truth" / f"{year}_rows.csv", dtype={"source_sheet": "string", "source_row": "int64"}
+    )

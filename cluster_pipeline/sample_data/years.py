@@ -9,8 +9,8 @@ from datetime import date
 import numpy as np
 import pandas as pd
 
-from cluster_pipeline.sample_data.organisations import COMPANIES_PER_YEAR, LEGAL_VARIANTS, N_CLUSTERS, Universe
 from cluster_pipeline.lib.publish.tables import FLAGS
+from cluster_pipeline.sample_data.organisations import COMPANIES_PER_YEAR, LEGAL_VARIANTS, N_CLUSTERS, Universe
 
 # National distinct companies with each flag, aimed at per year (seed: 2014 status, 2015 figures).
 FLAG_TARGETS = {
@@ -31,54 +31,68 @@ def mistype_cvr(cvr: str, rng: np.random.Generator) -> str | None:
 
     for i in rng.permutation(7):
         if cvr[i] != cvr[i + 1]:
-            typo = cvr[:i] + cvr[i + 1] + cvr[i] + cvr[i + 2:]
+            typo = cvr[:i] + cvr[i + 1] + cvr[i] + cvr[i + 2 :]
             if typo[0] != "0" and not cvr_check(typo):
                 return typo
     return None
 
 
 def year_profiles(rng: np.random.Generator, universe: Universe, year: int) -> pd.DataFrame:
-    gold, silver, bronze, in_process = LABEL_MIX.get(year, LABEL_MIX[max(LABEL_MIX)] if year > max(LABEL_MIX) else LABEL_MIX[min(LABEL_MIX)])
+    gold, silver, bronze, in_process = LABEL_MIX.get(
+        year, LABEL_MIX[max(LABEL_MIX)] if year > max(LABEL_MIX) else LABEL_MIX[min(LABEL_MIX)]
+    )
     labels = ["gold"] * gold + ["silver"] * silver + ["bronze"] * bronze + ["in_process"] * in_process
     labels += ["none"] * (N_CLUSTERS - len(labels))
     # stable ranking so a cluster keeps or improves its label over the years
     order = np.argsort(-universe.clusters["size_weight"].to_numpy(), kind="stable")
     label = np.empty(N_CLUSTERS, dtype=object)
     label[order] = labels
-    valid_until = [date(year + 1 + (i % 3), 6, 30) if lab in ("gold", "silver", "bronze") else None for i, lab in enumerate(label)]
+    valid_until = [
+        date(year + 1 + (i % 3), 6, 30) if lab in ("gold", "silver", "bronze") else None for i, lab in enumerate(label)
+    ]
     # one bronze label lapsed mid-year: reported, but not valid at the end of the year
     lapsed = next(i for i in order[::-1] if label[i] == "bronze")
     valid_until[lapsed] = date(year, 6, 30)
     staff = np.round(rng.uniform(1.0, 12.0, N_CLUSTERS), 1)
     staff[-1] = 0.5 if year % 2 else 2.0  # a small secretariat drops below one FTE in odd years
-    return pd.DataFrame({
-        "cluster_id": universe.clusters["cluster_id"], "reporting_year": year,
-        "cluster_name": universe.clusters["cluster_name"], "region_code": universe.clusters["region_code"],
-        "label": label, "label_valid_until": valid_until, "staff_fte": staff,
-        "founded_year": universe.clusters["founded_year"],
-    })
+    return pd.DataFrame(
+        {
+            "cluster_id": universe.clusters["cluster_id"],
+            "reporting_year": year,
+            "cluster_name": universe.clusters["cluster_name"],
+            "region_code": universe.clusters["region_code"],
+            "label": label,
+            "label_valid_until": valid_until,
+            "staff_fte": staff,
+            "founded_year": universe.clusters["founded_year"],
+        }
+    )
 
 
-def choose_clusters(rng: np.random.Generator, counts: np.ndarray, weights: np.ndarray, chunk: int = 100_000) -> np.ndarray:
+def choose_clusters(
+    rng: np.random.Generator, counts: np.ndarray, weights: np.ndarray, chunk: int = 100_000
+) -> np.ndarray:
     """For each company, counts[i] distinct clusters drawn by weight (Gumbel top-k, vectorised);
     flattened in company order."""
     out = []
     for lo in range(0, len(counts), chunk):
-        k = counts[lo:lo + chunk]
+        k = counts[lo : lo + chunk]
         keys = np.log(weights)[None, :] - np.log(-np.log(rng.random((len(k), len(weights)))))
         top = np.argsort(-keys, axis=1)[:, : k.max(initial=1)]
         out.append(top[np.arange(top.shape[1])[None, :] < k[:, None]])
     return np.concatenate(out) if out else np.array([], dtype=int)
 
 
-def year_memberships(rng: np.random.Generator, universe: Universe, year: int, first_year: int, scale: float) -> pd.DataFrame:
+def year_memberships(
+    rng: np.random.Generator, universe: Universe, year: int, first_year: int, scale: float
+) -> pd.DataFrame:
     """True memberships of the year: entity, cluster, committed flag and the five flags."""
     ents = universe.entities
     companies = ents.index[ents["actor_type"] == "company"].to_numpy()
     n_active = int(COMPANIES_PER_YEAR * scale)
     # a sliding window over the pool: about 12% of the companies change each year
     start = int((year - first_year) * 0.12 * n_active)
-    active = companies[start:start + n_active]
+    active = companies[start : start + n_active]
     n_clusters = rng.choice(CLUSTERS_PER_COMPANY[0], size=len(active), p=CLUSTERS_PER_COMPANY[1])
     weights = universe.clusters["size_weight"].to_numpy()
     weights = weights / weights.sum()
@@ -97,7 +111,9 @@ def year_memberships(rng: np.random.Generator, universe: Universe, year: int, fi
     year_index = min(max(year - 2014, 0), 4)
     for flag in FLAGS:
         p = FLAG_TARGETS[flag][year_index] / COMPANIES_PER_YEAR
-        holders = set(active[rng.random(len(active)) < p]) | set(np.concatenate([knowledge, public])[rng.random(len(knowledge) + len(public)) < 0.3])
+        holders = set(active[rng.random(len(active)) < p]) | set(
+            np.concatenate([knowledge, public])[rng.random(len(knowledge) + len(public)) < 0.3]
+        )
         has = members["entity_index"].isin(holders).to_numpy()
         # each holder reports the flag in at least one of its clusters, often in more
         shuffled = members.sample(frac=1, random_state=int(rng.integers(1 << 31)))
@@ -126,7 +142,7 @@ def name_variant(base: str, legal_form: str, r: np.ndarray) -> str:
     if r[3] < 0.03 and len(name) > 8:
         i = 3 + int(r[7] * (len(name) - 5))
         if name[i].isalpha() and name[i + 1].isalpha():
-            name = name[:i] + name[i + 1] + name[i] + name[i + 2:]
+            name = name[:i] + name[i + 1] + name[i] + name[i + 2 :]
     text = f"{name} {form}".strip()
     if r[4] < 0.06:
         text = text.upper()
@@ -142,7 +158,7 @@ def cvr_variant(cvr: str, r: float, rng: np.random.Generator) -> str:
     if r < 0.14:
         return mistype_cvr(cvr, rng) or ""
     if r < 0.26:
-        return " ".join(cvr[i:i + 2] for i in range(0, 8, 2))
+        return " ".join(cvr[i : i + 2] for i in range(0, 8, 2))
     if r < 0.34:
         return "DK" + cvr
     if r < 0.38:
@@ -161,7 +177,7 @@ def _year_spelling(base: str, u: float) -> str:
         return spelled
     i = 2 + int(u * max(len(base) - 4, 1))
     if i + 1 < len(base) and base[i].isalpha() and base[i + 1].isalpha() and base[i] != base[i + 1]:
-        return base[:i] + base[i + 1] + base[i] + base[i + 2:]
+        return base[:i] + base[i + 1] + base[i] + base[i + 2 :]
     return base
 
 
@@ -176,7 +192,9 @@ def address_variant(address: str, r: float) -> str:
     return address
 
 
-def noisy_member_rows(universe: Universe, memberships: pd.DataFrame, year: int, rng: np.random.Generator) -> pd.DataFrame:
+def noisy_member_rows(
+    universe: Universe, memberships: pd.DataFrame, year: int, rng: np.random.Generator
+) -> pd.DataFrame:
     """The members rows as the clusters write them (one per membership), with the true entity.
     Besides each row's own noise, an organisation has habits that hold for a whole year:
     its CVR left out everywhere, one spelling of its name, and its address after a move."""
@@ -184,8 +202,11 @@ def noisy_member_rows(universe: Universe, memberships: pd.DataFrame, year: int, 
     n_entities = len(located)
     habit = rng.random((n_entities, 3))
     without_cvr = located["never_cvr"].to_numpy(dtype=bool) | (habit[:, 0] < YEAR_WITHOUT_CVR)
-    spelling = np.where(habit[:, 1] < YEAR_SPELLING,
-                        [_year_spelling(b, u) for b, u in zip(located["base_name"], habit[:, 2])], located["base_name"])
+    spelling = np.where(
+        habit[:, 1] < YEAR_SPELLING,
+        [_year_spelling(b, u) for b, u in zip(located["base_name"], habit[:, 2])],
+        located["base_name"],
+    )
     index = memberships["entity_index"].to_numpy()
     ents = located.iloc[index].reset_index(drop=True)
     n = len(ents)
@@ -193,18 +214,26 @@ def noisy_member_rows(universe: Universe, memberships: pd.DataFrame, year: int, 
     r_cvr = rng.random(n)
     r_address = rng.random(n)
     municipality = ents["municipality_code"].where(rng.random(n) >= 0.15, "")
-    return pd.DataFrame({
-        "cluster_id": universe.clusters["cluster_id"].to_numpy()[memberships["cluster_index"].to_numpy()],
-        "reporting_year": year,
-        "cvr": ["" if skip else cvr_variant(c, x, rng) for c, x, skip in zip(ents["cvr"], r_cvr, without_cvr[index])],
-        "name": [name_variant(b, f, x) for b, f, x in zip(spelling[index], ents["legal_form"], r)],
-        "address": [address_variant(a, x) for a, x in zip(ents["address"], r_address)], "postal_code": ents["postal_code"], "city": ents["city"],
-        "municipality_code": municipality, "actor_type": ents["actor_type"], "employees": ents["employees"].astype(int),
-        "committed_member": memberships["committed_member"].to_numpy(),
-        **{f: memberships[f].to_numpy() for f in FLAGS},
-        "entity": ents["entity"],
-        "cluster_index": memberships["cluster_index"].to_numpy(),
-    })
+    return pd.DataFrame(
+        {
+            "cluster_id": universe.clusters["cluster_id"].to_numpy()[memberships["cluster_index"].to_numpy()],
+            "reporting_year": year,
+            "cvr": [
+                "" if skip else cvr_variant(c, x, rng) for c, x, skip in zip(ents["cvr"], r_cvr, without_cvr[index])
+            ],
+            "name": [name_variant(b, f, x) for b, f, x in zip(spelling[index], ents["legal_form"], r)],
+            "address": [address_variant(a, x) for a, x in zip(ents["address"], r_address)],
+            "postal_code": ents["postal_code"],
+            "city": ents["city"],
+            "municipality_code": municipality,
+            "actor_type": ents["actor_type"],
+            "employees": ents["employees"].astype(int),
+            "committed_member": memberships["committed_member"].to_numpy(),
+            **{f: memberships[f].to_numpy() for f in FLAGS},
+            "entity": ents["entity"],
+            "cluster_index": memberships["cluster_index"].to_numpy(),
+        }
+    )
 
 
 def accepted_member_rows(universe: Universe, year: int, first_year: int, scale: float, seed: int) -> pd.DataFrame:

@@ -18,10 +18,11 @@ from cluster_pipeline.defs.conditions import follows
 from cluster_pipeline.defs.metadata import markdown_table, table_metadata
 from cluster_pipeline.defs.partitions import year_of, years
 from cluster_pipeline.defs.resources import OutputFolder, Warehouse
+from cluster_pipeline.defs.selections import REPUBLISH
 from cluster_pipeline.lib import seeds
-from cluster_pipeline.lib.publish import tables
 from cluster_pipeline.lib.companies.identities import apply_ids, ids_with_two_cvrs, link_years
 from cluster_pipeline.lib.companies.resolution import resolve_companies as resolve
+from cluster_pipeline.lib.publish import tables
 from cluster_pipeline.lib.publish.warehouse import replace_table
 
 ONE_COMPANY_PER_ROW = "every_row_has_one_company"
@@ -37,29 +38,35 @@ IDS = "company_ids"  # (year, local_id) -> company_id, intermediate
 # Re-publish a year when the identities changed after it was last published (and nothing
 # it needs is missing or running): how other years follow a run that changed identities.
 IDENTITIES_UPDATED = follows(
-    dg.AutomationCondition.any_deps_match(dg.AutomationCondition.newly_updated())
-    .allow(dg.AssetSelection.assets("company_identities")),
+    dg.AutomationCondition.any_deps_match(dg.AutomationCondition.newly_updated()).allow(
+        dg.AssetSelection.assets("company_identities")
+    ),
     "company_identities updated since",
 )
 
 
 @dg.asset(
-    partitions_def=years, group_name="companies", deps=["accepted_members"], kinds={"python", "parquet"},
+    partitions_def=years,
+    group_name="companies",
+    deps=["accepted_members"],
+    kinds={"python", "parquet"},
     description="The year's members rows resolved to distinct organisations, from that year's evidence alone, "
     "with the year's own ids (intermediate: company_identities names them across years).",
 )
 def resolved_companies(context: dg.AssetExecutionContext, output: OutputFolder) -> dg.MaterializeResult:
     year = year_of(context)
     members = output.read_work("accepted_members", year)
-    resolution = resolve(members, seeds.municipalities(), seeds.thresholds()["sme_employee_limit"])
+    resolution = resolve(members, seeds.municipalities(), seeds.sme_employee_limit())
     path = output.write_work("resolved_companies", year, resolution.companies)
     output.write_work("resolved_memberships", year, resolution.memberships)
     rules = resolution.memberships["match_rule"].value_counts().rename_axis("match_rule").reset_index(name="rows")
-    return dg.MaterializeResult(metadata={
-        **table_metadata(resolution.companies, path),
-        "memberships": len(resolution.memberships),
-        "match_rules": dg.MetadataValue.md(markdown_table(rules)),
-    })
+    return dg.MaterializeResult(
+        metadata={
+            **table_metadata(resolution.companies, path),
+            "memberships": len(resolution.memberships),
+            "match_rules": dg.MetadataValue.md(markdown_table(rules)),
+        }
+    )
 
 
 def out_of_date_years(output: OutputFolder, ids: pd.DataFrame) -> list[int]:
@@ -73,16 +80,29 @@ def out_of_date_years(output: OutputFolder, ids: pd.DataFrame) -> list[int]:
 
 
 @dg.asset(
-    group_name="companies", deps=["resolved_companies"], kinds={"python", "parquet", "sql"},
+    group_name="companies",
+    deps=["resolved_companies"],
+    kinds={"python", "parquet", "sql"},
     pool="company_identities",  # one writer of the identities at a time
     check_specs=[
-        dg.AssetCheckSpec(STABLE_IDS, asset="company_identities",
-                          description=f"Of the companies evidently the same in two consecutive years (same CVR, or "
-                          f"same name in the same postal code), the share with one id; warns below {MIN_STABILITY:.1%}."),
-        dg.AssetCheckSpec(ONE_CVR_PER_IDENTITY, asset="company_identities", blocking=True,
-                          description="No company_id stands for two different CVR numbers in any years."),
-        dg.AssetCheckSpec(FORMER_IDS, asset="company_identities", blocking=True,
-                          description="Every id ever published points to an id that is published now."),
+        dg.AssetCheckSpec(
+            STABLE_IDS,
+            asset="company_identities",
+            description=f"Of the companies evidently the same in two consecutive years (same CVR, or "
+            f"same name in the same postal code), the share with one id; warns below {MIN_STABILITY:.1%}.",
+        ),
+        dg.AssetCheckSpec(
+            ONE_CVR_PER_IDENTITY,
+            asset="company_identities",
+            blocking=True,
+            description="No company_id stands for two different CVR numbers in any years.",
+        ),
+        dg.AssetCheckSpec(
+            FORMER_IDS,
+            asset="company_identities",
+            blocking=True,
+            description="Every id ever published points to an id that is published now.",
+        ),
     ],
     description="One row per company_id ever published: the id it stands for now (current_id), its CVR, name and "
     "years. Links every year's resolved companies to one identity per organisation (same CVR in any year, or a "
@@ -97,58 +117,90 @@ def company_identities(context: dg.AssetExecutionContext, output: OutputFolder, 
     schema = tables.schema("company_identities")
     output.write_work_all_years(IDS, ids)
     path = output.publish_all_years("company_identities", table, schema)
-    engine = warehouse.engine(output)
-    try:
+    with warehouse.connect(output) as engine:
         replace_table(engine, "company_identities", table, schema)
-    finally:
-        engine.dispose()
 
     stale = out_of_date_years(output, ids)
     current = table[table["company_id"] == table["current_id"]]
     former = table[table["company_id"] != table["current_id"]]
-    yield dg.MaterializeResult(metadata={
-        **table_metadata(table, path, schema, preview=former.head(10) if len(former) else current.head(10)),
-        "years": dg.MetadataValue.json(resolved_years),
-        "current_ids": len(current), "former_ids": len(former),
-        "years_to_republish": dg.MetadataValue.json(stale),
-    })
+    yield dg.MaterializeResult(
+        metadata={
+            **table_metadata(table, path, schema, preview=former.head(10) if len(former) else current.head(10)),
+            "years": dg.MetadataValue.json(resolved_years),
+            "current_ids": len(current),
+            "former_ids": len(former),
+            "years_to_republish": dg.MetadataValue.json(stale),
+        }
+    )
 
     stability = identities.stability
     yield dg.AssetCheckResult(
-        check_name=STABLE_IDS, passed=all(v >= MIN_STABILITY for v in stability.values()),
+        check_name=STABLE_IDS,
+        passed=all(v >= MIN_STABILITY for v in stability.values()),
         severity=dg.AssetCheckSeverity.WARN,
-        metadata={"lowest": dg.MetadataValue.float(min(stability.values(), default=1.0)),
-                  "by_year_pair": dg.MetadataValue.json({k: round(v, 5) for k, v in stability.items()})},
+        metadata={
+            "lowest": dg.MetadataValue.float(min(stability.values(), default=1.0)),
+            "by_year_pair": dg.MetadataValue.json({k: round(v, 5) for k, v in stability.items()}),
+        },
     )
     cvrs = ids_with_two_cvrs(ids, memberships)
-    yield dg.AssetCheckResult(check_name=ONE_CVR_PER_IDENTITY, passed=not cvrs,
-                              metadata={"ids_with_two_cvrs": dg.MetadataValue.json(cvrs[:20]), "count": len(cvrs)})
+    yield dg.AssetCheckResult(
+        check_name=ONE_CVR_PER_IDENTITY,
+        passed=not cvrs,
+        metadata={"ids_with_two_cvrs": dg.MetadataValue.json(cvrs[:20]), "count": len(cvrs)},
+    )
     dangling = table[~table["current_id"].isin(current["company_id"])]
-    yield dg.AssetCheckResult(check_name=FORMER_IDS, passed=dangling.empty,
-                              metadata={"dangling": dg.MetadataValue.json(dangling["company_id"].head(20).tolist())})
+    yield dg.AssetCheckResult(
+        check_name=FORMER_IDS,
+        passed=dangling.empty,
+        metadata={"dangling": dg.MetadataValue.json(dangling["company_id"].head(20).tolist())},
+    )
 
 
 @dg.multi_asset(
     partitions_def=years,
     group_name="companies",
     specs=[
-        dg.AssetSpec("companies", deps=["resolved_companies", "company_identities"], kinds={"parquet"},
-                     automation_condition=IDENTITIES_UPDATED,
-                     description="One row per resolved organisation active in the year, with its company_id "
-                     "(the same in every year)."),
-        dg.AssetSpec("memberships", deps=["resolved_companies", "company_identities"], kinds={"parquet"},
-                     automation_condition=IDENTITIES_UPDATED,
-                     description="One row per accepted members row, with its company_id and how it was matched."),
+        dg.AssetSpec(
+            "companies",
+            deps=["resolved_companies", "company_identities"],
+            kinds={"parquet"},
+            automation_condition=IDENTITIES_UPDATED,
+            description="One row per resolved organisation active in the year, with its company_id "
+            "(the same in every year).",
+        ),
+        dg.AssetSpec(
+            "memberships",
+            deps=["resolved_companies", "company_identities"],
+            kinds={"parquet"},
+            automation_condition=IDENTITIES_UPDATED,
+            description="One row per accepted members row, with its company_id and how it was matched.",
+        ),
     ],
     check_specs=[
-        dg.AssetCheckSpec(ONE_COMPANY_PER_ROW, asset="memberships", blocking=True,
-                          description="Every accepted members row has exactly one company, and that company is published."),
-        dg.AssetCheckSpec(ONE_CVR_PER_COMPANY, asset="companies", blocking=True,
-                          description="No company holds two different valid CVR numbers."),
-        dg.AssetCheckSpec(DISTINCT_RATIO, asset="companies",
-                          description="Reports distinct companies per membership; warns outside 0.3-1.0."),
-        dg.AssetCheckSpec(KNOWN_IDS, asset="companies", blocking=True,
-                          description="Every published company_id is a current id in company_identities."),
+        dg.AssetCheckSpec(
+            ONE_COMPANY_PER_ROW,
+            asset="memberships",
+            blocking=True,
+            description="Every accepted members row has exactly one company, and that company is published.",
+        ),
+        dg.AssetCheckSpec(
+            ONE_CVR_PER_COMPANY,
+            asset="companies",
+            blocking=True,
+            description="No company holds two different valid CVR numbers.",
+        ),
+        dg.AssetCheckSpec(
+            DISTINCT_RATIO,
+            asset="companies",
+            description="Reports distinct companies per membership; warns outside 0.3-1.0.",
+        ),
+        dg.AssetCheckSpec(
+            KNOWN_IDS,
+            asset="companies",
+            blocking=True,
+            description="Every published company_id is a current id in company_identities.",
+        ),
     ],
     can_subset=False,
 )
@@ -162,41 +214,62 @@ def identified_companies(context: dg.AssetExecutionContext, output: OutputFolder
     schema = tables.schema("companies")
     path = output.publish("companies", year, companies, schema)
     top = companies.sort_values(["n_clusters", "company_id"], ascending=[False, True]).head(10)
-    yield dg.MaterializeResult(asset_key="companies", metadata={
-        **table_metadata(companies, path, schema, preview=top),
-        "companies (actor_type company)": int((companies["actor_type"] == "company").sum()),
-    })
+    yield dg.MaterializeResult(
+        asset_key="companies",
+        metadata={
+            **table_metadata(companies, path, schema, preview=top),
+            "companies (actor_type company)": int((companies["actor_type"] == "company").sum()),
+        },
+    )
     published = memberships[tables.columns("memberships")]
     schema = tables.schema("memberships")
     path = output.publish("memberships", year, published, schema)
     rules = published["match_rule"].value_counts().rename_axis("match_rule").reset_index(name="rows")
-    yield dg.MaterializeResult(asset_key="memberships", metadata={
-        **table_metadata(published, path, schema), "match_rules": dg.MetadataValue.md(markdown_table(rules))})
+    yield dg.MaterializeResult(
+        asset_key="memberships",
+        metadata={**table_metadata(published, path, schema), "match_rules": dg.MetadataValue.md(markdown_table(rules))},
+    )
 
     unmatched = memberships["company_id"].isna() | ~memberships["company_id"].isin(companies["company_id"])
     yield dg.AssetCheckResult(
-        asset_key="memberships", check_name=ONE_COMPANY_PER_ROW,
+        asset_key="memberships",
+        check_name=ONE_COMPANY_PER_ROW,
         passed=bool(len(memberships) == len(members) and not unmatched.any() and companies["company_id"].is_unique),
-        metadata={"accepted_rows": len(members), "memberships": len(memberships), "rows_without_company": int(unmatched.sum())},
+        metadata={
+            "accepted_rows": len(members),
+            "memberships": len(memberships),
+            "rows_without_company": int(unmatched.sum()),
+        },
     )
     cvrs = memberships.dropna(subset=["cvr"]).groupby("company_id")["cvr"].nunique()
-    yield dg.AssetCheckResult(asset_key="companies", check_name=ONE_CVR_PER_COMPANY, passed=bool((cvrs <= 1).all()),
-                              metadata={"companies_with_two_cvrs": int((cvrs > 1).sum())})
+    yield dg.AssetCheckResult(
+        asset_key="companies",
+        check_name=ONE_CVR_PER_COMPANY,
+        passed=bool((cvrs <= 1).all()),
+        metadata={"companies_with_two_cvrs": int((cvrs > 1).sum())},
+    )
     ratio = len(companies) / len(memberships) if len(memberships) else 1.0
-    yield dg.AssetCheckResult(asset_key="companies", check_name=DISTINCT_RATIO, passed=0.3 <= ratio <= 1.0,
-                              severity=dg.AssetCheckSeverity.WARN,
-                              metadata={"ratio": dg.MetadataValue.float(ratio), "companies": len(companies),
-                                        "memberships": len(memberships)})
+    yield dg.AssetCheckResult(
+        asset_key="companies",
+        check_name=DISTINCT_RATIO,
+        passed=0.3 <= ratio <= 1.0,
+        severity=dg.AssetCheckSeverity.WARN,
+        metadata={"ratio": dg.MetadataValue.float(ratio), "companies": len(companies), "memberships": len(memberships)},
+    )
     identities = output.read_all_years("company_identities")
     known = set(identities.loc[identities["company_id"] == identities["current_id"], "company_id"])
     unknown = sorted(set(companies["company_id"]) - known)
-    yield dg.AssetCheckResult(asset_key="companies", check_name=KNOWN_IDS, passed=not unknown,
-                              metadata={"unknown_ids": dg.MetadataValue.json(unknown[:20]), "count": len(unknown)})
+    yield dg.AssetCheckResult(
+        asset_key="companies",
+        check_name=KNOWN_IDS,
+        passed=not unknown,
+        metadata={"unknown_ids": dg.MetadataValue.json(unknown[:20]), "count": len(unknown)},
+    )
 
 
 identity_follow_ups = dg.AutomationConditionSensorDefinition(
     "identity_follow_ups",
-    target=dg.AssetSelection.assets("companies", "memberships", "sql_warehouse"),
+    target=REPUBLISH,
     default_status=dg.DefaultSensorStatus.RUNNING,
     minimum_interval_seconds=30,
     description="After company_identities changes, re-publishes the other years' companies and memberships under "

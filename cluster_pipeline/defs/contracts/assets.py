@@ -1,17 +1,20 @@
 """Contracts: validate the landed cells against data_contracts/ with Great Expectations,
 quarantine broken rows and files with every reason, normalise what passes."""
 
-
 import dagster as dg
 import pandas as pd
 
 from cluster_pipeline.defs.metadata import markdown_table, table_metadata
 from cluster_pipeline.defs.partitions import year_of, years
 from cluster_pipeline.defs.resources import OutputFolder
-from cluster_pipeline.lib.publish import tables
 from cluster_pipeline.lib.contracts.model import load_contracts
-from cluster_pipeline.lib.contracts.submissions import (clusters_without_members, member_count_jumps, validate_year,
-                                              year_quarantine)
+from cluster_pipeline.lib.contracts.submissions import (
+    clusters_without_members,
+    member_count_jumps,
+    validate_year,
+    year_quarantine,
+)
+from cluster_pipeline.lib.publish import tables
 
 QUARANTINE_RATE = "quarantine_rate"
 MAX_QUARANTINE_RATE = 0.02  # above 2% of rows read, someone should look at the files
@@ -29,24 +32,45 @@ def reasons_summary(quarantine: pd.DataFrame) -> pd.DataFrame:
     partitions_def=years,
     group_name="contracts",
     specs=[
-        dg.AssetSpec("accepted_profiles", deps=["landed_files"], kinds={"parquet"},
-                     description="Profile rows that passed the contract, normalised (region codes, English labels, dates)."),
-        dg.AssetSpec("accepted_members", deps=["landed_files"], kinds={"parquet"},
-                     description="Members rows that passed the contract, normalised (CVR digits with check status, "
-                     "booleans, 4-digit postal codes, English actor types)."),
-        dg.AssetSpec("quarantine", deps=["landed_files"], kinds={"parquet"},
-                     description="Every broken row and file, with every reason, its file, sheet and row."),
+        dg.AssetSpec(
+            "accepted_profiles",
+            deps=["landed_files"],
+            kinds={"parquet"},
+            description="Profile rows that passed the contract, normalised (region codes, English labels, dates).",
+        ),
+        dg.AssetSpec(
+            "accepted_members",
+            deps=["landed_files"],
+            kinds={"parquet"},
+            description="Members rows that passed the contract, normalised (CVR digits with check status, "
+            "booleans, 4-digit postal codes, English actor types).",
+        ),
+        dg.AssetSpec(
+            "quarantine",
+            deps=["landed_files"],
+            kinds={"parquet"},
+            description="Every broken row and file, with every reason, its file, sheet and row.",
+        ),
     ],
     check_specs=[
-        dg.AssetCheckSpec(QUARANTINE_RATE, asset="quarantine",
-                          description=f"Warns when more than {MAX_QUARANTINE_RATE:.0%} of the rows read (rows of files "
-                          "set aside whole included) are quarantined."),
-        dg.AssetCheckSpec(CLUSTERS_WITH_MEMBERS, asset="accepted_members",
-                          description="Warns about clusters with an accepted profile but no accepted members: their "
-                          "members file was set aside or never sent, and they are missing from every figure."),
-        dg.AssetCheckSpec(STEADY_MEMBERS, asset="accepted_members",
-                          description=f"Warns about clusters whose accepted members rows changed more than "
-                          f"{MAX_CHANGE:g}-fold from the previous year (a test file, a half list)."),
+        dg.AssetCheckSpec(
+            QUARANTINE_RATE,
+            asset="quarantine",
+            description=f"Warns when more than {MAX_QUARANTINE_RATE:.0%} of the rows read (rows of files "
+            "set aside whole included) are quarantined.",
+        ),
+        dg.AssetCheckSpec(
+            CLUSTERS_WITH_MEMBERS,
+            asset="accepted_members",
+            description="Warns about clusters with an accepted profile but no accepted members: their "
+            "members file was set aside or never sent, and they are missing from every figure.",
+        ),
+        dg.AssetCheckSpec(
+            STEADY_MEMBERS,
+            asset="accepted_members",
+            description=f"Warns about clusters whose accepted members rows changed more than "
+            f"{MAX_CHANGE:g}-fold from the previous year (a test file, a half list).",
+        ),
     ],
 )
 def validate_submissions(context: dg.AssetExecutionContext, output: OutputFolder):
@@ -65,35 +89,55 @@ def validate_submissions(context: dg.AssetExecutionContext, output: OutputFolder
     schema = tables.schema("quarantine")
     path = output.publish("quarantine", year, quarantine, schema)
     summary = reasons_summary(quarantine)
-    yield dg.MaterializeResult(asset_key="quarantine", metadata={
-        **table_metadata(quarantine, path, schema),
-        "reasons_summary": dg.MetadataValue.md(markdown_table(summary, max_rows=30)),
-    })
+    yield dg.MaterializeResult(
+        asset_key="quarantine",
+        metadata={
+            **table_metadata(quarantine, path, schema),
+            "reasons_summary": dg.MetadataValue.md(markdown_table(summary, max_rows=30)),
+        },
+    )
 
     set_aside_rows = int(files.loc[files["status"] == "quarantined", "rows_read"].sum())
     rows_read = int(sum(len(c) for c in cells.values())) + set_aside_rows
     rows_quarantined = int((quarantine["level"] == "row").sum()) + set_aside_rows
     rate = rows_quarantined / rows_read if rows_read else 0.0
     yield dg.AssetCheckResult(
-        asset_key="quarantine", check_name=QUARANTINE_RATE, passed=rate <= MAX_QUARANTINE_RATE,
+        asset_key="quarantine",
+        check_name=QUARANTINE_RATE,
+        passed=rate <= MAX_QUARANTINE_RATE,
         severity=dg.AssetCheckSeverity.WARN,
-        metadata={"rate": dg.MetadataValue.float(rate), "rows_read": rows_read, "rows_quarantined": rows_quarantined,
-                  "rows_in_files_set_aside": set_aside_rows,
-                  "files_quarantined": int((quarantine["level"] == "file").sum())},
+        metadata={
+            "rate": dg.MetadataValue.float(rate),
+            "rows_read": rows_read,
+            "rows_quarantined": rows_quarantined,
+            "rows_in_files_set_aside": set_aside_rows,
+            "files_quarantined": int((quarantine["level"] == "file").sum()),
+        },
     )
     members = validated["members"].accepted
     silent = clusters_without_members(validated["profile"].accepted, members)
     yield dg.AssetCheckResult(
-        asset_key="accepted_members", check_name=CLUSTERS_WITH_MEMBERS, passed=silent.empty,
+        asset_key="accepted_members",
+        check_name=CLUSTERS_WITH_MEMBERS,
+        passed=silent.empty,
         severity=dg.AssetCheckSeverity.WARN,
-        metadata={"clusters": dg.MetadataValue.md(markdown_table(silent) if len(silent) else "none"), "count": len(silent)},
+        metadata={
+            "clusters": dg.MetadataValue.md(markdown_table(silent) if len(silent) else "none"),
+            "count": len(silent),
+        },
     )
     previous = output.work_file("accepted_members", year - 1)
-    jumps = member_count_jumps(output.read_work("accepted_members", year - 1) if previous.exists() else None,
-                               members, MAX_CHANGE)
+    jumps = member_count_jumps(
+        output.read_work("accepted_members", year - 1) if previous.exists() else None, members, MAX_CHANGE
+    )
     yield dg.AssetCheckResult(
-        asset_key="accepted_members", check_name=STEADY_MEMBERS, passed=jumps.empty,
+        asset_key="accepted_members",
+        check_name=STEADY_MEMBERS,
+        passed=jumps.empty,
         severity=dg.AssetCheckSeverity.WARN,
-        metadata={"clusters": dg.MetadataValue.md(markdown_table(jumps) if len(jumps) else "none"), "count": len(jumps),
-                  "compared_with": year - 1 if previous.exists() else "no previous year"},
+        metadata={
+            "clusters": dg.MetadataValue.md(markdown_table(jumps) if len(jumps) else "none"),
+            "count": len(jumps),
+            "compared_with": year - 1 if previous.exists() else "no previous year",
+        },
     )

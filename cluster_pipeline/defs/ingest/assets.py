@@ -1,17 +1,16 @@
 """Ingest: read a year's landing folder into text cells, and publish the manifest."""
 
-
 import dagster as dg
 
 from cluster_pipeline.defs.metadata import markdown_table, table_metadata
 from cluster_pipeline.defs.partitions import year_of, years
 from cluster_pipeline.defs.resources import LandingFolder, OutputFolder
-from cluster_pipeline.lib.publish import tables
-from cluster_pipeline.lib.contracts.model import load_contracts
 from cluster_pipeline.lib.contracts.gx_adapter import warm_up
-from cluster_pipeline.lib.ingest.intake import intake_year
+from cluster_pipeline.lib.contracts.model import load_contracts
 from cluster_pipeline.lib.contracts.submissions import ingest_manifest as build_manifest
 from cluster_pipeline.lib.contracts.submissions import records_frame, unaccounted_files
+from cluster_pipeline.lib.ingest.intake import intake_year
+from cluster_pipeline.lib.publish import tables
 
 ACCOUNTING = "rows_accounted_for"
 
@@ -23,7 +22,9 @@ ACCOUNTING = "rows_accounted_for"
     description="Every file in <landing>/<year>/ read as text cells with lineage (file, sheet, Excel row); "
     "headers mapped to the contracts' columns; unknown columns dropped; unreadable files set aside.",
 )
-def landed_files(context: dg.AssetExecutionContext, landing: LandingFolder, output: OutputFolder) -> dg.MaterializeResult:
+def landed_files(
+    context: dg.AssetExecutionContext, landing: LandingFolder, output: OutputFolder
+) -> dg.MaterializeResult:
     year = year_of(context)
     warm_up()  # GX's import overlaps the reading; validation (same process, in-process executor) needs it next
     intake = intake_year(landing.year_dir(year), load_contracts())
@@ -32,11 +33,13 @@ def landed_files(context: dg.AssetExecutionContext, landing: LandingFolder, outp
     for kind, cells in intake.cells.items():
         output.write_work(f"landed_{kind}_cells", year, cells)
     by_status = files["status"].value_counts().to_dict()
-    return dg.MaterializeResult(metadata={
-        **table_metadata(files, path, preview=files[["source_file", "kind", "status", "rows_read"]]),
-        "files_by_status": dg.MetadataValue.json(by_status),
-        "rows_read": dg.MetadataValue.int(int(files["rows_read"].sum())),
-    })
+    return dg.MaterializeResult(
+        metadata={
+            **table_metadata(files, path, preview=files[["source_file", "kind", "status", "rows_read"]]),
+            "files_by_status": dg.MetadataValue.json(by_status),
+            "rows_read": dg.MetadataValue.int(int(files["rows_read"].sum())),
+        }
+    )
 
 
 @dg.asset(
@@ -44,8 +47,14 @@ def landed_files(context: dg.AssetExecutionContext, landing: LandingFolder, outp
     group_name="ingest",
     kinds={"parquet"},
     deps=["landed_files", "accepted_members", "accepted_profiles", "quarantine"],
-    check_specs=[dg.AssetCheckSpec(ACCOUNTING, asset="ingest_manifest", blocking=True,
-                                   description="For every ingested file: rows read = rows accepted + rows quarantined.")],
+    check_specs=[
+        dg.AssetCheckSpec(
+            ACCOUNTING,
+            asset="ingest_manifest",
+            blocking=True,
+            description="For every ingested file: rows read = rows accepted + rows quarantined.",
+        )
+    ],
     description="One row per landing file: sha256, size, kind, status, and rows read / accepted / quarantined, "
     "counted from the published tables.",
 )
@@ -59,7 +68,9 @@ def ingest_manifest(context: dg.AssetExecutionContext, output: OutputFolder):
 
     ingested = manifest[manifest["status"] == "ingested"]
     off = unaccounted_files(manifest)
-    yield dg.MaterializeResult(metadata=table_metadata(manifest, path, schema, preview=manifest.drop(columns=["sha256"])))
+    yield dg.MaterializeResult(
+        metadata=table_metadata(manifest, path, schema, preview=manifest.drop(columns=["sha256"]))
+    )
     yield dg.AssetCheckResult(
         check_name=ACCOUNTING,
         passed=off.empty,
@@ -69,6 +80,10 @@ def ingest_manifest(context: dg.AssetExecutionContext, output: OutputFolder):
             "rows_read": int(ingested["rows_read"].sum()),
             "rows_accepted": int(ingested["rows_accepted"].sum()),
             "rows_quarantined": int(ingested["rows_quarantined"].sum()),
-            "files_off": dg.MetadataValue.md(markdown_table(off[["source_file", "rows_read", "rows_accepted", "rows_quarantined"]]) if len(off) else "none"),
+            "files_off": dg.MetadataValue.md(
+                markdown_table(off[["source_file", "rows_read", "rows_accepted", "rows_quarantined"]])
+                if len(off)
+                else "none"
+            ),
         },
     )

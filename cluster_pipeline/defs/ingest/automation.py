@@ -18,9 +18,13 @@ def _year_range() -> tuple[int, int]:
     return int(keys[0]), int(keys[-1])
 
 
-@dg.sensor(job_name=JOB, minimum_interval_seconds=60, default_status=dg.DefaultSensorStatus.STOPPED,
-           description="Requests a run for a year when a file in its landing folder is added, removed or changed "
-           "(by content hash). One run per distinct content of a year: run keys never repeat a content.")
+@dg.sensor(
+    job_name=JOB,
+    minimum_interval_seconds=60,
+    default_status=dg.DefaultSensorStatus.STOPPED,
+    description="Requests a run for a year when a file in its landing folder is added, removed or changed "
+    "(by content hash). One run per distinct content of a year: run keys never repeat a content.",
+)
 def landing_files_sensor(context: dg.SensorEvaluationContext, landing: LandingFolder):
     cursor = json.loads(context.cursor) if context.cursor else {}
     new_cursor = {}
@@ -31,8 +35,13 @@ def landing_files_sensor(context: dg.SensorEvaluationContext, landing: LandingFo
         content = fingerprint(state)
         new_cursor[str(year)] = {"fingerprint": content, "files": state}
         if before.get("fingerprint") != content:
-            requests.append(dg.RunRequest(run_key=f"{year}-{content[:20]}", partition_key=str(year),
-                                          tags={"cluster_pipeline/trigger": "landing_files"}))
+            requests.append(
+                dg.RunRequest(
+                    run_key=f"{year}-{content[:20]}",
+                    partition_key=str(year),
+                    tags={"cluster_pipeline/trigger": "landing_files"},
+                )
+            )
     # the cursor holds every year seen in this evaluation, so nothing is skipped next time
     context.update_cursor(json.dumps(new_cursor))
     if not requests:
@@ -40,14 +49,21 @@ def landing_files_sensor(context: dg.SensorEvaluationContext, landing: LandingFo
     return requests
 
 
-@dg.schedule(job_name=JOB, cron_schedule="0 2 * * *", execution_timezone="Europe/Copenhagen",
-             default_status=dg.DefaultScheduleStatus.STOPPED,
-             description="Every night: materialise the latest year that has submissions; nothing when there is none.")
+@dg.schedule(
+    job_name=JOB,
+    cron_schedule="0 2 * * *",
+    execution_timezone="Europe/Copenhagen",
+    default_status=dg.DefaultScheduleStatus.STOPPED,
+    description="Every night: materialise the latest year that has submissions; nothing when there is none.",
+)
 def nightly_latest_year(context: dg.ScheduleEvaluationContext, landing: LandingFolder):
     found = year_folders(landing.root, *_year_range())
     if not found:
         return dg.SkipReason(f"no year in {landing.root} has submissions")
     latest = max(found)
     stamp = context.scheduled_execution_time or datetime.now()
-    return dg.RunRequest(run_key=f"nightly-{latest}-{stamp:%Y%m%d}", partition_key=str(latest),
-                         tags={"cluster_pipeline/trigger": "nightly"})
+    return dg.RunRequest(
+        run_key=f"nightly-{latest}-{stamp:%Y%m%d}",
+        partition_key=str(latest),
+        tags={"cluster_pipeline/trigger": "nightly"},
+    )

@@ -2,6 +2,7 @@
 the yearly statistics report."""
 
 import dagster as dg
+import pandas as pd
 
 from cluster_pipeline.defs.conditions import follows
 from cluster_pipeline.defs.metadata import markdown_table
@@ -11,8 +12,6 @@ from cluster_pipeline.lib.publish import tables
 from cluster_pipeline.lib.publish.report import indicator_differences, indicators_in_report, write_report
 from cluster_pipeline.lib.publish.report_figures import report_figures
 from cluster_pipeline.lib.publish.warehouse import replace_year
-
-import pandas as pd
 
 
 @dg.asset(
@@ -25,20 +24,21 @@ import pandas as pd
     description="Every published table in the SQL database (SQLite beside the Parquet by default, PostgreSQL by "
     "CLUSTER_PIPELINE_WAREHOUSE_URL): one table each with a year column; the year is replaced in one transaction.",
 )
-def sql_warehouse(context: dg.AssetExecutionContext, output: OutputFolder, warehouse: Warehouse) -> dg.MaterializeResult:
+def sql_warehouse(
+    context: dg.AssetExecutionContext, output: OutputFolder, warehouse: Warehouse
+) -> dg.MaterializeResult:
     year = year_of(context)
     frames = {name: (output.read(name, year), tables.schema(name)) for name in tables.TABLES}
-    engine = warehouse.engine(output)
-    try:
+    with warehouse.connect(output) as engine:
         written = replace_year(engine, year, frames)
-    finally:
-        engine.dispose()
     summary = pd.DataFrame({"table": list(written), "rows": list(written.values())})
-    return dg.MaterializeResult(metadata={
-        "dagster/row_count": dg.MetadataValue.int(int(summary["rows"].sum())),
-        "database": dg.MetadataValue.text(engine.url.render_as_string(hide_password=True)),
-        "tables": dg.MetadataValue.md(markdown_table(summary, max_rows=20)),
-    })
+    return dg.MaterializeResult(
+        metadata={
+            "dagster/row_count": dg.MetadataValue.int(int(summary["rows"].sum())),
+            "database": dg.MetadataValue.text(engine.url.render_as_string(hide_password=True)),
+            "tables": dg.MetadataValue.md(markdown_table(summary, max_rows=20)),
+        }
+    )
 
 
 REPORT_MATCHES = "report_shows_indicator_status"
@@ -48,10 +48,24 @@ REPORT_MATCHES = "report_shows_indicator_status"
     partitions_def=years,
     group_name="publish",
     kinds={"html"},
-    deps=["indicator_status", "national_outcomes", "regional_outcomes", "clusters", "cluster_outcomes",
-          "ingest_manifest", "quarantine", "memberships"],
-    check_specs=[dg.AssetCheckSpec(REPORT_MATCHES, asset="yearly_report", blocking=True,
-                                   description="The indicator values and statuses the report shows equal indicator_status.")],
+    deps=[
+        "indicator_status",
+        "national_outcomes",
+        "regional_outcomes",
+        "clusters",
+        "cluster_outcomes",
+        "ingest_manifest",
+        "quarantine",
+        "memberships",
+    ],
+    check_specs=[
+        dg.AssetCheckSpec(
+            REPORT_MATCHES,
+            asset="yearly_report",
+            blocking=True,
+            description="The indicator values and statuses the report shows equal indicator_status.",
+        )
+    ],
     description="The yearly statistics report for people who do not write SQL: <output>/reports/<year>.html, one "
     "self-contained file (charts as inline SVG) with the indicators against their targets, the outcomes over the "
     "years, regions, clusters and labels, data quality and method. Every figure is read from the published tables.",
@@ -62,13 +76,20 @@ def yearly_report(context: dg.AssetExecutionContext, output: OutputFolder):
     path = write_report(figures, output.root / "reports", context.run.run_id)
     shown = indicators_in_report(path.read_text(encoding="utf-8"))
     summary = pd.DataFrame([{"indicator": i, "value": v, "status": s} for i, (v, s) in shown.items()])
-    yield dg.MaterializeResult(metadata={
-        "path": dg.MetadataValue.path(str(path.resolve())),
-        "size_kb": round(path.stat().st_size / 1024, 1),
-        "years_shown": dg.MetadataValue.json(figures.years),
-        "summary": dg.MetadataValue.md(f"Report for {year}: {int(figures.national.loc[year, 'companies']):,} distinct "
-                                       f"companies.\n\n" + markdown_table(summary)),
-    })
+    yield dg.MaterializeResult(
+        metadata={
+            "path": dg.MetadataValue.path(str(path.resolve())),
+            "size_kb": round(path.stat().st_size / 1024, 1),
+            "years_shown": dg.MetadataValue.json(figures.years),
+            "summary": dg.MetadataValue.md(
+                f"Report for {year}: {int(figures.national.loc[year, 'companies']):,} distinct "
+                f"companies.\n\n" + markdown_table(summary)
+            ),
+        }
+    )
     different = indicator_differences(path.read_text(encoding="utf-8"), output.read("indicator_status", year))
-    yield dg.AssetCheckResult(check_name=REPORT_MATCHES, passed=not different,
-                              metadata={"indicators_differing": dg.MetadataValue.json(different)})
+    yield dg.AssetCheckResult(
+        check_name=REPORT_MATCHES,
+        passed=not different,
+        metadata={"indicators_differing": dg.MetadataValue.json(different)},
+    )

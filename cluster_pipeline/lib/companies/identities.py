@@ -25,7 +25,14 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from cluster_pipeline.lib.companies.resolution import Partition, name_edges, name_forms, normalise_address, sets_per_node
+from cluster_pipeline.lib.companies.resolution import (
+    OrganisationGroups,
+    name_edges,
+    name_forms,
+    normalise_address,
+    sets_per_node,
+    spelling_block,
+)
 
 EVIDENCE = ["year", "local_id", "cvr", "name", "address", "postal_code"]
 IDENTITY_COLUMNS = ["company_id", "current_id", "cvr", "name", "first_year", "last_year", "n_years"]
@@ -40,8 +47,10 @@ class Identities:
 
 def _evidence(years: dict[int, pd.DataFrame]) -> pd.DataFrame:
     """Distinct (year, local company, name, address, postal code, CVR) over all years."""
-    frames = [rows.rename(columns={"company_id": "local_id"}).assign(year=year)[EVIDENCE]
-              for year, rows in sorted(years.items())]
+    frames = [
+        rows.rename(columns={"company_id": "local_id"}).assign(year=year)[EVIDENCE]
+        for year, rows in sorted(years.items())
+    ]
     if not frames:
         return pd.DataFrame({c: pd.Series(dtype="object") for c in EVIDENCE})
     evidence = pd.concat(frames, ignore_index=True)
@@ -56,8 +65,14 @@ def link_years(years: dict[int, pd.DataFrame], previous: pd.DataFrame | None = N
     ids stay in the table pointing to what they stand for now."""
     evidence = _evidence(years)
     if evidence.empty:
-        empty = pd.DataFrame({"year": pd.Series(dtype="int64"), "local_id": pd.Series(dtype=object),
-                              "company_id": pd.Series(dtype=object), "cvr": pd.Series(dtype=object)})
+        empty = pd.DataFrame(
+            {
+                "year": pd.Series(dtype="int64"),
+                "local_id": pd.Series(dtype=object),
+                "company_id": pd.Series(dtype=object),
+                "cvr": pd.Series(dtype=object),
+            }
+        )
         return Identities(empty[["year", "local_id", "company_id"]], identity_table(empty, years, previous), {})
     # nodes: a year's resolved company, numbered in (year, local id) order
     local_code, locals_ = pd.factorize(evidence["local_id"])
@@ -77,73 +92,124 @@ def link_years(years: dict[int, pd.DataFrame], previous: pd.DataFrame | None = N
     # (a CVR decides, whatever forms and addresses: a company that moved), "N..." the same
     # name, postal code and address; one id never occurs twice in a year
     roots = pd.Series(np.arange(n_nodes)).groupby(node_local_code).transform("min").to_numpy()
-    partition = Partition(node_cvr.tolist(), {}, {})
-    partition.parent = roots.tolist()
+    organisations = OrganisationGroups(node_cvr.tolist(), {}, {})
+    organisations.parent = roots.tolist()
     year_bits = pd.Series(np.left_shift(1, node_year_code).astype(np.int64)).groupby(roots).sum()
-    partition.groups = dict(zip(year_bits.index.tolist(), year_bits.tolist()))  # two nodes of one year never join
+    organisations.groups = dict(zip(year_bits.index.tolist(), year_bits.tolist()))  # two nodes of one year never join
 
     forms = name_forms(evidence["name"])
     address_key = normalise_address(evidence["address"])
     postal = evidence["postal_code"].fillna("").astype(str)
-    spellings = pd.DataFrame({"node": node_of_row, "name_key": forms["name_key"], "name_wide": forms["name_wide"],
-                              "postal": postal, "address_key": address_key, "legal_form": forms["legal_form"]})
-    spellings = spellings.drop_duplicates(["node", "name_key", "postal", "legal_form", "address_key"]).reset_index(drop=True)
+    spellings = pd.DataFrame(
+        {
+            "node": node_of_row,
+            "name_key": forms["name_key"],
+            "name_wide": forms["name_wide"],
+            "postal": postal,
+            "address_key": address_key,
+            "legal_form": forms["legal_form"],
+        }
+    )
+    spellings = spellings.drop_duplicates(["node", "name_key", "postal", "legal_form", "address_key"]).reset_index(
+        drop=True
+    )
     spellings["cvr"] = node_cvr[spellings["node"].to_numpy()]
-    spellings["block"] = spellings["postal"] + "|" + spellings["name_key"].str.slice(0, 2)
+    spellings["block"] = spelling_block(spellings)
     edges = name_edges(spellings)
     query, candidate = spellings["node"].to_numpy()[edges["query"]], spellings["node"].to_numpy()[edges["candidate"]]
     # within a year the resolver has decided; within one identity there is nothing to join
     open_edges = (node_year[query] != node_year[candidate]) & (roots[query] != roots[candidate])
-    edges = pd.DataFrame({"query": query[open_edges], "candidate": candidate[open_edges],
-                          "score": edges["score"].to_numpy()[open_edges]})
+    edges = pd.DataFrame(
+        {"query": query[open_edges], "candidate": candidate[open_edges], "score": edges["score"].to_numpy()[open_edges]}
+    )
 
     # forms and addresses matter only where a name edge may join two identities: gather
     # them for the nodes of those identities, onto each identity's root
     touched = np.flatnonzero(np.isin(roots, roots[np.r_[edges["query"].to_numpy(), edges["candidate"].to_numpy()]]))
-    for sets, values in ((partition.forms, forms["legal_form"]), (partition.addresses, address_key)):
+    for sets, values in ((organisations.forms, forms["legal_form"]), (organisations.addresses, address_key)):
         for node, found in sets_per_node(values, node_of_row, touched).items():
             sets[roots[node]] = sets.get(roots[node], frozenset()) | found
     # strongest evidence first, then the nearest years; node numbers make ties deterministic
     edges["gap"] = np.abs(node_year[edges["query"]] - node_year[edges["candidate"]])
-    ordered = edges.sort_values(["score", "gap", "query", "candidate"], ascending=[False, True, True, True], kind="stable")
+    ordered = edges.sort_values(
+        ["score", "gap", "query", "candidate"], ascending=[False, True, True, True], kind="stable"
+    )
     for query_node, candidate_node in zip(ordered["query"].tolist(), ordered["candidate"].tolist()):
-        partition.union(candidate_node, query_node)
+        organisations.union(candidate_node, query_node)
 
-    roots = np.array([partition.find(i) for i in range(n_nodes)])
-    nodes_frame = pd.DataFrame({"year": node_year, "local_id": node_local, "root": roots,
-                                "cvr": np.asarray(partition.cvr, dtype=object)[roots]})
+    roots = np.array([organisations.find(i) for i in range(n_nodes)])
+    nodes_frame = pd.DataFrame(
+        {
+            "year": node_year,
+            "local_id": node_local,
+            "root": roots,
+            "cvr": np.asarray(organisations.cvr, dtype=object)[roots],
+        }
+    )
     # earliest year first: the identity's seed is its earliest own id
-    seed = nodes_frame.sort_values(["year", "local_id"], kind="stable").drop_duplicates("root").set_index("root")["local_id"]
-    nodes_frame["company_id"] = np.where(nodes_frame["cvr"].notna(), "CVR" + nodes_frame["cvr"].fillna(""),
-                                         nodes_frame["root"].map(seed))
+    seed = (
+        nodes_frame.sort_values(["year", "local_id"], kind="stable")
+        .drop_duplicates("root")
+        .set_index("root")["local_id"]
+    )
+    nodes_frame["company_id"] = np.where(
+        nodes_frame["cvr"].notna(), "CVR" + nodes_frame["cvr"].fillna(""), nodes_frame["root"].map(seed)
+    )
     ids = nodes_frame[["year", "local_id", "company_id", "cvr"]]
     # evidently the same company: the same CVR, else the same normalised name in the same postal code
     row_cvr = pd.Series(node_cvr[node_of_row], dtype=object)
-    key = np.where(row_cvr.notna(), "cvr:" + row_cvr.fillna("").astype(str),
-                   "name:" + forms["name_key"].astype(str).to_numpy() + "|" + postal.to_numpy())
-    keyed = pd.DataFrame({"year": node_year[node_of_row], "company_id": nodes_frame["company_id"].to_numpy()[node_of_row],
-                          "key": key})
-    return Identities(ids[["year", "local_id", "company_id"]], identity_table(ids, years, previous), id_stability(keyed))
+    key = np.where(
+        row_cvr.notna(),
+        "cvr:" + row_cvr.fillna("").astype(str),
+        "name:" + forms["name_key"].astype(str).to_numpy() + "|" + postal.to_numpy(),
+    )
+    keyed = pd.DataFrame(
+        {"year": node_year[node_of_row], "company_id": nodes_frame["company_id"].to_numpy()[node_of_row], "key": key}
+    )
+    return Identities(
+        ids[["year", "local_id", "company_id"]], identity_table(ids, years, previous), id_stability(keyed)
+    )
 
 
 def identity_table(ids: pd.DataFrame, years: dict[int, pd.DataFrame], previous: pd.DataFrame | None) -> pd.DataFrame:
     """Current ids (pointing to themselves), every year's own id that now stands for another
     (an analyst may hold it from a run of that year alone), and every id published before."""
-    names = pd.concat([rows[["company_id", "name"]].assign(year=year) for year, rows in years.items()]
-                      or [pd.DataFrame({"company_id": [], "name": [], "year": []})], ignore_index=True)
-    names = names.astype({"company_id": object}).rename(columns={"company_id": "local_id"}).merge(ids, on=["year", "local_id"])
-    latest_name = names.sort_values("year", kind="stable").drop_duplicates("company_id", keep="last").set_index("company_id")["name"]
-    per_id = ids.groupby("company_id").agg(cvr=("cvr", "first"), first_year=("year", "min"), last_year=("year", "max"),
-                                           n_years=("year", "nunique"))
+    names = pd.concat(
+        [rows[["company_id", "name"]].assign(year=year) for year, rows in years.items()]
+        or [pd.DataFrame({"company_id": [], "name": [], "year": []})],
+        ignore_index=True,
+    )
+    names = (
+        names.astype({"company_id": object})
+        .rename(columns={"company_id": "local_id"})
+        .merge(ids, on=["year", "local_id"])
+    )
+    latest_name = (
+        names.sort_values("year", kind="stable")
+        .drop_duplicates("company_id", keep="last")
+        .set_index("company_id")["name"]
+    )
+    per_id = ids.groupby("company_id").agg(
+        cvr=("cvr", "first"), first_year=("year", "min"), last_year=("year", "max"), n_years=("year", "nunique")
+    )
     current = per_id.assign(current_id=per_id.index, name=latest_name.reindex(per_id.index)).reset_index()
 
     # a year's own id that is no longer the published one: points to its identity (the latest year's)
     own = ids[ids["local_id"] != ids["company_id"]].sort_values("year", kind="stable")
     own = own[~own["local_id"].isin(current["company_id"])]
-    former = own.groupby("local_id").agg(current_id=("company_id", "last"), first_year=("year", "min"),
-                                         last_year=("year", "max"), n_years=("year", "nunique")).reset_index()
+    former = (
+        own.groupby("local_id")
+        .agg(
+            current_id=("company_id", "last"),
+            first_year=("year", "min"),
+            last_year=("year", "max"),
+            n_years=("year", "nunique"),
+        )
+        .reset_index()
+    )
     former = former.rename(columns={"local_id": "company_id"}).join(
-        current.set_index("company_id")[["cvr", "name"]], on="current_id")
+        current.set_index("company_id")[["cvr", "name"]], on="current_id"
+    )
     table = pd.concat([current, former], ignore_index=True)
 
     if previous is not None and len(previous):
@@ -178,15 +244,19 @@ def apply_ids(frame: pd.DataFrame, ids: pd.DataFrame | None, year: int) -> pd.Da
     mapping = ids[ids["year"] == year].set_index("local_id")["company_id"]
     mapped = frame["company_id"].map(mapping)
     if mapped.isna().any():
-        raise ValueError(f"{int(mapped.isna().sum())} companies of {year} have no identity: company_identities was "
-                         f"computed before {year} was last resolved; materialise company_identities again")
+        raise ValueError(
+            f"{int(mapped.isna().sum())} companies of {year} have no identity: company_identities was "
+            f"computed before {year} was last resolved; materialise company_identities again"
+        )
     return frame.assign(company_id=mapped.to_numpy())
 
 
 def ids_with_two_cvrs(ids: pd.DataFrame, years: dict[int, pd.DataFrame]) -> list[str]:
     """The company_ids whose companies carry two different CVR numbers in any years."""
-    cvrs = [rows.loc[rows["cvr"].notna(), ["company_id", "cvr"]].astype(object).assign(year=year)
-            for year, rows in years.items()]
+    cvrs = [
+        rows.loc[rows["cvr"].notna(), ["company_id", "cvr"]].astype(object).assign(year=year)
+        for year, rows in years.items()
+    ]
     if not cvrs:
         return []
     joined = pd.concat(cvrs).rename(columns={"company_id": "local_id"}).merge(ids, on=["year", "local_id"])

@@ -41,8 +41,21 @@ def resolution_quality(predicted: pd.Series, truth: pd.Series) -> Quality:
     # an organisation is reproduced when its predicted group holds exactly its rows
     cells = frame.value_counts(["p", "t"]).reset_index(name="n")
     p_size, t_size = frame["p"].value_counts(), frame["t"].value_counts()
-    exact = int(((cells["n"].to_numpy() == p_size.reindex(cells["p"]).to_numpy())
-                 & (cells["n"].to_numpy() == t_size.reindex(cells["t"]).to_numpy())).sum())
+    exact = int(
+        (
+            (cells["n"].to_numpy() == p_size.reindex(cells["p"]).to_numpy())
+            & (cells["n"].to_numpy() == t_size.reindex(cells["t"]).to_numpy())
+        ).sum()
+    )
     c_precision, c_recall = exact / len(p_size), exact / len(t_size)
-    return Quality(len(frame), len(p_size), len(t_size), precision, recall, _f1(precision, recall),
-                   c_precision, c_recall, _f1(c_precision, c_recall))
+    return Quality(
+        len(frame),
+        len(p_size),
+        len(t_size),
+        precision,
+        recall,
+        _f1(precision, recall),
+        c_precision,
+        c_recall,
+        _f1(c_precision, c_recall),
+    )

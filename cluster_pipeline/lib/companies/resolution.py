@@ -76,7 +76,9 @@ def _fold(text: pa.Array, collapse: bool) -> pa.Array:
         text = pc.replace_substring(text, letter, spelled)
     accented = pc.indices_nonzero(pc.invert(pc.string_is_ascii(text)))
     if len(accented):  # é, ü, ...: strip the accents, only where there are any
-        stripped = pc.replace_substring_regex(pc.utf8_normalize(pc.take(text, accented), form="NFKD"), r"[^\x00-\x7f]", "")
+        stripped = pc.replace_substring_regex(
+            pc.utf8_normalize(pc.take(text, accented), form="NFKD"), r"[^\x00-\x7f]", ""
+        )
         values = text.to_numpy(zero_copy_only=False)
         values[accented.to_numpy()] = stripped.to_numpy(zero_copy_only=False)
         text = pa.array(values, type=pa.string())
@@ -96,8 +98,10 @@ def _split_legal_form(names: pa.Array) -> tuple[pa.Array, pa.Array]:
 def split_legal_form(names: pd.Series) -> tuple[pd.Series, pd.Series]:
     """(name without its legal form, canonical legal form or ''): the form is the last word."""
     bare, form = _split_legal_form(_arrow(names))
-    return (pd.Series(bare.to_numpy(zero_copy_only=False), index=names.index, dtype=object),
-            pd.Series(form.to_numpy(zero_copy_only=False), index=names.index, dtype=object))
+    return (
+        pd.Series(bare.to_numpy(zero_copy_only=False), index=names.index, dtype=object),
+        pd.Series(form.to_numpy(zero_copy_only=False), index=names.index, dtype=object),
+    )
 
 
 def _comparison_form(bare: pa.Array, collapse: bool) -> pa.Array:
@@ -122,25 +126,36 @@ def name_forms(names: pd.Series) -> pd.DataFrame:
     def per_row(distinct: pa.Array) -> pd.Series:
         return pd.Series(pc.take(distinct, rows), dtype=pd.ArrowDtype(pa.string()))
 
-    return pd.DataFrame({"name_key": per_row(_comparison_form(bare, True)),
-                         "name_wide": per_row(_comparison_form(bare, False)), "legal_form": per_row(form)})
+    return pd.DataFrame(
+        {
+            "name_key": per_row(_comparison_form(bare, True)),
+            "name_wide": per_row(_comparison_form(bare, False)),
+            "legal_form": per_row(form),
+        }
+    )
 
 
 def normalise_address(addresses: pd.Series) -> pd.Series:
     codes, distinct = pd.factorize(addresses.fillna(""))  # fold each distinct address once
-    folded = pc.replace_substring_regex(_fold(pa.array(np.asarray(distinct, dtype=object), type=pa.string()), True),
-                                        r"[^a-z0-9]+", "")
+    folded = pc.replace_substring_regex(
+        _fold(pa.array(np.asarray(distinct, dtype=object), type=pa.string()), True), r"[^a-z0-9]+", ""
+    )
     return pd.Series(folded.to_numpy(zero_copy_only=False)[codes], index=addresses.index, dtype=object)
 
 
-class Partition:
+class OrganisationGroups:
     """Union-find over nodes that never joins two organisations the evidence tells apart:
     two different CVR numbers, two different explicit legal forms (A/S is not ApS), or
     two clearly different street addresses (another street or house number); and, when
     groups are given (a bit mask per node, e.g. its year), two nodes of one group."""
 
-    def __init__(self, cvrs: list[str | None], forms: dict[int, frozenset], addresses: dict[int, frozenset],
-                 groups: dict[int, int] | None = None):
+    def __init__(
+        self,
+        cvrs: list[str | None],
+        forms: dict[int, frozenset],
+        addresses: dict[int, frozenset],
+        groups: dict[int, int] | None = None,
+    ):
         self.parent = list(range(len(cvrs)))
         self.cvr = list(cvrs)
         self.forms = forms  # only nodes that take part in a union need them
@@ -216,6 +231,12 @@ def _pairs_where(mask: np.ndarray, test, left: np.ndarray, right: np.ndarray) ->
     return out
 
 
+def spelling_block(spellings: pd.DataFrame) -> pd.Series:
+    """Where name candidates are searched: the same postal code and the same first two letters
+    of the name key (a slip past the second letter still meets its original)."""
+    return spellings["postal"] + "|" + spellings["name_key"].str.slice(0, 2)
+
+
 def name_edges(spellings: pd.DataFrame) -> pd.DataFrame:
     """Pairs (query spelling without CVR, candidate spelling) in the same block whose names are
     within one edit and whose addresses do not clearly differ, with the name similarity.
@@ -233,18 +254,30 @@ def name_edges(spellings: pd.DataFrame) -> pd.DataFrame:
         if hi - lo < 2:
             continue
         q = lo + np.flatnonzero(is_query[lo:hi])
-        distance = np.minimum(*(
-            process.cdist(keys[k][q], keys[k][lo:hi], scorer=OSA.distance, score_cutoff=MAX_EDITS_SAME_ADDRESS,
-                          workers=-1 if len(q) * (hi - lo) > PARALLEL_PAIRS else 1)
-            for k in ("name_key", "name_wide")
-        ))
+        distance = np.minimum(
+            *(
+                process.cdist(
+                    keys[k][q],
+                    keys[k][lo:hi],
+                    scorer=OSA.distance,
+                    score_cutoff=MAX_EDITS_SAME_ADDRESS,
+                    workers=-1 if len(q) * (hi - lo) > PARALLEL_PAIRS else 1,
+                )
+                for k in ("name_key", "name_wide")
+            )
+        )
         qi, ci = np.nonzero(distance <= MAX_EDITS_SAME_ADDRESS)
         found_q.append(q[qi])
         found_c.append(lo + ci)
         found_d.append(distance[qi, ci])
     if not found_q:
-        return pd.DataFrame({"query": pd.Series(dtype="int64"), "candidate": pd.Series(dtype="int64"),
-                             "score": pd.Series(dtype="float64")})
+        return pd.DataFrame(
+            {
+                "query": pd.Series(dtype="int64"),
+                "candidate": pd.Series(dtype="int64"),
+                "score": pd.Series(dtype="float64"),
+            }
+        )
     q, c, d = np.concatenate(found_q), np.concatenate(found_c), np.concatenate(found_d)
     keep = q != c
     q, c, d = q[keep], c[keep], d[keep]
@@ -259,15 +292,21 @@ def name_edges(spellings: pd.DataFrame) -> pd.DataFrame:
     # numbers in names are identifiers, not typing slips ("Syd2" is not "Syd6"); entity words
     # must agree (equal names agree on both, so only names with a slip are looked at)
     slipped = ok & (d > 0)
-    ok &= ~_pairs_where(slipped, lambda a, b: _numbers(a) != _numbers(b) or _entity_words(a) != _entity_words(b),
-                        q_names, c_names)
+    ok &= ~_pairs_where(
+        slipped, lambda a, b: _numbers(a) != _numbers(b) or _entity_words(a) != _entity_words(b), q_names, c_names
+    )
     # same name, same town, but another street or house number: another company
     ok &= ~_pairs_where(ok & (q_addr != c_addr) & (q_addr != "") & (c_addr != ""), _addresses_differ, q_addr, c_addr)
-    return pd.DataFrame({"query": order[q[ok]], "candidate": order[c[ok]],
-                         "score": 1.0 - d[ok] / np.maximum(np.maximum(q_len, c_len)[ok], 1)})
+    return pd.DataFrame(
+        {
+            "query": order[q[ok]],
+            "candidate": order[c[ok]],
+            "score": 1.0 - d[ok] / np.maximum(np.maximum(q_len, c_len)[ok], 1),
+        }
+    )
 
 
-def _attach_to_cvr(edges: pd.DataFrame, nodes: pd.DataFrame, partition: Partition) -> dict[int, float]:
+def _attach_to_cvr(edges: pd.DataFrame, nodes: pd.DataFrame, organisations: OrganisationGroups) -> dict[int, float]:
     """Each node without a CVR joins the CVR-holding node it fits best; a tie between
     different CVRs is broken by address, then legal form, else left alone."""
     scores: dict[int, float] = {}
@@ -276,20 +315,23 @@ def _attach_to_cvr(edges: pd.DataFrame, nodes: pd.DataFrame, partition: Partitio
         return scores
     to_cvr = to_cvr.assign(
         cvr=nodes["cvr"].to_numpy()[to_cvr["candidate"]],
-        same_address=nodes["address_key"].to_numpy()[to_cvr["query"]] == nodes["address_key"].to_numpy()[to_cvr["candidate"]],
-        same_form=nodes["legal_form"].to_numpy()[to_cvr["query"]] == nodes["legal_form"].to_numpy()[to_cvr["candidate"]],
+        same_address=nodes["address_key"].to_numpy()[to_cvr["query"]]
+        == nodes["address_key"].to_numpy()[to_cvr["candidate"]],
+        same_form=nodes["legal_form"].to_numpy()[to_cvr["query"]]
+        == nodes["legal_form"].to_numpy()[to_cvr["candidate"]],
     )
     # per query and CVR, that CVR's best evidence; then per query its best and second-best CVR
     evidence = ["score", "same_address", "same_form"]
-    ranked = (to_cvr.sort_values(["query", *evidence], ascending=[True, False, False, False], kind="stable")
-              .drop_duplicates(["query", "cvr"]))
+    ranked = to_cvr.sort_values(
+        ["query", *evidence], ascending=[True, False, False, False], kind="stable"
+    ).drop_duplicates(["query", "cvr"])
     top = ranked.drop_duplicates("query")
     second = ranked[ranked.duplicated("query")].drop_duplicates("query").set_index("query")
     runner_up = second.reindex(top["query"])[evidence].to_numpy()
     tied = (top[evidence].to_numpy() == runner_up).all(axis=1)
     # nothing decides between two companies: attach to neither
     for query, candidate, score in top.loc[~tied, ["query", "candidate", "score"]].itertuples(index=False):
-        partition.union(int(candidate), int(query))
+        organisations.union(int(candidate), int(query))
         scores[int(query)] = float(score)
     return scores
 
@@ -344,52 +386,73 @@ def resolve_companies(members: pd.DataFrame, municipalities: pd.DataFrame, sme_l
     # nodes: one per valid CVR, and one per distinct (name, postal code, address) without one
     has_cvr = cvr.notna().to_numpy()
     # integer node keys (no million-string concatenations): the CVR, else (name, postal code, address)
-    name_code, postal_code, address_code = (pd.factorize(x)[0].astype(np.int64) for x in (name_key, postal, address_key))
-    location = (name_code * (postal_code.max(initial=0) + 1) + postal_code) * (address_code.max(initial=0) + 1) + address_code
+    name_code, postal_code, address_code = (
+        pd.factorize(x)[0].astype(np.int64) for x in (name_key, postal, address_key)
+    )
+    location = (name_code * (postal_code.max(initial=0) + 1) + postal_code) * (
+        address_code.max(initial=0) + 1
+    ) + address_code
     node_of_row, _ = pd.factorize(np.where(has_cvr, -1 - pd.factorize(cvr)[0].astype(np.int64), location))
     n_nodes = int(node_of_row.max(initial=-1)) + 1
     first = pd.Series(np.arange(len(rows))).groupby(node_of_row).first()
     # candidate names: each node under every (name, postal) it was written with
-    spellings = pd.DataFrame({"node": node_of_row, "name_key": name_key, "name_wide": forms["name_wide"],
-                              "postal": postal,
-                              "address_key": address_key, "legal_form": legal_form}).drop_duplicates(["node", "name_key", "postal", "legal_form"])
+    spellings = pd.DataFrame(
+        {
+            "node": node_of_row,
+            "name_key": name_key,
+            "name_wide": forms["name_wide"],
+            "postal": postal,
+            "address_key": address_key,
+            "legal_form": legal_form,
+        }
+    ).drop_duplicates(["node", "name_key", "postal", "legal_form"])
     node_cvr = pd.Series(cvr.to_numpy()[first.to_numpy()], index=first.index)
 
     spellings = spellings.reset_index(drop=True)
     spellings["cvr"] = node_cvr.reindex(spellings["node"]).to_numpy()
-    spellings["block"] = spellings["postal"] + "|" + spellings["name_key"].str.slice(0, 2)
+    spellings["block"] = spelling_block(spellings)
     edges = name_edges(spellings)
     # edges are between spelling rows; lift them to nodes
-    edges = edges.assign(query=spellings["node"].to_numpy()[edges["query"]], candidate_node=spellings["node"].to_numpy()[edges["candidate"]])
+    edges = edges.assign(
+        query=spellings["node"].to_numpy()[edges["query"]],
+        candidate_node=spellings["node"].to_numpy()[edges["candidate"]],
+    )
     spelling_edges = edges.rename(columns={"candidate": "candidate_spelling"})
 
     by_node = spellings.drop_duplicates("node").set_index("node")
     cvr_edges = spelling_edges.assign(candidate=spelling_edges["candidate_node"])
     cvr_edges = cvr_edges[cvr_edges["query"] != cvr_edges["candidate"]]
     involved = np.unique(np.r_[cvr_edges["query"].to_numpy(), cvr_edges["candidate"].to_numpy()])
-    partition = Partition([c if isinstance(c, str) else None for c in node_cvr.reindex(range(n_nodes))],
-                           sets_per_node(legal_form, node_of_row, involved), sets_per_node(address_key, node_of_row, involved))
-    node_table = pd.DataFrame({
-        "cvr": node_cvr.reindex(range(n_nodes)).to_numpy(),
-        "address_key": by_node["address_key"].reindex(range(n_nodes)).to_numpy(),
-        "legal_form": by_node["legal_form"].reindex(range(n_nodes)).to_numpy(),
-    })
+    organisations = OrganisationGroups(
+        [c if isinstance(c, str) else None for c in node_cvr.reindex(range(n_nodes))],
+        sets_per_node(legal_form, node_of_row, involved),
+        sets_per_node(address_key, node_of_row, involved),
+    )
+    node_table = pd.DataFrame(
+        {
+            "cvr": node_cvr.reindex(range(n_nodes)).to_numpy(),
+            "address_key": by_node["address_key"].reindex(range(n_nodes)).to_numpy(),
+            "legal_form": by_node["legal_form"].reindex(range(n_nodes)).to_numpy(),
+        }
+    )
     node_table["cvr"] = node_table["cvr"].where(node_table["cvr"].notna(), None)
-    attached = _attach_to_cvr(cvr_edges[["query", "candidate", "score"]], node_table, partition)
+    attached = _attach_to_cvr(cvr_edges[["query", "candidate", "score"]], node_table, organisations)
 
     # nodes without CVR that fit each other join (best evidence first), never bridging two CVRs
     unattached_pairs = cvr_edges[node_table["cvr"].isna().to_numpy()[cvr_edges["candidate"]]]
     for pair in unattached_pairs.sort_values("score", ascending=False, kind="stable").itertuples(index=False):
-        if partition.union(int(pair.candidate), int(pair.query)):
+        if organisations.union(int(pair.candidate), int(pair.query)):
             attached[int(pair.query)] = max(attached.get(int(pair.query), 0.0), float(pair.score))
-    roots = np.array([partition.find(i) for i in range(n_nodes)])
+    roots = np.array([organisations.find(i) for i in range(n_nodes)])
 
     entity = pd.Series(roots[node_of_row])
     rows["_entity"] = entity
     # the seed of the id of an organisation without CVR (its rows have none)
     rows["_node_key"] = None
     plain = ~has_cvr
-    rows.loc[plain, "_node_key"] = ("key:" + name_key[plain] + "|" + postal[plain] + "|" + address_key[plain]).to_numpy()
+    rows.loc[plain, "_node_key"] = (
+        "key:" + name_key[plain] + "|" + postal[plain] + "|" + address_key[plain]
+    ).to_numpy()
     entity_size = entity.map(entity.value_counts())
     rows["match_rule"] = np.where(has_cvr, "cvr", np.where(entity_size > 1, "name_location", "single"))
     node_score = pd.Series(attached, dtype="float64").reindex(range(n_nodes)).fillna(1.0).to_numpy()
@@ -404,7 +467,11 @@ def resolve_companies(members: pd.DataFrame, municipalities: pd.DataFrame, sme_l
 def region_lookup(municipalities: pd.DataFrame) -> tuple[dict, pd.Series]:
     """(municipality code -> region code, main postal code -> municipality code, sorted)."""
     by_code = dict(zip(municipalities["municipality_code"].astype(str), municipalities["region_code"].astype(str)))
-    by_postal = municipalities.set_index(municipalities["main_postal_code"].astype(int))["municipality_code"].astype(str).sort_index()
+    by_postal = (
+        municipalities.set_index(municipalities["main_postal_code"].astype(int))["municipality_code"]
+        .astype(str)
+        .sort_index()
+    )
     return by_code, by_postal
 
 
@@ -426,15 +493,17 @@ def _company_attributes(rows: pd.DataFrame, municipalities: pd.DataFrame, sme_li
     cvr_rows = rows.loc[rows["cvr"].notna(), ["_entity", "cvr", "name"]]
     name = _majority(cvr_rows["name"], cvr_rows["_entity"]).combine_first(_majority(rows["name"], g))
     by_entity = rows.groupby("_entity", sort=False)
-    companies = pd.DataFrame({
-        "cvr": cvr_rows.groupby("_entity", sort=False)["cvr"].first(),  # at most one per entity
-        "name": name,
-        "actor_type": _majority(rows["actor_type"], g),
-        "postal_code": _majority(rows["postal_code"], g),
-        "municipality_code": _majority(rows["municipality_code"], g),
-        "employees": _majority(rows["employees"].astype("Int64").astype("float64"), g),
-        "n_clusters": rows.drop_duplicates(["_entity", "cluster_id"])["_entity"].value_counts(),
-    }).join(by_entity[FLAGS].any())
+    companies = pd.DataFrame(
+        {
+            "cvr": cvr_rows.groupby("_entity", sort=False)["cvr"].first(),  # at most one per entity
+            "name": name,
+            "actor_type": _majority(rows["actor_type"], g),
+            "postal_code": _majority(rows["postal_code"], g),
+            "municipality_code": _majority(rows["municipality_code"], g),
+            "employees": _majority(rows["employees"].astype("Int64").astype("float64"), g),
+            "n_clusters": rows.drop_duplicates(["_entity", "cluster_id"])["_entity"].value_counts(),
+        }
+    ).join(by_entity[FLAGS].any())
     without_cvr = companies["cvr"].isna()
     # the node key only matters (as the id's seed) for organisations without a CVR
     seeded = g.isin(companies.index[without_cvr])
@@ -447,6 +516,17 @@ def _company_attributes(rows: pd.DataFrame, municipalities: pd.DataFrame, sme_li
     companies["sme"] = (companies["employees"] < sme_limit).astype("boolean")
     companies["company_id"] = "CVR" + companies["cvr"].astype(object).fillna("")
     companies.loc[without_cvr, "company_id"] = [_stable_id(k) for k in companies.loc[without_cvr, "_node_key"]]
-    order = ["company_id", "actor_type", "cvr", "name", "postal_code", "municipality_code", "region_code",
-             "employees", "sme", "n_clusters", *FLAGS]
+    order = [
+        "company_id",
+        "actor_type",
+        "cvr",
+        "name",
+        "postal_code",
+        "municipality_code",
+        "region_code",
+        "employees",
+        "sme",
+        "n_clusters",
+        *FLAGS,
+    ]
     return companies[order]

@@ -54,63 +54,144 @@ def column_rules(column: Column, contract: Contract, inputs: RuleInputs) -> list
     if column.logical_type == "integer":
         add("integer", "ExpectColumnValuesToMatchRegex", "must be a whole number", column=name, regex=INTEGER_REGEX)
     elif column.logical_type == "number":
-        add("number", "ExpectColumnValuesToMatchRegex", "must be a number (decimal point or comma)", column=name, regex=NUMBER_REGEX)
+        add(
+            "number",
+            "ExpectColumnValuesToMatchRegex",
+            "must be a number (decimal point or comma)",
+            column=name,
+            regex=NUMBER_REGEX,
+        )
     elif column.logical_type == "boolean":
-        add("boolean", "ExpectColumnValuesToBeInSet", "must be yes/no (true/false, yes/no, ja/nej, 1/0, x or blank)",
-            column=name, value_set=sorted(contract.boolean_spellings))
+        add(
+            "boolean",
+            "ExpectColumnValuesToBeInSet",
+            "must be yes/no (true/false, yes/no, ja/nej, 1/0, x or blank)",
+            column=name,
+            value_set=sorted(contract.boolean_spellings),
+        )
     elif column.logical_type == "date":
-        formats = " or ".join(f.replace("%Y", "YYYY").replace("%m", "MM").replace("%d", "DD") for f in column.date_formats)
-        add("date", "ExpectColumnValuesToMatchStrftimeFormat", f"must be a real date written {formats}",
-            column=DATE_SHADOW.format(name), strftime_format="%Y-%m-%d")
+        formats = " or ".join(
+            f.replace("%Y", "YYYY").replace("%m", "MM").replace("%d", "DD") for f in column.date_formats
+        )
+        add(
+            "date",
+            "ExpectColumnValuesToMatchStrftimeFormat",
+            f"must be a real date written {formats}",
+            column=DATE_SHADOW.format(name),
+            strftime_format="%Y-%m-%d",
+        )
     if column.pattern:
-        add("pattern", "ExpectColumnValuesToMatchRegex", f"must match {column.pattern}", column=name, regex=column.pattern)
+        add(
+            "pattern",
+            "ExpectColumnValuesToMatchRegex",
+            f"must match {column.pattern}",
+            column=name,
+            regex=column.pattern,
+        )
     if column.check_digit_required:
         if not column.check_digit:
             raise ContractError(f"{where}: checkDigitRequired without checkDigit")
-        add("check_digit", "ExpectColumnValuesToBeInSet", "fails the modulus-11 check digit",
-            column=CHECK_DIGIT_SHADOW.format(name), value_set=[True])
+        add(
+            "check_digit",
+            "ExpectColumnValuesToBeInSet",
+            "fails the modulus-11 check digit",
+            column=CHECK_DIGIT_SHADOW.format(name),
+            value_set=[True],
+        )
     if column.unique:
-        add("unique", "ExpectColumnValuesToBeUnique", "appears in more than one row of the file (every such row is "
-            "ambiguous)", column=name)
+        add(
+            "unique",
+            "ExpectColumnValuesToBeUnique",
+            "appears in more than one row of the file (every such row is ambiguous)",
+            column=name,
+        )
     if column.exclusive_minimum is not None:
-        add("range_exclusive", "ExpectColumnValuesToBeBetween", f"must be > {column.exclusive_minimum:g}",
-            column=NUMBER_SHADOW.format(name), min_value=column.exclusive_minimum, strict_min=True)
+        add(
+            "range_exclusive",
+            "ExpectColumnValuesToBeBetween",
+            f"must be > {column.exclusive_minimum:g}",
+            column=NUMBER_SHADOW.format(name),
+            min_value=column.exclusive_minimum,
+            strict_min=True,
+        )
     if column.not_after_reporting_year:
         if column.logical_type != "integer":
             raise ContractError(f"{where}: notAfterReportingYear on a non-integer column")
-        add("not_after_year", "ExpectColumnValuesToBeBetween", f"must not be after the year {inputs.reporting_year}",
-            column=NUMBER_SHADOW.format(name), max_value=float(inputs.reporting_year))
+        add(
+            "not_after_year",
+            "ExpectColumnValuesToBeBetween",
+            f"must not be after the year {inputs.reporting_year}",
+            column=NUMBER_SHADOW.format(name),
+            max_value=float(inputs.reporting_year),
+        )
     if column.minimum is not None or column.maximum is not None:
         if column.logical_type not in ("integer", "number"):
             raise ContractError(f"{where}: minimum/maximum on a non-numeric column")
         bounds = " and ".join(
-            b for b in (f">= {column.minimum:g}" if column.minimum is not None else "",
-                        f"<= {column.maximum:g}" if column.maximum is not None else "") if b)
-        add("range", "ExpectColumnValuesToBeBetween", f"must be {bounds}", column=NUMBER_SHADOW.format(name),
-            min_value=column.minimum, max_value=column.maximum)
+            b
+            for b in (
+                f">= {column.minimum:g}" if column.minimum is not None else "",
+                f"<= {column.maximum:g}" if column.maximum is not None else "",
+            )
+            if b
+        )
+        add(
+            "range",
+            "ExpectColumnValuesToBeBetween",
+            f"must be {bounds}",
+            column=NUMBER_SHADOW.format(name),
+            min_value=column.minimum,
+            max_value=column.maximum,
+        )
     if column.valid_values:
         allowed = sorted(set(column.valid_values) | set(column.value_aliases))
-        add("allowed_values", "ExpectColumnValuesToBeInSet", f"must be one of {', '.join(column.valid_values)}",
-            column=name, value_set=allowed)
+        add(
+            "allowed_values",
+            "ExpectColumnValuesToBeInSet",
+            f"must be one of {', '.join(column.valid_values)}",
+            column=name,
+            value_set=allowed,
+        )
     if column.reference_data:
         values = _lookup(inputs.reference_data, column.reference_data, "reference data", where)
-        add("reference", "ExpectColumnValuesToBeInSet", f"must be one of the {len(values)} known {column.reference_data} values",
-            column=name, value_set=values)
+        add(
+            "reference",
+            "ExpectColumnValuesToBeInSet",
+            f"must be one of the {len(values)} known {column.reference_data} values",
+            column=name,
+            value_set=values,
+        )
     if column.foreign_key:
         keys = _lookup(inputs.foreign_keys, column.foreign_key, "foreign key", where)
-        add("foreign_key", "ExpectColumnValuesToBeInSet", f"must match an accepted {column.foreign_key} of the same year",
-            column=name, value_set=keys)
+        add(
+            "foreign_key",
+            "ExpectColumnValuesToBeInSet",
+            f"must match an accepted {column.foreign_key} of the same year",
+            column=name,
+            value_set=keys,
+        )
     if column.equals_reporting_year:
         if column.logical_type != "integer":
             raise ContractError(f"{where}: equalsReportingYear on a non-integer column")
-        add("reporting_year", "ExpectColumnValuesToBeInSet", f"must equal the landing folder's year {inputs.reporting_year}",
-            column=NUMBER_SHADOW.format(name), value_set=[float(inputs.reporting_year)])
+        add(
+            "reporting_year",
+            "ExpectColumnValuesToBeInSet",
+            f"must equal the landing folder's year {inputs.reporting_year}",
+            column=NUMBER_SHADOW.format(name),
+            value_set=[float(inputs.reporting_year)],
+        )
     if column.required_when:
         other, values = column.required_when
         # the condition is checked on the cells as written, so Danish spellings count too
         spellings = set(values) | {a for a, v in contract.column(other).value_aliases.items() if v in values}
-        add("required_when", "ExpectColumnValuesToNotBeNull", f"is required when {other} is {', '.join(values)}",
-            column=name, row_condition=f"{other} in {sorted(spellings)!r}", condition_parser="pandas")
+        add(
+            "required_when",
+            "ExpectColumnValuesToNotBeNull",
+            f"is required when {other} is {', '.join(values)}",
+            column=name,
+            row_condition=f"{other} in {sorted(spellings)!r}",
+            condition_parser="pandas",
+        )
     return rules
 
 

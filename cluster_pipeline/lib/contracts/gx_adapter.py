@@ -15,11 +15,14 @@ import pandas as pd
 
 from cluster_pipeline.lib.contracts.compiler import Rule
 
-
 # COMPLETE is the format that lists every failing row's index; the rest is switched off
 # (the failing values, a sample, the query): the rows are read from the frame itself.
-RESULT_FORMAT = {"result_format": "COMPLETE", "partial_unexpected_count": 0, "include_unexpected_rows": False,
-                 "return_unexpected_index_query": False}
+RESULT_FORMAT = {
+    "result_format": "COMPLETE",
+    "partial_unexpected_count": 0,
+    "include_unexpected_rows": False,
+    "return_unexpected_index_query": False,
+}
 
 
 class ValidationError(RuntimeError):
@@ -85,6 +88,8 @@ def failing_rows(frame: pd.DataFrame, rules: Iterable[Rule], suite_name: str) ->
     for outcome in result.results:
         rule_id = outcome.expectation_config.meta["rule_id"]
         if outcome.exception_info and outcome.exception_info.get("raised_exception"):
-            raise ValidationError(f"{suite_name}: rule {rule_id} could not run: {outcome.exception_info.get('exception_message')}")
+            raise ValidationError(
+                f"{suite_name}: rule {rule_id} could not run: {outcome.exception_info.get('exception_message')}"
+            )
         failures[rule_id] = [int(i) for i in outcome.result.get("unexpected_index_list") or []]
     return failures

@@ -87,8 +87,16 @@ def canonical_token(text: str) -> str:
 
 
 _PROPERTY_KEYS = {
-    "name", "logicalType", "required", "description", "logicalTypeOptions",
-    "quality", "relationships", "customProperties", "physicalType", "unique",
+    "name",
+    "logicalType",
+    "required",
+    "description",
+    "logicalTypeOptions",
+    "quality",
+    "relationships",
+    "customProperties",
+    "physicalType",
+    "unique",
 }
 _TYPE_OPTIONS = {"pattern", "minimum", "maximum", "exclusiveMinimum"}
 _CONTRACT_PROPERTIES = {"sheetNames", "booleanValues", "confidential"}
@@ -113,8 +121,12 @@ def _parse_column(raw: dict, where: str) -> Column:
 
     valid_values: tuple[str, ...] = ()
     for rule in raw.get("quality") or []:
-        if rule.get("type", "library") != "library" or rule.get("metric") != "invalidValues" \
-                or rule.get("mustBe") != 0 or set(rule.get("arguments", {})) != {"validValues"}:
+        if (
+            rule.get("type", "library") != "library"
+            or rule.get("metric") != "invalidValues"
+            or rule.get("mustBe") != 0
+            or set(rule.get("arguments", {})) != {"validValues"}
+        ):
             raise ContractError(f"{where}: unsupported quality rule {rule}")
         valid_values = tuple(str(v) for v in rule["arguments"]["validValues"])
 
@@ -126,8 +138,16 @@ def _parse_column(raw: dict, where: str) -> Column:
 
     custom = _custom_properties(raw.get("customProperties"))
     known_custom = {
-        "aliases", "valueAliases", "dateFormats", "requiredWhen", "equalsReportingYear",
-        "referenceData", "checkDigit", "zeroPadTo", "checkDigitRequired", "notAfterReportingYear",
+        "aliases",
+        "valueAliases",
+        "dateFormats",
+        "requiredWhen",
+        "equalsReportingYear",
+        "referenceData",
+        "checkDigit",
+        "zeroPadTo",
+        "checkDigitRequired",
+        "notAfterReportingYear",
     }
     if set(custom) - known_custom:
         raise ContractError(f"{where}: unsupported customProperties {sorted(set(custom) - known_custom)}")
@@ -173,7 +193,9 @@ def parse_contract(document: dict, where: str = "contract") -> Contract:
     (schema,) = document["schema"]
     contract_props = _custom_properties(document.get("customProperties"))
     if set(contract_props) - _CONTRACT_PROPERTIES:
-        raise ContractError(f"{where}: unsupported customProperties {sorted(set(contract_props) - _CONTRACT_PROPERTIES)}")
+        raise ContractError(
+            f"{where}: unsupported customProperties {sorted(set(contract_props) - _CONTRACT_PROPERTIES)}"
+        )
     columns = tuple(_parse_column(p, f"{where}:{schema['name']}") for p in schema["properties"])
     spellings = contract_props.get("booleanValues") or {}
     if any(c.logical_type == "boolean" for c in columns) and set(spellings) != {"true", "false"}:

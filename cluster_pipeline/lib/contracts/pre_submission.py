@@ -18,9 +18,9 @@ import pandas as pd
 
 from cluster_pipeline.lib.contracts import normalise
 from cluster_pipeline.lib.contracts.model import Contract, load_contracts
+from cluster_pipeline.lib.contracts.submissions import ingest_manifest, records_frame, validate_year, year_quarantine
 from cluster_pipeline.lib.ingest.intake import FileRecord, HeaderMapping, intake_files
 from cluster_pipeline.lib.ingest.landing import LandingFile, landing_file
-from cluster_pipeline.lib.contracts.submissions import ingest_manifest, records_frame, validate_year, year_quarantine
 
 # the manifest's status -> what the file's sender is told
 STATUS = {"quarantined": "set_aside", "ignored": "ignored", "superseded": "superseded"}
@@ -41,7 +41,7 @@ class Problem:
 
 
 def location(sheet: str | None, row: int | str | None, column: str | None) -> str:
-    """"sheet 'Medlemmer', row 14, column cvr" (a CSV file has no sheet; a file problem no row).
+    """ "sheet 'Medlemmer', row 14, column cvr" (a CSV file has no sheet; a file problem no row).
     `row` may be a text naming several rows."""
     rows = row if isinstance(row, str) else f"row {row}" if row else ""
     parts = [f"sheet {sheet!r}" if sheet else "", rows, f"column {column}" if column else ""]
@@ -64,8 +64,10 @@ class FileCheck:
         if self.status == "accepted":
             return f"would be accepted whole ({_count(self.rows_accepted, 'row')})"
         if self.status == "rows_quarantined":
-            return (f"{self.rows_quarantined:,} of {self.rows_read:,} rows would be quarantined (left out of the "
-                    f"statistics): correct them and check again")
+            return (
+                f"{self.rows_quarantined:,} of {self.rows_read:,} rows would be quarantined (left out of the "
+                f"statistics): correct them and check again"
+            )
         if self.status == "set_aside":
             return f"the whole file would be set aside ({_count(self.rows_read, 'row')}): {self.problems[0].reason}"
         if self.status == "superseded":
@@ -104,8 +106,10 @@ class SubmissionCheck:
         if news:
             return " and ".join(news) + ": correct the files and check them again before you send them."
         used = sum(f.status == "accepted" for f in self.files)
-        return f"{'Every' if used == len(self.files) else 'Each used'} file would be accepted whole " \
-               f"({_count(used, 'file')}, {_count(sum(f.rows_accepted for f in self.files), 'row')})."
+        return (
+            f"{'Every' if used == len(self.files) else 'Each used'} file would be accepted whole "
+            f"({_count(used, 'file')}, {_count(sum(f.rows_accepted for f in self.files), 'row')})."
+        )
 
 
 def _count(n: int, noun: str) -> str:
@@ -145,7 +149,9 @@ def _problems(quarantine: pd.DataFrame, columns: set[str]) -> list[Problem]:
             if row.level == "file":
                 problems.append(Problem(None, None, None, reason))
             else:
-                problems.append(Problem(_sheet(row.source_sheet), int(row.source_row), _column_of(reason, columns), reason))
+                problems.append(
+                    Problem(_sheet(row.source_sheet), int(row.source_row), _column_of(reason, columns), reason)
+                )
     return problems
 
 
@@ -153,34 +159,49 @@ def _warnings(record: FileRecord, status: str, invalid: pd.DataFrame, quarantine
     """`invalid`: the file's accepted members rows whose CVR fails the check digit."""
     warnings = list(record.reasons) if status in ("superseded", "ignored") else []
     warnings += [f"{where}: the rows above it are not read" for where in record.header_found]
-    warnings += [f"column {header!r} is not in the template: it will be ignored (never published)"
-                 for header in record.ignored_columns]
+    warnings += [
+        f"column {header!r} is not in the template: it will be ignored (never published)"
+        for header in record.ignored_columns
+    ]
     if len(invalid):
         one = len(invalid) == 1
         sheets: dict[str | None, list[str]] = {}
         for r in invalid.itertuples():
             sheets.setdefault(_sheet(r.source_sheet), []).append(f"{r.source_row} ({r.cvr_raw!r})")
-        cells = "; ".join(f"{f'sheet {sheet!r} ' if sheet else ''}row{'' if len(rows) == 1 else 's'} {', '.join(rows)}"
-                          for sheet, rows in sheets.items())
+        cells = "; ".join(
+            f"{f'sheet {sheet!r} ' if sheet else ''}row{'' if len(rows) == 1 else 's'} {', '.join(rows)}"
+            for sheet, rows in sheets.items()
+        )
         outcome = "the row counts, but its company is" if one else "the rows count, but their companies are"
-        warnings.append(f"column cvr: {_count(len(invalid), 'CVR number')} {'fails' if one else 'fail'} the check "
-                        f"digit, in {cells}: {outcome} matched by name and address instead")
+        warnings.append(
+            f"column cvr: {_count(len(invalid), 'CVR number')} {'fails' if one else 'fail'} the check "
+            f"digit, in {cells}: {outcome} matched by name and address instead"
+        )
     # a well-formed cluster id without a profile (a mistyped id has its own problem already)
-    orphans = sorted({json.loads(row.record).get("cluster_id", "?") for row in quarantine.itertuples()
-                      if any(r.startswith(FOREIGN_KEY_RULE) for r in row.reasons)
-                      and not any(r.startswith("cluster_id.pattern") for r in row.reasons)})
+    orphans = sorted(
+        {
+            json.loads(row.record).get("cluster_id", "?")
+            for row in quarantine.itertuples()
+            if any(r.startswith(FOREIGN_KEY_RULE) for r in row.reasons)
+            and not any(r.startswith("cluster_id.pattern") for r in row.reasons)
+        }
+    )
     if orphans:
-        warnings.append(f"no accepted profile of {', '.join(orphans)} in this batch: members rows need their "
-                        f"cluster's accepted profile of the same year (rule {FOREIGN_KEY_RULE}); check the profile "
-                        f"file together with the members file")
+        warnings.append(
+            f"no accepted profile of {', '.join(orphans)} in this batch: members rows need their "
+            f"cluster's accepted profile of the same year (rule {FOREIGN_KEY_RULE}); check the profile "
+            f"file together with the members file"
+        )
     if record.tie:
-        warnings.append("two files of this batch have the same modification time: the name later in alphabetical "
-                        "order wins")
+        warnings.append(
+            "two files of this batch have the same modification time: the name later in alphabetical order wins"
+        )
     return warnings
 
 
-def check_submission(files: list[LandingFile], year: int | None = None,
-                     contracts: dict[str, Contract] | None = None) -> SubmissionCheck:
+def check_submission(
+    files: list[LandingFile], year: int | None = None, contracts: dict[str, Contract] | None = None
+) -> SubmissionCheck:
     """What a run over these files (as one landing folder) would accept, quarantine and set aside."""
     contracts = contracts or load_contracts()
     intake = intake_files(files, contracts)
@@ -200,13 +221,19 @@ def check_submission(files: list[LandingFile], year: int | None = None,
         entry = manifest.loc[record.file.name]
         status = STATUS.get(entry["status"]) or ("rows_quarantined" if entry["rows_quarantined"] else "accepted")
         own = quarantine[quarantine["source_file"] == record.file.name]
-        checks.append(FileCheck(
-            file=record.file.name, status=status, kind=record.kind, rows_read=int(entry["rows_read"]),
-            rows_accepted=int(entry["rows_accepted"]), rows_quarantined=int(entry["rows_quarantined"]),
-            problems=_problems(own, columns),
-            warnings=_warnings(record, status, invalid_cvrs.get(record.file.name, members.iloc[:0]), own),
-            headers=record.header_mapping,
-        ))
+        checks.append(
+            FileCheck(
+                file=record.file.name,
+                status=status,
+                kind=record.kind,
+                rows_read=int(entry["rows_read"]),
+                rows_accepted=int(entry["rows_accepted"]),
+                rows_quarantined=int(entry["rows_quarantined"]),
+                problems=_problems(own, columns),
+                warnings=_warnings(record, status, invalid_cvrs.get(record.file.name, members.iloc[:0]), own),
+                headers=record.header_mapping,
+            )
+        )
     return SubmissionCheck(year, source, checks)
 
 
@@ -235,17 +262,26 @@ def _grouped_problems(problems: list[Problem]) -> list[str]:
 
 def as_text(check: SubmissionCheck) -> str:
     """Per file: kind, header mapping, row counts, every problem and warning, then the verdict."""
-    year_note = {"given": "", "files": " (from the files)",
-                 "assumed": " (assumed: the files give none; pass --year)"}[check.year_source]
+    year_note = {"given": "", "files": " (from the files)", "assumed": " (assumed: the files give none; pass --year)"}[
+        check.year_source
+    ]
     lines = [f"reporting year {check.year}{year_note}", ""]
     for file in check.files:
         lines.append(f"{file.file}: {file.kind}")
         for sheet in dict.fromkeys(m.sheet for m in file.headers):
             mapped = ", ".join(f"{m.header!r} -> {m.column or 'ignored'}" for m in file.headers if m.sheet == sheet)
-            lines.append(textwrap.fill(mapped, 110, initial_indent=f"  headers{f' of sheet {sheet!r}' if sheet else ''}: ",
-                                       subsequent_indent="    "))
-        lines.append(f"  rows: {file.rows_read:,} read, {file.rows_accepted:,} would be accepted, "
-                     f"{file.rows_quarantined:,} would be quarantined")
+            lines.append(
+                textwrap.fill(
+                    mapped,
+                    110,
+                    initial_indent=f"  headers{f' of sheet {sheet!r}' if sheet else ''}: ",
+                    subsequent_indent="    ",
+                )
+            )
+        lines.append(
+            f"  rows: {file.rows_read:,} read, {file.rows_accepted:,} would be accepted, "
+            f"{file.rows_quarantined:,} would be quarantined"
+        )
         lines += [f"  problem: {line}" for line in _grouped_problems(file.problems)]
         lines += [f"  warning: {w}" for w in file.warnings]
         lines += [f"  verdict: {file.verdict()}", ""]

@@ -8,9 +8,9 @@ import pandas as pd
 from cluster_pipeline.lib import seeds
 from cluster_pipeline.lib.contracts.compiler import RuleInputs
 from cluster_pipeline.lib.contracts.model import Contract
+from cluster_pipeline.lib.contracts.validation import QUARANTINE_COLUMNS, Validated, validate_kind
 from cluster_pipeline.lib.ingest.intake import FileRecord
 from cluster_pipeline.lib.publish.tables import columns
-from cluster_pipeline.lib.contracts.validation import QUARANTINE_COLUMNS, Validated, validate_kind
 
 
 def reference_data() -> dict[str, set[str]]:
@@ -26,31 +26,36 @@ def validate_year(cells: dict[str, pd.DataFrame], contracts: dict[str, Contract]
 
 
 def records_frame(records: list[FileRecord]) -> pd.DataFrame:
-    return pd.DataFrame({
-        "source_file": [r.file.name for r in records],
-        "sha256": [r.file.sha256 for r in records],
-        "size_bytes": [r.file.size_bytes for r in records],
-        "mtime": [r.file.mtime for r in records],
-        "kind": [r.kind for r in records],
-        "status": [r.status for r in records],
-        "rows_read": [r.rows_read for r in records],
-        "reasons": [r.reasons for r in records],
-        "ignored_columns": [r.ignored_columns for r in records],
-        "header_found": ["; ".join(r.header_found) or None for r in records],
-        "tie": [r.tie for r in records],
-    })
+    return pd.DataFrame(
+        {
+            "source_file": [r.file.name for r in records],
+            "sha256": [r.file.sha256 for r in records],
+            "size_bytes": [r.file.size_bytes for r in records],
+            "mtime": [r.file.mtime for r in records],
+            "kind": [r.kind for r in records],
+            "status": [r.status for r in records],
+            "rows_read": [r.rows_read for r in records],
+            "reasons": [r.reasons for r in records],
+            "ignored_columns": [r.ignored_columns for r in records],
+            "header_found": ["; ".join(r.header_found) or None for r in records],
+            "tie": [r.tie for r in records],
+        }
+    )
 
 
 def file_quarantine(files: pd.DataFrame) -> pd.DataFrame:
     broken = files[files["status"] == "quarantined"]
-    return pd.DataFrame({
-        "source_file": broken["source_file"].to_numpy(),
-        "source_sheet": None,
-        "source_row": pd.array([None] * len(broken), dtype="Int64"),
-        "level": "file",
-        "reasons": broken["reasons"].to_numpy(),
-        "record": None,
-    }, columns=QUARANTINE_COLUMNS)
+    return pd.DataFrame(
+        {
+            "source_file": broken["source_file"].to_numpy(),
+            "source_sheet": None,
+            "source_row": pd.array([None] * len(broken), dtype="Int64"),
+            "level": "file",
+            "reasons": broken["reasons"].to_numpy(),
+            "record": None,
+        },
+        columns=QUARANTINE_COLUMNS,
+    )
 
 
 def year_quarantine(files: pd.DataFrame, validated: dict[str, Validated]) -> pd.DataFrame:
@@ -87,8 +92,13 @@ def member_count_jumps(previous: pd.DataFrame | None, members: pd.DataFrame, fac
     columns = ["cluster_id", "previous_year", "this_year"]
     if previous is None:
         return pd.DataFrame(columns=columns)
-    counts = pd.DataFrame({"previous_year": previous["cluster_id"].value_counts(),
-                           "this_year": members["cluster_id"].value_counts()}).dropna().astype(int)
+    counts = (
+        pd.DataFrame(
+            {"previous_year": previous["cluster_id"].value_counts(), "this_year": members["cluster_id"].value_counts()}
+        )
+        .dropna()
+        .astype(int)
+    )
     ratio = counts["this_year"] / counts["previous_year"]
     jumps = counts[(ratio > factor) | (ratio < 1 / factor)]
     return jumps.rename_axis("cluster_id").reset_index()[columns].sort_values("cluster_id").reset_index(drop=True)

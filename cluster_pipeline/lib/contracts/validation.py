@@ -9,10 +9,16 @@ from dataclasses import dataclass
 import pandas as pd
 
 from cluster_pipeline.lib.contracts import normalise
-from cluster_pipeline.lib.contracts.compiler import (CHECK_DIGIT_SHADOW, DATE_SHADOW, NUMBER_SHADOW, Rule, RuleInputs,
-                                                    compile_contract)
-from cluster_pipeline.lib.contracts.model import Column, Contract, canonical_token
+from cluster_pipeline.lib.contracts.compiler import (
+    CHECK_DIGIT_SHADOW,
+    DATE_SHADOW,
+    NUMBER_SHADOW,
+    Rule,
+    RuleInputs,
+    compile_contract,
+)
 from cluster_pipeline.lib.contracts.gx_adapter import failing_rows
+from cluster_pipeline.lib.contracts.model import Column, Contract, canonical_token
 from cluster_pipeline.lib.ingest.intake import LINEAGE, READ_ERROR
 
 # problems found while reading (a misaligned row, a formula without a saved value): the
@@ -62,7 +68,9 @@ def _reason(rule: Rule, cells: pd.DataFrame, position: int, confidential: bool =
     return f"{rule.rule_id}: {rule.column} {rule.message} (got {shown})"
 
 
-def _normalised_column(column: Column, text: pd.Series, canonical: pd.Series, contract: Contract) -> dict[str, pd.Series]:
+def _normalised_column(
+    column: Column, text: pd.Series, canonical: pd.Series, contract: Contract
+) -> dict[str, pd.Series]:
     if column.check_digit == "cvr_mod11":
         digits = normalise.clean_cvr(text)
         valid = normalise.cvr_is_valid(digits)
@@ -115,14 +123,20 @@ QUARANTINE_COLUMNS = ["source_file", "source_sheet", "source_row", "level", "rea
 
 def quarantine_rows(cells: pd.DataFrame, reasons: list[list[str]], contract: Contract) -> pd.DataFrame:
     known = [c.name for c in contract.columns]
-    records = [None if contract.confidential else json.dumps({k: v for k, v in row.items() if v is not None},
-                                                             ensure_ascii=False)
-               for row in cells[known].to_dict("records")]
-    return pd.DataFrame({
-        "source_file": cells["source_file"].to_numpy(),
-        "source_sheet": cells["source_sheet"].to_numpy(),
-        "source_row": cells["source_row"].astype("Int64").to_numpy(),
-        "level": "row",
-        "reasons": reasons,
-        "record": records,
-    }, columns=QUARANTINE_COLUMNS)
+    records = [
+        None
+        if contract.confidential
+        else json.dumps({k: v for k, v in row.items() if v is not None}, ensure_ascii=False)
+        for row in cells[known].to_dict("records")
+    ]
+    return pd.DataFrame(
+        {
+            "source_file": cells["source_file"].to_numpy(),
+            "source_sheet": cells["source_sheet"].to_numpy(),
+            "source_row": cells["source_row"].astype("Int64").to_numpy(),
+            "level": "row",
+            "reasons": reasons,
+            "record": records,
+        },
+        columns=QUARANTINE_COLUMNS,
+    )

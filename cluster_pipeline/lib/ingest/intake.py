@@ -77,8 +77,14 @@ def find_header(table: Table, contracts: dict[str, Contract]) -> Table:
     if best is None:
         return table
     number = table.row_numbers[best]
-    rebased = Table(table.source_file, table.source_sheet, [c.strip() for c in table.rows[best]],
-                    table.rows[best + 1:], table.row_numbers[best + 1:], header_row=number)
+    rebased = Table(
+        table.source_file,
+        table.source_sheet,
+        [c.strip() for c in table.rows[best]],
+        table.rows[best + 1 :],
+        table.row_numbers[best + 1 :],
+        header_row=number,
+    )
     rebased.problems = {n: p for n, p in table.problems.items() if n > number}
     return rebased
 
@@ -136,8 +142,14 @@ def table_cells(table: Table, contract: Contract) -> tuple[pd.DataFrame, list[He
     frame["source_row"] = table.row_numbers
     # A row with more cells than the header (an unquoted delimiter in a name) is misaligned.
     frame[READ_ERROR] = [
-        "; ".join(([f"row.shape: row has {len(row)} cells but the header has {width}"]
-                   if len(row) > width and any(c.strip() for c in row[width:]) else []) + table.problems.get(number, []))
+        "; ".join(
+            (
+                [f"row.shape: row has {len(row)} cells but the header has {width}"]
+                if len(row) > width and any(c.strip() for c in row[width:])
+                else []
+            )
+            + table.problems.get(number, [])
+        )
         or None
         for row, number in zip(table.rows, table.row_numbers)
     ]
@@ -193,7 +205,11 @@ def supersede(parts: list[Part], records: dict[str, FileRecord]) -> list[Part]:
     for part in parts:
         key = (part.kind, part.cluster_id)
         best = latest.get(key)
-        if part.cluster_id is None or best is None or (part.file.mtime, part.file.name) > (best.file.mtime, best.file.name):
+        if (
+            part.cluster_id is None
+            or best is None
+            or (part.file.mtime, part.file.name) > (best.file.mtime, best.file.name)
+        ):
             latest[key] = part
     kept = [p for p in parts if p.cluster_id is None or latest[(p.kind, p.cluster_id)] is p]
     for part in parts:

@@ -10,8 +10,8 @@ from __future__ import annotations
 import codecs
 import csv
 import hashlib
-import re
 import io
+import re
 import xml.etree.ElementTree as ElementTree
 import zipfile
 import zlib
@@ -78,8 +78,10 @@ def landing_file(path: Path, name: str) -> LandingFile:
 
 def discover(year_dir: Path) -> list[LandingFile]:
     """Every file below a year's landing folder, in a stable order."""
-    return [landing_file(path, path.relative_to(year_dir).as_posix())
-            for path in sorted(p for p in year_dir.rglob("*") if p.is_file())]
+    return [
+        landing_file(path, path.relative_to(year_dir).as_posix())
+        for path in sorted(p for p in year_dir.rglob("*") if p.is_file())
+    ]
 
 
 def read_tables(file: LandingFile) -> list[Table]:
@@ -97,11 +99,11 @@ def _decode(raw: bytes) -> tuple[str, str, int]:
     for bom, codec in ((codecs.BOM_UTF16_LE, "utf-16-le"), (codecs.BOM_UTF16_BE, "utf-16-be")):
         if raw.startswith(bom):
             try:
-                return raw[len(bom):].decode(codec), codec, len(bom)
+                return raw[len(bom) :].decode(codec), codec, len(bom)
             except UnicodeDecodeError as exc:
                 raise FileRejected(f"starts as UTF-16 but cannot be decoded (byte {exc.start + len(bom)})") from None
     if raw.startswith(codecs.BOM_UTF8):
-        raw, bom = raw[len(codecs.BOM_UTF8):], len(codecs.BOM_UTF8)
+        raw, bom = raw[len(codecs.BOM_UTF8) :], len(codecs.BOM_UTF8)
     else:
         bom = 0
     try:
@@ -139,8 +141,9 @@ def read_csv(file: LandingFile) -> Table:
     if nul >= 0:
         line = text.count("\n", 0, nul) + 1
         offset = bom + len(text[:nul].encode(codec))
-        raise FileRejected(f"NUL byte at line {line} (byte offset {offset}): binary content or a damaged file, "
-                           f"not a CSV file")
+        raise FileRejected(
+            f"NUL byte at line {line} (byte offset {offset}): binary content or a damaged file, not a CSV file"
+        )
     delimiter = sniff_delimiter(text.split("\n", 1)[0])
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
     try:
@@ -199,7 +202,9 @@ def check_xlsx_container(path: Path) -> set[str]:
                 with archive.open(info) as part:
                     chunk = part.read(4096)
                     if info.filename.endswith((".xml", ".rels")) and (b"<!DOCTYPE" in chunk or b"<!ENTITY" in chunk):
-                        raise FileRejected(f"XML entity/DOCTYPE declaration in {info.filename} (entity-expansion attack refused)")
+                        raise FileRejected(
+                            f"XML entity/DOCTYPE declaration in {info.filename} (entity-expansion attack refused)"
+                        )
                     last = b""
                     while chunk:
                         window = last + chunk  # a marker may straddle two chunks
@@ -214,8 +219,10 @@ def check_xlsx_container(path: Path) -> set[str]:
 _SHEET_NS = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
 _REL_NS = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
 _CELL_REF = re.compile(r"([A-Z]+)(\d+)")
-FORMULA_WITHOUT_VALUE = ("cell.formula: cell {ref} holds a formula without a saved value (the file was written by a "
-                         "program, not saved by Excel): open the file in Excel, save it and send it again")
+FORMULA_WITHOUT_VALUE = (
+    "cell.formula: cell {ref} holds a formula without a saved value (the file was written by a "
+    "program, not saved by Excel): open the file in Excel, save it and send it again"
+)
 
 
 def _sheet_parts(archive: zipfile.ZipFile) -> dict[str, str]:
@@ -251,7 +258,8 @@ def formulas_without_value(path: Path, parts_with_formulas: set[str]) -> dict[st
                     value = cell.find(f"{_SHEET_NS}v")
                     # an empty string result is saved as an empty value of type "str"
                     if cell.find(f"{_SHEET_NS}f") is not None and (
-                            value is None or not value.text and cell.get("t") != "str"):
+                        value is None or not value.text and cell.get("t") != "str"
+                    ):
                         found.setdefault(name, []).append(cell.get("r", "?"))
                     cell.clear()
     return found

@@ -11,13 +11,16 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
+from cluster_pipeline.lib import seeds
 from cluster_pipeline.lib.publish.parquet_store import partition_path, read_table
 from cluster_pipeline.lib.publish.tables import FLAGS
 
-COMPANY_INDICATORS = {"innovation": "new_products", "knowledge_partnerships": "partnership_project",
-                      "internationalisation": "international_activity"}
-LABEL_INDICATORS = {"excellence_labels_gold": "gold", "excellence_labels_silver": "silver"}
-INDICATORS = [*COMPANY_INDICATORS, "regional_distribution", *LABEL_INDICATORS]
+# what each indicator counts, from the indicator_targets seed: an outcome flag, or a label's clusters
+COMPANY_INDICATORS = {i: m for i, m in seeds.indicator_measures().items() if m in FLAGS}
+LABEL_INDICATORS = {
+    i: m.removesuffix("_labels") for i, m in seeds.indicator_measures().items() if m.endswith("_labels")
+}
+INDICATORS = list(seeds.indicator_measures())
 ROW_COLUMNS = ["year", "company_id", "name", "cluster_id", "source_file", "source_sheet", "source_row", "match_rule"]
 
 
@@ -42,7 +45,11 @@ class Explanation:
         listed = f"{self.listed:,.4g} {self.unit}"
         if "source_row" in self.rows:
             listed += f" in {len(self.rows):,} rows"
-        extra = f"; the sum of the clusters' own counts is {self.sum_of_clusters:,}" if self.sum_of_clusters is not None else ""
+        extra = (
+            f"; the sum of the clusters' own counts is {self.sum_of_clusters:,}"
+            if self.sum_of_clusters is not None
+            else ""
+        )
         published = "" if self.published is None else f": published {self.published:,.4g}; behind it"
         return f"{self.figure}{published} {listed}{extra}"
 
@@ -51,8 +58,9 @@ def _file(output: Path, table: str, year: int) -> str:
     path = partition_path(output, table, year)
     if not path.exists():
         years = sorted(int(p.name.removeprefix("year=")) for p in (Path(output) / table).glob("year=*"))
-        raise ExplainError(f"{output} has no published {table} for {year}; published years: "
-                           f"{', '.join(map(str, years)) or 'none'}")
+        raise ExplainError(
+            f"{output} has no published {table} for {year}; published years: {', '.join(map(str, years)) or 'none'}"
+        )
     return str(path)
 
 
@@ -64,69 +72,101 @@ def _query(sql: str, **params) -> pd.DataFrame:
 def _company_rows(output: Path, year: int, flag: str, where: str = "", **params) -> pd.DataFrame:
     """The members rows whose flag made their company count: private companies with the flag
     (the companies table's flag is true when any membership says so)."""
-    return _query(f"""
+    return _query(
+        f"""
         select {year} as year, m.company_id, c.name, m.cluster_id, m.source_file, m.source_sheet, m.source_row,
                m.match_rule, m.{flag}
         from read_parquet('{_file(output, "memberships", year)}') as m
         join read_parquet('{_file(output, "companies", year)}') as c using (company_id)
         where c.actor_type = 'company' and c.{flag} and m.{flag} {where}
-        order by m.company_id, m.cluster_id, m.source_file, m.source_row""", **params)
+        order by m.company_id, m.cluster_id, m.source_file, m.source_row""",
+        **params,
+    )
 
 
 def _one(frame: pd.DataFrame, column: str) -> float:
     return float(frame[column].iloc[0])
 
 
-def explain_outcome(output: Path, year: int, flag: str, cluster: str | None = None, region: str | None = None) -> Explanation:
+def explain_outcome(
+    output: Path, year: int, flag: str, cluster: str | None = None, region: str | None = None
+) -> Explanation:
     output = Path(output)
     if flag not in FLAGS:
         raise ExplainError(f"unknown outcome {flag!r}; outcomes: {', '.join(FLAGS)}")
     if cluster:
-        outcomes = _query(f"select * from read_parquet('{_file(output, 'cluster_outcomes', year)}') where cluster_id = $c",
-                          c=cluster)
+        outcomes = _query(
+            f"select * from read_parquet('{_file(output, 'cluster_outcomes', year)}') where cluster_id = $c", c=cluster
+        )
         if outcomes.empty:
-            known = _query(f"select cluster_id from read_parquet('{_file(output, 'cluster_outcomes', year)}') order by 1")
+            known = _query(
+                f"select cluster_id from read_parquet('{_file(output, 'cluster_outcomes', year)}') order by 1"
+            )
             raise ExplainError(f"no cluster {cluster!r} in {year}; clusters: {', '.join(known['cluster_id'])}")
         # the cluster's own count: its company rows (row actor type company) that report the flag
         rows = _company_rows(output, year, flag, "and m.cluster_id = $c and m.actor_type = 'company'", c=cluster)
         return Explanation(f"{flag} in {cluster}, {year}", _one(outcomes, flag), rows, rows["company_id"].nunique())
     if region:
-        outcomes = _query(f"select * from read_parquet('{_file(output, 'regional_outcomes', year)}') where region_code = $r",
-                          r=region)
+        outcomes = _query(
+            f"select * from read_parquet('{_file(output, 'regional_outcomes', year)}') where region_code = $r", r=region
+        )
         if outcomes.empty:
-            known = _query(f"select region_code || ' ' || region_name as r from "
-                           f"read_parquet('{_file(output, 'regional_outcomes', year)}') order by 1")
+            known = _query(
+                f"select region_code || ' ' || region_name as r from "
+                f"read_parquet('{_file(output, 'regional_outcomes', year)}') order by 1"
+            )
             raise ExplainError(f"no region {region!r}; regions: {', '.join(known['r'])}")
         rows = _company_rows(output, year, flag, "and c.region_code = $r", r=region)
-        return Explanation(f"{flag} in region {region}, {year}", _one(outcomes, flag), rows, rows["company_id"].nunique())
+        return Explanation(
+            f"{flag} in region {region}, {year}", _one(outcomes, flag), rows, rows["company_id"].nunique()
+        )
     national = _query(f"select * from read_parquet('{_file(output, 'national_outcomes', year)}')")
     rows = _company_rows(output, year, flag)
-    return Explanation(f"{flag}, Denmark {year}", _one(national, flag), rows, rows["company_id"].nunique(),
-                       sum_of_clusters=int(_one(national, f"{flag}_sum_of_clusters")))
+    return Explanation(
+        f"{flag}, Denmark {year}",
+        _one(national, flag),
+        rows,
+        rows["company_id"].nunique(),
+        sum_of_clusters=int(_one(national, f"{flag}_sum_of_clusters")),
+    )
 
 
 def explain_indicator(output: Path, year: int, indicator: str) -> Explanation:
     output = Path(output)
     if indicator not in INDICATORS:
         raise ExplainError(f"unknown indicator {indicator!r}; indicators: {', '.join(INDICATORS)}")
-    status = _query(f"select * from read_parquet('{_file(output, 'indicator_status', year)}') where indicator_id = $i",
-                    i=indicator)
+    status = _query(
+        f"select * from read_parquet('{_file(output, 'indicator_status', year)}') where indicator_id = $i", i=indicator
+    )
     value = _one(status, "value")
     if indicator in COMPANY_INDICATORS:
         flag = COMPANY_INDICATORS[indicator]
         rows = _company_rows(output, year, flag)
         national = _query(f"select * from read_parquet('{_file(output, 'national_outcomes', year)}')")
-        return Explanation(f"{indicator} ({flag}), {year}", value, rows, rows["company_id"].nunique(),
-                           sum_of_clusters=int(_one(national, f"{flag}_sum_of_clusters")))
+        return Explanation(
+            f"{indicator} ({flag}), {year}",
+            value,
+            rows,
+            rows["company_id"].nunique(),
+            sum_of_clusters=int(_one(national, f"{flag}_sum_of_clusters")),
+        )
     if indicator in LABEL_INDICATORS:
-        rows = _query(f"""select {year} as year, cluster_id, cluster_name, label, label_valid_until, label_valid
-                          from read_parquet('{_file(output, 'clusters', year)}')
-                          where label = $l and label_valid order by cluster_id""", l=LABEL_INDICATORS[indicator])
+        rows = _query(
+            f"""select {year} as year, cluster_id, cluster_name, label, label_valid_until, label_valid
+                          from read_parquet('{_file(output, "clusters", year)}')
+                          where label = $l and label_valid order by cluster_id""",
+            l=LABEL_INDICATORS[indicator],
+        )
         return Explanation(f"{indicator}, {year}", value, rows, len(rows), unit="clusters")
     rows = _query(f"""select {year} as year, region_code, region_name, companies, new_products, location_quotient
-                      from read_parquet('{_file(output, 'regional_outcomes', year)}') order by location_quotient""")
-    return Explanation(f"{indicator} (the lowest regional location quotient), {year}", value, rows,
-                       float(rows["location_quotient"].min()), unit="(lowest quotient of the regions listed)")
+                      from read_parquet('{_file(output, "regional_outcomes", year)}') order by location_quotient""")
+    return Explanation(
+        f"{indicator} (the lowest regional location quotient), {year}",
+        value,
+        rows,
+        float(rows["location_quotient"].min()),
+        unit="(lowest quotient of the regions listed)",
+    )
 
 
 def explain_company(output: Path, company_id: str) -> Explanation:
@@ -141,16 +181,21 @@ def explain_company(output: Path, company_id: str) -> Explanation:
     if not files:
         raise ExplainError(f"{output} has no published memberships")
     paths = ", ".join(f"'{p}'" for p in files)
-    rows = _query(f"""
+    rows = _query(
+        f"""
         select m.year, m.company_id, c.name, m.cluster_id, m.source_file, m.source_sheet, m.source_row, m.match_rule,
                {", ".join(f"m.{flag}" for flag in FLAGS)}
         from read_parquet([{paths}], hive_partitioning = true, hive_types = {{'year': INTEGER}}) as m
         left join read_parquet('{output}/companies/*/*.parquet', hive_partitioning = true,
                                hive_types = {{'year': INTEGER}}) as c using (year, company_id)
-        where m.company_id = $id order by m.year, m.cluster_id, m.source_file, m.source_row""", id=current)
+        where m.company_id = $id order by m.year, m.cluster_id, m.source_file, m.source_row""",
+        id=current,
+    )
     if rows.empty:
-        raise ExplainError(f"no company {company_id!r} in any published year"
-                           + (f" (it stands for {current})" if current != company_id else "")
-                           + "; ids look like CVR12345678 or N… (see companies or company_identities)")
+        raise ExplainError(
+            f"no company {company_id!r} in any published year"
+            + (f" (it stands for {current})" if current != company_id else "")
+            + "; ids look like CVR12345678 or N… (see companies or company_identities)"
+        )
     followed = f" (formerly {company_id})" if current != company_id else ""
     return Explanation(f"company {current}{followed}:", None, rows, rows["year"].nunique(), unit="years")

@@ -21,11 +21,17 @@ def _pyplot():
     matplotlib.use("Agg")  # no display: render to files only
     import matplotlib.pyplot as plt
 
-    plt.rcParams.update({
-        "svg.fonttype": "none", "font.family": "sans-serif", "font.size": 9,
-        "axes.prop_cycle": plt.cycler(color=OKABE_ITO), "axes.spines.top": False, "axes.spines.right": False,
-        "svg.hashsalt": "cluster-report",  # stable element ids
-    })
+    plt.rcParams.update(
+        {
+            "svg.fonttype": "none",
+            "font.family": "sans-serif",
+            "font.size": 9,
+            "axes.prop_cycle": plt.cycler(color=OKABE_ITO),
+            "axes.spines.top": False,
+            "axes.spines.right": False,
+            "svg.hashsalt": "cluster-report",  # stable element ids
+        }
+    )
     return plt
 
 
@@ -34,22 +40,41 @@ def _svg(fig, description: str) -> str:
     fig.savefig(buffer, format="svg", bbox_inches="tight", metadata={"Date": None})
     _pyplot().close(fig)
     svg = buffer.getvalue()
-    svg = svg[svg.index("<svg"):]  # inline: no XML prolog or DOCTYPE
+    svg = svg[svg.index("<svg") :]  # inline: no XML prolog or DOCTYPE
     return re.sub(r"<svg ", f'<svg role="img" aria-label="{escape(description)}" ', svg, count=1)
 
 
-def indicator_chart(title: str, unit: str, years: list[int], values: list[float], target: float,
-                    baseline: float | None, baseline_year: int | None, target_year: int) -> str:
+def indicator_chart(
+    title: str,
+    unit: str,
+    years: list[int],
+    values: list[float],
+    target: float,
+    baseline: float | None,
+    baseline_year: int | None,
+    target_year: int,
+) -> str:
     """The values of the years so far against the target and the straight line from the
     baseline to the target (the on-track line)."""
     fig, ax = _pyplot().subplots(figsize=(4.2, 2.4))
     ax.plot(years, values, marker="o", color=OKABE_ITO[0], label="value")
     for year, value in zip(years, values):
-        ax.annotate(f"{value:,.0f}" if float(value).is_integer() else f"{value:,.2f}", (year, value), textcoords="offset points",
-                    xytext=(0, 6), ha="center", fontsize=8)
+        ax.annotate(
+            f"{value:,.0f}" if float(value).is_integer() else f"{value:,.2f}",
+            (year, value),
+            textcoords="offset points",
+            xytext=(0, 6),
+            ha="center",
+            fontsize=8,
+        )
     if baseline is not None and baseline_year is not None:
-        ax.plot([baseline_year, target_year], [baseline, target], linestyle="--", color=OKABE_ITO[3],
-                label="on track (baseline to target)")
+        ax.plot(
+            [baseline_year, target_year],
+            [baseline, target],
+            linestyle="--",
+            color=OKABE_ITO[3],
+            label="on track (baseline to target)",
+        )
     ax.axhline(target, color=OKABE_ITO[2], linestyle=":", label=f"target {target:,g}")
     low = min([*years, baseline_year or years[0]])
     ax.set_xlim(low - 0.5, max(*years, target_year) + 0.5)
@@ -58,7 +83,9 @@ def indicator_chart(title: str, unit: str, years: list[int], values: list[float]
     ax.set_xlabel("reporting year")
     ax.set_ylabel(unit)
     ax.legend(fontsize=7, frameon=False, loc="best")
-    return _svg(fig, f"{title}: " + ", ".join(f"{y}: {v:,.2f}" for y, v in zip(years, values)) + f"; target {target:,g}")
+    return _svg(
+        fig, f"{title}: " + ", ".join(f"{y}: {v:,.2f}" for y, v in zip(years, values)) + f"; target {target:,g}"
+    )
 
 
 def outcomes_chart(years: list[int], series: dict[str, list[int]]) -> str:

@@ -10,8 +10,8 @@ from pathlib import Path
 import pandas as pd
 
 from cluster_pipeline.lib import seeds
-from cluster_pipeline.lib.publish.parquet_store import read_partition
 from cluster_pipeline.lib.contracts.submissions import clusters_without_members
+from cluster_pipeline.lib.publish.parquet_store import read_partition
 from cluster_pipeline.lib.publish.tables import FLAGS
 
 LABELS = ["gold", "silver", "bronze"]
@@ -40,7 +40,10 @@ class ReportFigures:
 
 def published_years(output: Path, year: int) -> list[int]:
     """The years up to this one whose statistics are published."""
-    found = (int(p.parent.name.removeprefix("year=")) for p in (Path(output) / "national_outcomes").glob("year=*/data.parquet"))
+    found = (
+        int(p.parent.name.removeprefix("year="))
+        for p in (Path(output) / "national_outcomes").glob("year=*/data.parquet")
+    )
     return sorted(y for y in found if y <= year)
 
 
@@ -55,22 +58,41 @@ def report_figures(output: Path, year: int) -> ReportFigures:
     years = published_years(output, year)
     if year not in years:
         raise FileNotFoundError(f"no published statistics for {year} in {output}: materialise the year first")
-    by_year = {y: {name: read_partition(output, name, y) for name in ("national_outcomes", "indicator_status", "clusters")}
-               for y in years}
+    by_year = {
+        y: {name: read_partition(output, name, y) for name in ("national_outcomes", "indicator_status", "clusters")}
+        for y in years
+    }
     national = pd.concat([t["national_outcomes"].assign(year=y) for y, t in by_year.items()]).set_index("year")
     history = pd.concat([t["indicator_status"].assign(year=y) for y, t in by_year.items()], ignore_index=True)
-    labels = pd.DataFrame([{"year": y, **{label: int((t["clusters"]["label_valid"] & (t["clusters"]["label"] == label)).sum())
-                                          for label in LABELS}} for y, t in by_year.items()]).set_index("year")
-    clusters = by_year[year]["clusters"].merge(read_partition(output, "cluster_outcomes", year)[["cluster_id", *FLAGS]],
-                                               on="cluster_id", how="left")
+    labels = pd.DataFrame(
+        [
+            {
+                "year": y,
+                **{
+                    label: int((t["clusters"]["label_valid"] & (t["clusters"]["label"] == label)).sum())
+                    for label in LABELS
+                },
+            }
+            for y, t in by_year.items()
+        ]
+    ).set_index("year")
+    clusters = by_year[year]["clusters"].merge(
+        read_partition(output, "cluster_outcomes", year)[["cluster_id", *FLAGS]], on="cluster_id", how="left"
+    )
     quarantine = read_partition(output, "quarantine", year)
     silent = clusters_without_members(clusters, read_partition(output, "memberships", year))
     targets = seeds.indicator_targets()
     return ReportFigures(
-        year=year, years=years, national=national, indicators=by_year[year]["indicator_status"],
+        year=year,
+        years=years,
+        national=national,
+        indicators=by_year[year]["indicator_status"],
         indicator_history=history[["year", "indicator_id", "value", "status"]],
         target_years=dict(zip(targets["indicator_id"], targets["target_year"].astype(int))),
-        regions=read_partition(output, "regional_outcomes", year), clusters=clusters.sort_values("cluster_id"),
-        labels_by_year=labels, manifest=read_partition(output, "ingest_manifest", year),
-        quarantine_rules=_rules(quarantine), clusters_without_members=silent,
+        regions=read_partition(output, "regional_outcomes", year),
+        clusters=clusters.sort_values("cluster_id"),
+        labels_by_year=labels,
+        manifest=read_partition(output, "ingest_manifest", year),
+        quarantine_rules=_rules(quarantine),
+        clusters_without_members=silent,
     )

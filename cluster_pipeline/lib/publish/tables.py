@@ -5,9 +5,12 @@ from __future__ import annotations
 
 import pyarrow as pa
 
+from cluster_pipeline.lib import seeds
 from cluster_pipeline.lib.publish.parquet_store import ColumnSpec, arrow_schema
 
 TEXT, INT, BOOL, FLOAT = pa.string(), pa.int64(), pa.bool_(), pa.float64()
+SME_LIMIT = seeds.sme_employee_limit()
+SME_TEXT = f"Of those, SMEs (fewer than {SME_LIMIT} employees)."
 
 LINEAGE_SPECS = [
     ColumnSpec("source_file", TEXT, "File name relative to the year's landing folder."),
@@ -37,11 +40,16 @@ def flag_count_specs(what: str, sme: bool = True, sum_of_clusters: bool = False)
     for flag, meaning in FLAG_DESCRIPTIONS.items():
         specs.append(ColumnSpec(flag, INT, f"Distinct companies {what} that {meaning}."))
         if sme:
-            specs.append(ColumnSpec(f"{flag}_sme", INT, "Of those, SMEs (fewer than 50 employees)."))
+            specs.append(ColumnSpec(f"{flag}_sme", INT, SME_TEXT))
         if sum_of_clusters:
-            specs.append(ColumnSpec(f"{flag}_sum_of_clusters", INT,
-                                    "The sum of the clusters' own counts (a company in three clusters counts three times), "
-                                    "as earlier national reports were built."))
+            specs.append(
+                ColumnSpec(
+                    f"{flag}_sum_of_clusters",
+                    INT,
+                    "The sum of the clusters' own counts (a company in three clusters counts three times), "
+                    "as earlier national reports were built.",
+                )
+            )
     return specs
 
 
@@ -52,35 +60,71 @@ TABLES: dict[str, list[ColumnSpec]] = {
         ColumnSpec("size_bytes", INT, "File size in bytes."),
         ColumnSpec("kind", TEXT, "members, profile, workbook (both sheets) or other."),
         ColumnSpec("status", TEXT, "ingested, quarantined (whole file), ignored (not a submission) or superseded."),
-        ColumnSpec("rows_read", INT, "Data rows read (blank rows are not data); for a file set aside whole, the rows "
-                   "it held where they could be counted (0 when it could not be read)."),
+        ColumnSpec(
+            "rows_read",
+            INT,
+            "Data rows read (blank rows are not data); for a file set aside whole, the rows "
+            "it held where they could be counted (0 when it could not be read).",
+        ),
         ColumnSpec("rows_accepted", INT, "Rows that passed the data contract."),
         ColumnSpec("rows_quarantined", INT, "Rows quarantined with their reasons."),
         ColumnSpec("reason", TEXT, "Why the file was quarantined, ignored or superseded; null when ingested cleanly."),
-        ColumnSpec("ignored_columns", pa.list_(TEXT), "Unknown columns dropped on read (never published: they may hold personal data)."),
-        ColumnSpec("header_found", TEXT, "Where the header was found when a title stood above it (per sheet); null when on row 1."),
-        ColumnSpec("tie", BOOL, "Superseded by a file of the same cluster and kind with the same modification time "
-                   "(the stated tie rule decided: the name later in alphabetical order wins)."),
+        ColumnSpec(
+            "ignored_columns",
+            pa.list_(TEXT),
+            "Unknown columns dropped on read (never published: they may hold personal data).",
+        ),
+        ColumnSpec(
+            "header_found",
+            TEXT,
+            "Where the header was found when a title stood above it (per sheet); null when on row 1.",
+        ),
+        ColumnSpec(
+            "tie",
+            BOOL,
+            "Superseded by a file of the same cluster and kind with the same modification time "
+            "(the stated tie rule decided: the name later in alphabetical order wins).",
+        ),
     ],
     "quarantine": [
         *LINEAGE_SPECS[:2],
         ColumnSpec("source_row", INT, "Row number as a person sees it in Excel; null for a whole file."),
         ColumnSpec("level", TEXT, "row (one broken row) or file (a whole file that could not be used)."),
-        ColumnSpec("reasons", pa.list_(TEXT), "Every rule the row broke, as '<column>.<rule>: <message> (got <value>)', or the file's reason."),
-        ColumnSpec("record", TEXT, "The row's known columns as a JSON object of text (unknown columns never kept); null for a file."),
+        ColumnSpec(
+            "reasons",
+            pa.list_(TEXT),
+            "Every rule the row broke, as '<column>.<rule>: <message> (got <value>)', or the file's reason.",
+        ),
+        ColumnSpec(
+            "record",
+            TEXT,
+            "The row's known columns as a JSON object of text (unknown columns never kept); null for a file.",
+        ),
     ],
     "companies": [
-        ColumnSpec("company_id", TEXT, "The organisation's id in every year: 'CVR' + its CVR number when any year "
-                   "carries one, otherwise 'N' + a hash of its name, postal code and address in its first year "
-                   "(see company_identities)."),
-        ColumnSpec("actor_type", TEXT, "company, knowledge_institution or public_actor (the most frequent over its rows)."),
+        ColumnSpec(
+            "company_id",
+            TEXT,
+            "The organisation's id in every year: 'CVR' + its CVR number when any year "
+            "carries one, otherwise 'N' + a hash of its name, postal code and address in its first year "
+            "(see company_identities).",
+        ),
+        ColumnSpec(
+            "actor_type", TEXT, "company, knowledge_institution or public_actor (the most frequent over its rows)."
+        ),
         ColumnSpec("cvr", TEXT, "The valid CVR number, when any of its rows that year carries one."),
-        ColumnSpec("name", TEXT, "The most frequent spelling among its CVR-holding rows (all rows when none holds a CVR)."),
+        ColumnSpec(
+            "name", TEXT, "The most frequent spelling among its CVR-holding rows (all rows when none holds a CVR)."
+        ),
         ColumnSpec("postal_code", TEXT, "The most frequent postal code over its rows."),
-        ColumnSpec("municipality_code", TEXT, "The most frequent municipality code, else the one of the nearest main postal code."),
+        ColumnSpec(
+            "municipality_code",
+            TEXT,
+            "The most frequent municipality code, else the one of the nearest main postal code.",
+        ),
         ColumnSpec("region_code", TEXT, "Region (1081-1085) of its municipality."),
         ColumnSpec("employees", INT, "The most frequently reported number of employees."),
-        ColumnSpec("sme", BOOL, "Fewer than 50 employees; null when not reported."),
+        ColumnSpec("sme", BOOL, f"Fewer than {SME_LIMIT} employees; null when not reported."),
         ColumnSpec("n_clusters", INT, "Distinct clusters it took part in that year."),
         *flag_specs("True if any of its memberships says it {} this year."),
     ],
@@ -91,9 +135,19 @@ TABLES: dict[str, list[ColumnSpec]] = {
         ColumnSpec("actor_type", TEXT, "company, knowledge_institution or public_actor, as the row says."),
         ColumnSpec("committed_member", BOOL, "Formal, committed member (not just a one-off participant)."),
         *flag_specs("The cluster reports that the organisation {}."),
-        ColumnSpec("cvr_status", TEXT, "valid, invalid (failed the modulus-11 check: set aside, not used for matching) or missing."),
-        ColumnSpec("match_rule", TEXT, "How the row was matched: cvr, name_location (name within postal code) or single (no match)."),
-        ColumnSpec("match_score", FLOAT, "1.0 for cvr and exact names; 1 - edits/length for a name matched with a typing slip."),
+        ColumnSpec(
+            "cvr_status",
+            TEXT,
+            "valid, invalid (failed the modulus-11 check: set aside, not used for matching) or missing.",
+        ),
+        ColumnSpec(
+            "match_rule",
+            TEXT,
+            "How the row was matched: cvr, name_location (name within postal code) or single (no match).",
+        ),
+        ColumnSpec(
+            "match_score", FLOAT, "1.0 for cvr and exact names; 1 - edits/length for a name matched with a typing slip."
+        ),
     ],
     "clusters": [
         ColumnSpec("cluster_id", TEXT, "The cluster (DK-CL- and three digits)."),
@@ -109,33 +163,45 @@ TABLES: dict[str, list[ColumnSpec]] = {
         ColumnSpec("public_actors", INT, "Distinct public actors among its members."),
         ColumnSpec("triple_helix", BOOL, "At least one company, one knowledge institution and one public actor."),
         ColumnSpec("eligible", BOOL, "Meets the national criteria (committed companies, triple helix, staff, label)."),
-        ColumnSpec("eligibility_failures", pa.list_(TEXT),
-                   "The criteria it fails: committed_companies, triple_helix, staff_fte, label (empty when eligible)."),
+        ColumnSpec(
+            "eligibility_failures",
+            pa.list_(TEXT),
+            "The criteria it fails: committed_companies, triple_helix, staff_fte, label (empty when eligible).",
+        ),
     ],
     "cluster_outcomes": [
         ColumnSpec("cluster_id", TEXT, "The cluster (every cluster with a profile that year, zero counts included)."),
         ColumnSpec("companies", INT, "Distinct private companies in the cluster."),
-        ColumnSpec("companies_sme", INT, "Of those, SMEs (fewer than 50 employees)."),
+        ColumnSpec("companies_sme", INT, SME_TEXT),
         *flag_count_specs("whose membership of this cluster reports"),
     ],
     "national_outcomes": [
         ColumnSpec("companies", INT, "Distinct private companies in any cluster (each counted once)."),
-        ColumnSpec("companies_sme", INT, "Of those, SMEs (fewer than 50 employees)."),
+        ColumnSpec("companies_sme", INT, SME_TEXT),
         *flag_count_specs("nationally", sum_of_clusters=True),
         ColumnSpec("memberships", INT, "Distinct (cluster, company) pairs of private companies."),
     ],
     "regional_outcomes": [
         ColumnSpec("region_code", TEXT, "Region code (1081-1085); every region has a row."),
         ColumnSpec("region_name", TEXT, "Region name."),
-        ColumnSpec("companies", INT, "Distinct private companies located in the region (by municipality, else postal code)."),
+        ColumnSpec(
+            "companies", INT, "Distinct private companies located in the region (by municipality, else postal code)."
+        ),
         *flag_count_specs("in the region", sme=False),
         ColumnSpec("share_innovating", FLOAT, "new_products / companies."),
-        ColumnSpec("location_quotient", FLOAT,
-                   "The region's share of innovating companies (new_products) over its share of all companies."),
+        ColumnSpec(
+            "location_quotient",
+            FLOAT,
+            "The region's share of innovating companies (new_products) over its share of all companies.",
+        ),
     ],
     "indicator_status": [
-        ColumnSpec("indicator_id", TEXT, "innovation, regional_distribution, knowledge_partnerships, internationalisation, "
-                   "excellence_labels_gold, excellence_labels_silver."),
+        ColumnSpec(
+            "indicator_id",
+            TEXT,
+            "innovation, regional_distribution, knowledge_partnerships, internationalisation, "
+            "excellence_labels_gold, excellence_labels_silver.",
+        ),
         ColumnSpec("title", TEXT, "The indicator as the Cluster Strategy 2016-2018 states it."),
         ColumnSpec("value", FLOAT, "The year's value (distinct companies, lowest location quotient, or valid labels)."),
         ColumnSpec("target", FLOAT, "The 2018 target (from the indicator_targets seed)."),
@@ -150,8 +216,12 @@ TABLES: dict[str, list[ColumnSpec]] = {
 ALL_YEARS_TABLES: dict[str, list[ColumnSpec]] = {
     "company_identities": [
         ColumnSpec("company_id", TEXT, "An id that has been published for an organisation (now or by an earlier run)."),
-        ColumnSpec("current_id", TEXT, "The id it stands for now: itself, unless later evidence (a CVR, a link "
-                   "between years) merged it into another; follow it to the companies table."),
+        ColumnSpec(
+            "current_id",
+            TEXT,
+            "The id it stands for now: itself, unless later evidence (a CVR, a link "
+            "between years) merged it into another; follow it to the companies table.",
+        ),
         ColumnSpec("cvr", TEXT, "The organisation's valid CVR number, when any year carries one."),
         ColumnSpec("name", TEXT, "The organisation's name in the latest year it appears."),
         ColumnSpec("first_year", pa.int32(), "First reporting year in which the id was published."),

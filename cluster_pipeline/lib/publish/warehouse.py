@@ -39,7 +39,9 @@ def _sql_values(series: pd.Series) -> np.ndarray:
     missing = pd.isna(values)  # a list cell counts as present
     present = values[~missing]
     if len(present) and isinstance(present[0], (list, tuple, np.ndarray)):
-        values[~missing] = [json.dumps(list(v.tolist() if hasattr(v, "tolist") else v), ensure_ascii=False) for v in present]
+        values[~missing] = [
+            json.dumps(list(v.tolist() if hasattr(v, "tolist") else v), ensure_ascii=False) for v in present
+        ]
     values[missing] = None
     return values
 

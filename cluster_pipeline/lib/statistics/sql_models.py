@@ -83,7 +83,9 @@ def load_models() -> dict[str, Model]:
 @cache
 def macros() -> str:
     """dbt_like_sql/macros/*.sql: Jinja macros every model may call."""
-    return "".join(p.read_text(encoding="utf-8") for p in sorted((project_dir() / "dbt_like_sql" / "macros").glob("*.sql")))
+    return "".join(
+        p.read_text(encoding="utf-8") for p in sorted((project_dir() / "dbt_like_sql" / "macros").glob("*.sql"))
+    )
 
 
 def render(model: Model, year: int) -> str:

@@ -3,9 +3,16 @@ import pytest
 
 from cluster_pipeline.lib.contracts import normalise
 from cluster_pipeline.lib.contracts.model import load_contracts
-from cluster_pipeline.lib.ingest.intake import intake_year
 from cluster_pipeline.lib.contracts.submissions import ingest_manifest, records_frame, unaccounted_files, validate_year
-from cluster_pipeline_tests.files import MEMBERS_HEADER_DA, PROFILE_HEADER, PROFILE_HEADER_DA, member, profile, write_csv
+from cluster_pipeline.lib.ingest.intake import intake_year
+from cluster_pipeline_tests.files import (
+    MEMBERS_HEADER_DA,
+    PROFILE_HEADER,
+    PROFILE_HEADER_DA,
+    member,
+    profile,
+    write_csv,
+)
 
 
 def validated(folder, year=2016):
@@ -19,7 +26,9 @@ def one_cluster(tmp_path, members, profiles=None, delimiter=";", encoding="cp125
     return validated(tmp_path / "2016")
 
 
-@pytest.mark.parametrize("cvr,valid", [("12345674", True), ("12345675", False), ("02345678", False), ("1234567", False)])
+@pytest.mark.parametrize(
+    "cvr,valid", [("12345674", True), ("12345675", False), ("02345678", False), ("1234567", False)]
+)
 def test_cvr_modulus_11_check(cvr, valid):
     assert normalise.cvr_is_valid(pd.Series([cvr])).iloc[0] == valid
 
@@ -42,8 +51,10 @@ def test_danish_values_become_english_and_blank_booleans_mean_no(tmp_path):
     result = one_cluster(tmp_path, [member(flags=("x", "", "JA", "nej", "0"), actor="Videninstitution")])
     row = result["members"].accepted.iloc[0]
     assert row["actor_type"] == "knowledge_institution"
-    assert [row[f] for f in ("new_ideas", "new_competences", "new_products", "partnership_project", "international_activity")] \
-        == [True, False, True, False, False]
+    assert [
+        row[f]
+        for f in ("new_ideas", "new_competences", "new_products", "partnership_project", "international_activity")
+    ] == [True, False, True, False, False]
     prof = result["profile"].accepted.iloc[0]
     assert (prof["label"], prof["region_code"], prof["staff_fte"]) == ("gold", "1082", 2.5)
 
@@ -65,7 +76,11 @@ def test_a_row_is_quarantined_with_every_rule_it_breaks(tmp_path):
     assert len(result["members"].accepted) == 1 and len(quarantined) == 1
     row = quarantined.iloc[0]
     assert (row["source_file"], row["source_row"]) == ("medlemmer.csv", 3)
-    assert sorted(r.split(":")[0] for r in row["reasons"]) == ["committed_member.boolean", "employees.range", "postal_code.range"]
+    assert sorted(r.split(":")[0] for r in row["reasons"]) == [
+        "committed_member.boolean",
+        "employees.range",
+        "postal_code.range",
+    ]
     assert "'måske'" in " ".join(row["reasons"])
 
 
@@ -83,7 +98,8 @@ def test_a_gold_label_needs_a_valid_until_date(tmp_path):
     write_csv(tmp_path / "2016" / "p.csv", [PROFILE_HEADER, ["DK-CL-001", "2016", "X", "1084", "Gold", "", "1.5", ""]])
     result = validated(tmp_path / "2016")
     assert result["profile"].quarantined.iloc[0]["reasons"] == [
-        "label_valid_until.required_when: label_valid_until is required when label is gold, silver, bronze (got blank)"]
+        "label_valid_until.required_when: label_valid_until is required when label is gold, silver, bronze (got blank)"
+    ]
 
 
 def test_a_lost_row_makes_the_file_unaccounted(tmp_path):
@@ -92,7 +108,11 @@ def test_a_lost_row_makes_the_file_unaccounted(tmp_path):
     intake = intake_year(tmp_path / "2016", contracts)
     result = validate_year(intake.cells, contracts, 2016)
     files = records_frame(intake.files)
-    complete = ingest_manifest(files, [result["members"].accepted, result["profile"].accepted], result["members"].quarantined)
+    complete = ingest_manifest(
+        files, [result["members"].accepted, result["profile"].accepted], result["members"].quarantined
+    )
     assert unaccounted_files(complete).empty
-    lossy = ingest_manifest(files, [result["members"].accepted.iloc[1:], result["profile"].accepted], result["members"].quarantined)
+    lossy = ingest_manifest(
+        files, [result["members"].accepted.iloc[1:], result["profile"].accepted], result["members"].quarantined
+    )
     assert unaccounted_files(lossy)["source_file"].tolist() == ["medlemmer.csv"]

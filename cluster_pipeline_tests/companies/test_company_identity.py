@@ -5,7 +5,7 @@ import pandas as pd
 from cluster_pipeline.lib import seeds
 from cluster_pipeline.lib.companies.identities import apply_ids, ids_with_two_cvrs, link_years
 from cluster_pipeline.lib.companies.resolution import resolve_companies
-from cluster_pipeline_tests.test_entity_resolution import row
+from cluster_pipeline_tests.companies.test_entity_resolution import row
 
 MUNICIPALITIES = seeds.municipalities()
 
@@ -16,8 +16,10 @@ def resolved(*rows) -> pd.DataFrame:
 
 def ids_by_year(years: dict[int, pd.DataFrame], previous=None) -> tuple[dict[int, list[str]], pd.DataFrame]:
     identities = link_years(years, previous)
-    return ({year: apply_ids(rows, identities.ids, year)["company_id"].tolist() for year, rows in years.items()},
-            identities.table)
+    return (
+        {year: apply_ids(rows, identities.ids, year)["company_id"].tolist() for year, rows in years.items()},
+        identities.table,
+    )
 
 
 def test_a_cvr_given_in_2016_only_gives_the_same_id_in_2017():
@@ -26,8 +28,12 @@ def test_a_cvr_given_in_2016_only_gives_the_same_id_in_2017():
 
 
 def test_a_cvr_given_in_some_clusters_only_is_followed_into_years_without_it():
-    ids, _ = ids_by_year({2016: resolved(row("Fjordtek A/S"), row("Fjordtek A/S", "12345674", cluster="DK-CL-002")),
-                          2017: resolved(row("Fjordtek A/S"))})
+    ids, _ = ids_by_year(
+        {
+            2016: resolved(row("Fjordtek A/S"), row("Fjordtek A/S", "12345674", cluster="DK-CL-002")),
+            2017: resolved(row("Fjordtek A/S")),
+        }
+    )
     assert set(ids[2016]) == set(ids[2017]) == {"CVR12345674"}
 
 
@@ -39,29 +45,42 @@ def test_an_organisation_that_never_gives_a_cvr_keeps_its_first_years_id():
 
 
 def test_a_spelling_that_drifts_between_years_keeps_the_id():
-    ids, _ = ids_by_year({2016: resolved(row("Ravnsoftware Scandinavia ApS")),
-                          2017: resolved(row("Ravnsoftwrae Scandinavia ApS"))})
+    ids, _ = ids_by_year(
+        {2016: resolved(row("Ravnsoftware Scandinavia ApS")), 2017: resolved(row("Ravnsoftwrae Scandinavia ApS"))}
+    )
     assert ids[2016] == ids[2017]
 
 
 def test_a_company_that_moves_keeps_its_id_by_its_cvr():
-    ids, _ = ids_by_year({2016: resolved(row("Fjordtek A/S", "12345674", postal="8000", address="Havnevej 1")),
-                          2017: resolved(row("Fjordtek A/S", "12345674", postal="5000", municipality="461",
-                                             address="Skovvej 9"))})
+    ids, _ = ids_by_year(
+        {
+            2016: resolved(row("Fjordtek A/S", "12345674", postal="8000", address="Havnevej 1")),
+            2017: resolved(row("Fjordtek A/S", "12345674", postal="5000", municipality="461", address="Skovvej 9")),
+        }
+    )
     assert ids[2016] == ids[2017]
 
 
 def test_different_legal_forms_in_one_town_stay_apart_across_years():
-    ids, _ = ids_by_year({2016: resolved(row("SundhedNordic I/S", "12345674", address="Havnevej 1")),
-                          2017: resolved(row("SundhedNordic P/S", address="Havnevej 9"))})
+    ids, _ = ids_by_year(
+        {
+            2016: resolved(row("SundhedNordic I/S", "12345674", address="Havnevej 1")),
+            2017: resolved(row("SundhedNordic P/S", address="Havnevej 9")),
+        }
+    )
     assert ids[2016] != ids[2017]
 
 
 def test_two_companies_of_one_year_never_share_an_id_through_other_years():
     # 2017 lists both spellings as two companies; 2016's single row fits both
-    ids, _ = ids_by_year({2016: resolved(row("Kronetek Hansen", address="")),
-                          2017: resolved(row("Kronetek Hansen ApS", address="Havnevej 1"),
-                                         row("Kronetek Hansen IVS", address="Skovvej 40"))})
+    ids, _ = ids_by_year(
+        {
+            2016: resolved(row("Kronetek Hansen", address="")),
+            2017: resolved(
+                row("Kronetek Hansen ApS", address="Havnevej 1"), row("Kronetek Hansen IVS", address="Skovvej 40")
+            ),
+        }
+    )
     assert len(set(ids[2017])) == 2
 
 
@@ -76,17 +95,23 @@ def test_a_merge_caused_by_a_later_year_leaves_the_old_id_pointing_to_the_new_on
 
 
 def test_the_ids_do_not_depend_on_the_order_the_years_arrive_in():
-    years = {2016: resolved(row("Fjordtek A/S"), row("Møller Elektronik", address="Holmsvej 66")),
-             2017: resolved(row("Fjordtek A/S", "12345674"), row("Moller Elektronik", address="Holmsvej 66")),
-             2018: resolved(row("Fjordtek", address=""))}
+    years = {
+        2016: resolved(row("Fjordtek A/S"), row("Møller Elektronik", address="Holmsvej 66")),
+        2017: resolved(row("Fjordtek A/S", "12345674"), row("Moller Elektronik", address="Holmsvej 66")),
+        2018: resolved(row("Fjordtek", address="")),
+    }
     in_order, _ = ids_by_year(years)
     newest_first, _ = ids_by_year(dict(reversed(list(years.items()))))
     assert in_order == newest_first
 
 
 def test_every_id_in_the_table_points_to_a_current_id():
-    _, table = ids_by_year({2016: resolved(row("Fjordtek A/S"), row("Olsen Data ApS")),
-                            2017: resolved(row("Fjordtek A/S", "12345674"), row("Olsen Data ApS"))})
+    _, table = ids_by_year(
+        {
+            2016: resolved(row("Fjordtek A/S"), row("Olsen Data ApS")),
+            2017: resolved(row("Fjordtek A/S", "12345674"), row("Olsen Data ApS")),
+        }
+    )
     current = set(table.loc[table["company_id"] == table["current_id"], "company_id"])
     assert set(table["current_id"]) <= current
     assert table["company_id"].is_unique

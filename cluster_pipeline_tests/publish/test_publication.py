@@ -17,22 +17,34 @@ import pytest
 import sqlalchemy as sa
 
 from cluster_pipeline.lib.publish import tables
-from cluster_pipeline.lib.publish.parquet_store import STAGING, partition_path, read_partition, read_table, write_partition
+from cluster_pipeline.lib.publish.parquet_store import (
+    STAGING,
+    partition_path,
+    read_partition,
+    read_table,
+    write_partition,
+)
 from cluster_pipeline.lib.publish.warehouse import replace_table, replace_year
 from cluster_pipeline_tests.conftest import YEARS, materialise
 
-README = Path(__file__).resolve().parents[1] / "README.md"
+README = Path(__file__).resolve().parents[2] / "README.md"
 
 
 def test_a_killed_write_leaves_the_previous_year_intact(tmp_path):
     old = pd.DataFrame({"value": ["old"] * 3})
     write_partition(tmp_path, "t", 2016, old)
-    writer = subprocess.Popen([sys.executable, "-c", f"""
+    writer = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            f"""
 import pandas as pd
 from cluster_pipeline.lib.publish.parquet_store import write_partition
 frame = pd.DataFrame({{"value": [str(i) * 20 for i in range(6_000_000)]}})
 write_partition({str(tmp_path)!r}, "t", 2016, frame)
-"""])
+""",
+        ]
+    )
     staging = tmp_path / STAGING
     deadline = time.monotonic() + 120
     while not (staging.exists() and any(staging.iterdir())):
@@ -66,7 +78,13 @@ def test_every_table_has_one_explicit_schema_with_descriptions(sample_run):
         schema = pq.read_schema(partition_path(sample_run.output, name, sample_run.year))
         assert schema.remove_metadata() == tables.schema(name).remove_metadata(), name
         assert all(field.metadata[b"description"] for field in schema), name
-        assert pq.ParquetFile(partition_path(sample_run.output, name, sample_run.year)).metadata.row_group(0).column(0).compression == "ZSTD"
+        assert (
+            pq.ParquetFile(partition_path(sample_run.output, name, sample_run.year))
+            .metadata.row_group(0)
+            .column(0)
+            .compression
+            == "ZSTD"
+        )
 
 
 def readme_snippets() -> dict[str, str]:
@@ -85,7 +103,11 @@ def test_the_readme_snippets_read_every_table_alike(sample_run):
             exec(code.replace('"data/published"', repr(str(sample_run.output))).replace("companies", name), scope)
             results[reader] = scope[name]
         pandas_frame, polars_frame, duckdb_frame = results["pandas"], results["polars"], results["DuckDB"]
-        assert len(pandas_frame) == polars_frame.height == len(duckdb_frame) > 0 or name == "quarantine" and len(pandas_frame) > 0
+        assert (
+            len(pandas_frame) == polars_frame.height == len(duckdb_frame) > 0
+            or name == "quarantine"
+            and len(pandas_frame) > 0
+        )
         assert str(pandas_frame["year"].dtype) == "int32" and polars_frame.schema["year"] == pl.Int32
         assert str(duckdb_frame["year"].dtype) == "int32"
         assert set(pandas_frame.columns) == set(polars_frame.columns) == set(duckdb_frame.columns)
@@ -96,7 +118,9 @@ def test_the_sqlite_warehouse_holds_every_table_of_the_year(sample_run):
     engine = sa.create_engine(f"sqlite:///{sample_run.output / 'warehouse.sqlite'}")
     with engine.connect() as connection:
         for name in tables.TABLES:
-            count = connection.execute(sa.text(f'SELECT count(*) FROM "{name}" WHERE year = :y'), {"y": sample_run.year}).scalar()
+            count = connection.execute(
+                sa.text(f'SELECT count(*) FROM "{name}" WHERE year = :y'), {"y": sample_run.year}
+            ).scalar()
             assert count == len(read_partition(sample_run.output, name, sample_run.year)), name
     engine.dispose()
 
@@ -115,8 +139,15 @@ def test_the_sqlite_warehouse_holds_company_identities_whole(sample_run):
 def test_company_identities_are_replaced_whole_in_postgres(postgres_database):
     engine = sa.create_engine(postgres_database)
     schema = tables.schema("company_identities")
-    row = {"company_id": "N1", "current_id": "CVR12345674", "cvr": "12345674", "name": "Fjordtek A/S",
-           "first_year": 2016, "last_year": 2016, "n_years": 1}
+    row = {
+        "company_id": "N1",
+        "current_id": "CVR12345674",
+        "cvr": "12345674",
+        "name": "Fjordtek A/S",
+        "first_year": 2016,
+        "last_year": 2016,
+        "n_years": 1,
+    }
     replace_table(engine, "company_identities", pd.DataFrame([row, {**row, "company_id": "CVR12345674"}]), schema)
     replace_table(engine, "company_identities", pd.DataFrame([{**row, "company_id": "CVR12345674"}]), schema)
     with engine.connect() as connection:
@@ -166,15 +197,25 @@ def test_the_pipeline_publishes_a_year_to_postgres(sample_run, postgres_database
 
     url = postgres_database.render_as_string(hide_password=False)
     with dg.instance_for_test() as instance:
-        result = dg.materialize(ASSETS, partition_key=str(sample_run.year), instance=instance, selection="sql_warehouse",
-                                resources=resources_from_env(str(sample_run.landing), str(sample_run.output), url))
+        result = dg.materialize(
+            ASSETS,
+            partition_key=str(sample_run.year),
+            instance=instance,
+            selection="sql_warehouse",
+            resources=resources_from_env(str(sample_run.landing), str(sample_run.output), url),
+        )
     assert result.success
     engine = sa.create_engine(postgres_database)
     with engine.connect() as connection:
         national = pd.read_sql("SELECT * FROM national_outcomes", connection)
-        failures = connection.execute(sa.text("SELECT eligibility_failures FROM clusters WHERE NOT eligible")).scalars().all()
+        failures = (
+            connection.execute(sa.text("SELECT eligibility_failures FROM clusters WHERE NOT eligible")).scalars().all()
+        )
     engine.dispose()
-    assert national["companies"].tolist() == read_partition(sample_run.output, "national_outcomes", sample_run.year)["companies"].tolist()
+    assert (
+        national["companies"].tolist()
+        == read_partition(sample_run.output, "national_outcomes", sample_run.year)["companies"].tolist()
+    )
     assert failures and all(f.startswith("[") for f in failures)
 
 

@@ -6,8 +6,8 @@ import pandas as pd
 import pytest
 
 from cluster_pipeline.lib.publish.parquet_store import read_partition, read_table
+from cluster_pipeline_tests.companies.test_sample_companies import resolved_with_truth
 from cluster_pipeline_tests.conftest import YEARS, run_in_order
-from cluster_pipeline_tests.test_sample_companies import resolved_with_truth
 
 STATISTICS = ["national_outcomes", "regional_outcomes", "cluster_outcomes", "clusters", "indicator_status"]
 ROW = ["source_file", "source_sheet", "source_row"]
@@ -87,4 +87,8 @@ def test_old_ids_of_the_newest_first_run_point_to_published_ids(newest_first):
     identities = read_table(newest_first, "company_identities")
     former = identities[identities["company_id"] != identities["current_id"]]
     assert len(former) > 0
-    assert former["current_id"].isin(identities.loc[identities["company_id"] == identities["current_id"], "company_id"]).all()
+    assert (
+        former["current_id"]
+        .isin(identities.loc[identities["company_id"] == identities["current_id"], "company_id"])
+        .all()
+    )

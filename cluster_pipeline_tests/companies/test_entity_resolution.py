@@ -3,18 +3,39 @@
 import pandas as pd
 import pytest
 
-from cluster_pipeline.lib.companies.resolution import normalise_name, resolve_companies
 from cluster_pipeline.lib import seeds
+from cluster_pipeline.lib.companies.resolution import normalise_name, resolve_companies
 from cluster_pipeline.lib.publish.tables import FLAGS
 
 MUNICIPALITIES = seeds.municipalities()
 
 
-def row(name, cvr=None, postal="8000", address="Havnevej 1", cluster="DK-CL-001", actor="company",
-        municipality="751", employees=10, **flags):
-    return {"cluster_id": cluster, "cvr": cvr, "name": name, "address": address, "postal_code": postal,
-            "municipality_code": municipality, "actor_type": actor, "employees": employees, "committed_member": True,
-            **{f: flags.get(f, False) for f in FLAGS}, "source_file": "f.csv", "source_sheet": None, "source_row": 2}
+def row(
+    name,
+    cvr=None,
+    postal="8000",
+    address="Havnevej 1",
+    cluster="DK-CL-001",
+    actor="company",
+    municipality="751",
+    employees=10,
+    **flags,
+):
+    return {
+        "cluster_id": cluster,
+        "cvr": cvr,
+        "name": name,
+        "address": address,
+        "postal_code": postal,
+        "municipality_code": municipality,
+        "actor_type": actor,
+        "employees": employees,
+        "committed_member": True,
+        **{f: flags.get(f, False) for f in FLAGS},
+        "source_file": "f.csv",
+        "source_sheet": None,
+        "source_row": 2,
+    }
 
 
 def resolve(*rows):
@@ -40,7 +61,9 @@ def test_same_name_in_different_towns_are_different_companies():
     assert a != b
 
 
-@pytest.mark.parametrize("variant", ["Fjordtek AS", "FJORDTEK A/S", "Fjordtek Aktieselskab", "fjordtek a.s.", "Fjordtek"])
+@pytest.mark.parametrize(
+    "variant", ["Fjordtek AS", "FJORDTEK A/S", "Fjordtek Aktieselskab", "fjordtek a.s.", "Fjordtek"]
+)
 def test_legal_form_and_case_variants_merge(variant):
     a, b = company_of(row("Fjordtek A/S", "12345674"), row(variant))
     assert a == b
@@ -99,22 +122,29 @@ def test_parent_and_subsidiary_are_different_companies():
 
 
 def test_knowledge_institutions_are_resolved_but_not_counted_as_companies():
-    result = resolve(row("Aarhus Universitet", "31119103", actor="knowledge_institution"),
-                     row("Aarhus Universitet", actor="knowledge_institution", cluster="DK-CL-002"))
+    result = resolve(
+        row("Aarhus Universitet", "31119103", actor="knowledge_institution"),
+        row("Aarhus Universitet", actor="knowledge_institution", cluster="DK-CL-002"),
+    )
     (institution,) = result.companies.itertuples()
     assert institution.actor_type == "knowledge_institution" and institution.n_clusters == 2
 
 
 def test_flags_are_true_when_any_membership_says_so():
-    result = resolve(row("Fjordtek A/S", "12345674", new_products=True),
-                     row("Fjordtek A/S", "12345674", cluster="DK-CL-002", partnership_project=True))
+    result = resolve(
+        row("Fjordtek A/S", "12345674", new_products=True),
+        row("Fjordtek A/S", "12345674", cluster="DK-CL-002", partnership_project=True),
+    )
     (company,) = result.companies.itertuples()
     assert (company.new_products, company.partnership_project, company.new_ideas) == (True, True, False)
 
 
 def test_attributes_follow_the_stated_rules():
-    result = resolve(row("FJORDTEK AS", "12345674", employees=40), row("Fjordtek A/S", "12345674", employees=60),
-                     row("Fjordtek A/S", "12345674", employees=60, municipality=None))
+    result = resolve(
+        row("FJORDTEK AS", "12345674", employees=40),
+        row("Fjordtek A/S", "12345674", employees=60),
+        row("Fjordtek A/S", "12345674", employees=60, municipality=None),
+    )
     (company,) = result.companies.itertuples()
     assert (company.name, company.employees, company.sme, company.region_code) == ("Fjordtek A/S", 60, False, "1082")
 
@@ -126,8 +156,12 @@ def test_region_comes_from_the_postal_code_when_the_municipality_is_missing():
 
 def test_company_ids_are_identical_across_years_and_runs():
     year_one = [row("Fjordtek A/S", "12345674"), row("Mollebyg ApS", address="Skovvej 9"), row("Nordlys I/S")]
-    year_two = [row("Nordlys I/S", cluster="DK-CL-007"), row("Møllebyg ApS", address="Skovvej 9"),
-                row("Fjordtek AS", "12345674"), row("Sydbyg A/S")]
+    year_two = [
+        row("Nordlys I/S", cluster="DK-CL-007"),
+        row("Møllebyg ApS", address="Skovvej 9"),
+        row("Fjordtek AS", "12345674"),
+        row("Sydbyg A/S"),
+    ]
     ids_one = dict(zip(["fjordtek", "mollebyg", "nordlys"], company_of(*year_one)))
     ids_two = dict(zip(["nordlys", "mollebyg", "fjordtek", "sydbyg"], company_of(*year_two)))
     assert all(ids_one[k] == ids_two[k] for k in ids_one)
@@ -142,13 +176,17 @@ def test_match_rule_and_score_are_recorded():
 
 
 def test_name_normalisation():
-    assert normalise_name(pd.Series(["Ærø Møller & Søn A/S", "AERO MOELLER & SOEN AS", "Café Ünik ApS"])).tolist() == \
-        ["aro moller son", "aro moller son", "cafe unik"]
+    assert normalise_name(pd.Series(["Ærø Møller & Søn A/S", "AERO MOELLER & SOEN AS", "Café Ünik ApS"])).tolist() == [
+        "aro moller son",
+        "aro moller son",
+        "cafe unik",
+    ]
 
 
 def test_the_same_name_with_another_explicit_legal_form_in_one_town_is_another_company():
-    a, b = company_of(row("SundhedNordic I/S", "12345674", address="Havnevej 1"),
-                      row("SundhedNordic P/S", address="Havnevej 9"))
+    a, b = company_of(
+        row("SundhedNordic I/S", "12345674", address="Havnevej 1"), row("SundhedNordic P/S", address="Havnevej 9")
+    )
     assert a != b
 
 
@@ -163,18 +201,26 @@ def test_a_name_one_letter_off_with_another_legal_form_is_another_company():
 
 
 def test_a_clearly_different_street_address_is_another_company():
-    a, b = company_of(row("Møller Elektronik I/S", "12345674", address="Poulsensvej 60"),
-                      row("Møller Elektronik", address="Holmsvej 66"))
+    a, b = company_of(
+        row("Møller Elektronik I/S", "12345674", address="Poulsensvej 60"),
+        row("Møller Elektronik", address="Holmsvej 66"),
+    )
     assert a != b
 
 
 def test_a_row_without_form_or_address_never_bridges_two_legal_forms():
-    ids = company_of(row("Kronetek Hansen ApS", address="Havnevej 1"), row("Kronetek Hansen", address=""),
-                     row("Kronetek Hansen IVS", address=""))
+    ids = company_of(
+        row("Kronetek Hansen ApS", address="Havnevej 1"),
+        row("Kronetek Hansen", address=""),
+        row("Kronetek Hansen IVS", address=""),
+    )
     assert ids[0] != ids[2]
 
 
 def test_a_row_without_address_never_bridges_two_streets():
-    ids = company_of(row("Kronetek Hansen ApS", address="Havnevej 1"), row("Kronetek Hansen ApS", address=""),
-                     row("Kronetek Hansen ApS", address="Skovvej 40"))
+    ids = company_of(
+        row("Kronetek Hansen ApS", address="Havnevej 1"),
+        row("Kronetek Hansen ApS", address=""),
+        row("Kronetek Hansen ApS", address="Skovvej 40"),
+    )
     assert ids[0] != ids[2]

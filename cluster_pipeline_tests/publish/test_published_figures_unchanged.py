@@ -4,7 +4,8 @@ earlier version of the pipeline (published_fingerprints.json).
 
 A change meant to alter figures re-records them, and says why in its commit:
 
-    CLUSTER_PIPELINE_RECORD_FINGERPRINTS=1 .venv/bin/pytest cluster_pipeline_tests/test_published_figures_unchanged.py
+    CLUSTER_PIPELINE_RECORD_FINGERPRINTS=1 .venv/bin/pytest \
+        cluster_pipeline_tests/publish/test_published_figures_unchanged.py
 """
 
 from __future__ import annotations
@@ -29,8 +30,13 @@ VOLATILE = {"ingest_manifest": ["sha256", "size_bytes"]}
 
 def fingerprint(frame: pd.DataFrame) -> dict:
     """Row count and a hash of the rows in a canonical order (floats to 9 significant digits)."""
-    text = frame.map(lambda v: f"{v:.9g}" if isinstance(v, float) else json.dumps(
-        v.tolist() if hasattr(v, "tolist") else v, default=str, ensure_ascii=False))
+    text = frame.map(
+        lambda v: (
+            f"{v:.9g}"
+            if isinstance(v, float)
+            else json.dumps(v.tolist() if hasattr(v, "tolist") else v, default=str, ensure_ascii=False)
+        )
+    )
     rows = sorted("\x1f".join(row) for row in text.itertuples(index=False))
     return {"rows": len(frame), "sha256": hashlib.sha256("\x1e".join(rows).encode()).hexdigest()}
 

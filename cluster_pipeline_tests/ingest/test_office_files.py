@@ -10,15 +10,25 @@ import dagster as dg
 import pandas as pd
 
 from cluster_pipeline.lib.contracts.model import load_contracts
+from cluster_pipeline.lib.contracts.submissions import records_frame, validate_year
 from cluster_pipeline.lib.ingest.intake import intake_year
 from cluster_pipeline.lib.ingest.landing import discover, read_tables
-from cluster_pipeline.lib.contracts.submissions import records_frame, validate_year
 from cluster_pipeline_tests.conftest import run_in_order
-from cluster_pipeline_tests.files import (MEMBERS_HEADER, MEMBERS_HEADER_DA, PROFILE_HEADER_DA, member, profile,
-                                          write_csv, write_xlsx)
+from cluster_pipeline_tests.files import (
+    MEMBERS_HEADER,
+    MEMBERS_HEADER_DA,
+    PROFILE_HEADER_DA,
+    member,
+    profile,
+    write_csv,
+    write_xlsx,
+)
 
-MEMBERS = [member(name="Fjordtek A/S", cvr="12345674"), member(name="Ærø Møbler ApS", postal="5970"),
-           member(name="Nordisk Vand", flags=("nej", "ja", "ja", "nej", "ja"))]
+MEMBERS = [
+    member(name="Fjordtek A/S", cvr="12345674"),
+    member(name="Ærø Møbler ApS", postal="5970"),
+    member(name="Nordisk Vand", flags=("nej", "ja", "ja", "nej", "ja")),
+]
 
 
 def intake(folder):
@@ -61,9 +71,12 @@ def test_the_manifest_records_where_a_header_below_a_title_was_found(tmp_path):
 
 def formula_workbook(path, cached: dict[str, str] | None = None):
     """Formulas as a program writes them (openpyxl): no saved value, unless given here."""
-    rows = [MEMBERS_HEADER_DA, member(name="Fjordtek A/S"),
-            [*member(name="Nordisk Vand")[:13], "=1=1", "nej", "nej"],  # new_products in N3
-            [*member(name="Skovbyg ApS")[:9], "=2*6", *member()[10:]]]  # employees in J4
+    rows = [
+        MEMBERS_HEADER_DA,
+        member(name="Fjordtek A/S"),
+        [*member(name="Nordisk Vand")[:13], "=1=1", "nej", "nej"],  # new_products in N3
+        [*member(name="Skovbyg ApS")[:9], "=2*6", *member()[10:]],
+    ]  # employees in J4
     write_xlsx(path, {"Medlemmer": rows})
     if cached:
         with zipfile.ZipFile(path) as archive:

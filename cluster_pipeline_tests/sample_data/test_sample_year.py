@@ -16,9 +16,15 @@ def quarantine(run, level):
 
 def test_every_planted_bad_row_is_quarantined_with_exactly_its_rules(sample_run):
     rows = quarantine(sample_run, "row")
-    found = {(r.source_file, r.source_sheet if isinstance(r.source_sheet, str) else None, int(r.source_row)):
-             sorted(x.split(":")[0] for x in r.reasons) for r in rows.itertuples()}
-    planted = {(b["source_file"], b["source_sheet"], b["source_row"]): sorted(b["rules"]) for b in sample_run.truth["bad_rows"]}
+    found = {
+        (r.source_file, r.source_sheet if isinstance(r.source_sheet, str) else None, int(r.source_row)): sorted(
+            x.split(":")[0] for x in r.reasons
+        )
+        for r in rows.itertuples()
+    }
+    planted = {
+        (b["source_file"], b["source_sheet"], b["source_row"]): sorted(b["rules"]) for b in sample_run.truth["bad_rows"]
+    }
     assert len(planted) >= 17
     assert found == planted  # every planted row, with its rules, and no good row
 

@@ -29,8 +29,9 @@ def test_a_run_that_changes_identities_requests_the_other_years_republication(tm
             assert tick.get_requested_partitions(key) == {"2016"}, key
 
         # what the daemon launches for those requests: afterwards no year is out of date
-        assert dg.materialize(defs.assets, selection=FOLLOWERS, partition_key="2016", instance=instance,
-                              resources=defs.resources).success
+        assert dg.materialize(
+            defs.assets, selection=FOLLOWERS, partition_key="2016", instance=instance, resources=defs.resources
+        ).success
         assert out_of_date_years(folder, folder.read_work_all_years(IDS)) == []
         settled = dg.evaluate_automation_conditions(defs=defs, instance=instance, cursor=tick.cursor)
         assert settled.total_requested == 0

@@ -8,10 +8,9 @@ import json
 import pandas as pd
 
 from cluster_pipeline.cli import main
-from cluster_pipeline.lib.publish.parquet_store import read_partition
 from cluster_pipeline.lib.contracts.pre_submission import batch_files, check_submission
-from cluster_pipeline_tests.files import (MEMBERS_HEADER, MEMBERS_HEADER_DA, PROFILE_HEADER, member, profile,
-                                          write_csv)
+from cluster_pipeline.lib.publish.parquet_store import read_partition
+from cluster_pipeline_tests.files import MEMBERS_HEADER, MEMBERS_HEADER_DA, PROFILE_HEADER, member, profile, write_csv
 
 MANIFEST_STATUS = {"quarantined": "set_aside", "ignored": "ignored", "superseded": "superseded"}
 
@@ -25,9 +24,15 @@ def test_check_of_a_sample_year_reports_the_statuses_and_counts_of_the_published
     assert sorted(f.file for f in found.files) == sorted(manifest.index)
     for file in found.files:
         entry = manifest.loc[file.file]
-        status = MANIFEST_STATUS.get(entry["status"]) or ("rows_quarantined" if entry["rows_quarantined"] else "accepted")
+        status = MANIFEST_STATUS.get(entry["status"]) or (
+            "rows_quarantined" if entry["rows_quarantined"] else "accepted"
+        )
         assert (file.status, file.rows_read, file.rows_accepted, file.rows_quarantined) == (
-            status, entry["rows_read"], entry["rows_accepted"], entry["rows_quarantined"]), file.file
+            status,
+            entry["rows_read"],
+            entry["rows_accepted"],
+            entry["rows_quarantined"],
+        ), file.file
     assert {f.status for f in found.files} == {"accepted", "rows_quarantined", "set_aside", "ignored", "superseded"}
 
 
@@ -36,9 +41,16 @@ def test_check_of_a_sample_year_gives_the_reasons_of_the_published_quarantine(sa
     found = check_submission(batch_files(sorted(p for p in year_dir.iterdir() if p.is_file())))
     quarantine = read_partition(sample_run.output, "quarantine", sample_run.year)
 
-    published = sorted((q.source_file, q.source_sheet if isinstance(q.source_sheet, str) else None,
-                        None if pd.isna(q.source_row) else int(q.source_row), reason)
-                       for q in quarantine.itertuples() for reason in q.reasons)
+    published = sorted(
+        (
+            q.source_file,
+            q.source_sheet if isinstance(q.source_sheet, str) else None,
+            None if pd.isna(q.source_row) else int(q.source_row),
+            reason,
+        )
+        for q in quarantine.itertuples()
+        for reason in q.reasons
+    )
     checked = sorted((f.file, p.sheet, p.row, p.reason) for f in found.files for p in f.problems)
     assert checked == published and len(checked) > 20
 
@@ -50,8 +62,9 @@ def test_a_members_file_without_its_profile_is_reported_with_the_cross_file_rule
 
     assert file.status == "rows_quarantined" and file.rows_quarantined == 2
     assert all(p.column == "cluster_id" and p.reason.startswith("cluster_id.foreign_key:") for p in file.problems)
-    assert any("no accepted profile of DK-CL-001 in this batch" in w and "cluster_id.foreign_key" in w
-               for w in file.warnings)
+    assert any(
+        "no accepted profile of DK-CL-001 in this batch" in w and "cluster_id.foreign_key" in w for w in file.warnings
+    )
 
 
 def test_problems_name_the_row_and_column_of_a_broken_cell(tmp_path):
@@ -91,8 +104,12 @@ def test_exit_code_is_2_when_a_file_would_be_set_aside(tmp_path, capsys):
 
 def test_text_output_shows_how_danish_headers_were_mapped_and_which_columns_are_ignored(tmp_path, capsys):
     profiles = write_csv(tmp_path / "profil.csv", [PROFILE_HEADER, profile()])
-    members = write_csv(tmp_path / "medlemmer.csv", [MEMBERS_HEADER_DA + ["noter"], member() + ["ring tirsdag"]],
-                        delimiter=";", encoding="cp1252")
+    members = write_csv(
+        tmp_path / "medlemmer.csv",
+        [MEMBERS_HEADER_DA + ["noter"], member() + ["ring tirsdag"]],
+        delimiter=";",
+        encoding="cp1252",
+    )
     out = _exit_code(capsys, profiles, members)[1]
     assert "'postnr' -> postal_code" in out and "'noter' -> ignored" in out
     assert "column 'noter' is not in the template: it will be ignored" in out
@@ -105,12 +122,21 @@ def test_json_output_holds_one_object_per_file_with_its_problems(tmp_path, capsy
     code, out = _exit_code(capsys, "--format", "json", profiles, members)
     found = {f["file"]: f for f in json.loads(out)}
     assert code == 1 and set(found) == {"profile.csv", "members.csv"}
-    assert {k: found["members.csv"][k] for k in ("status", "kind", "rows_read", "rows_accepted", "rows_quarantined")} == {
-        "status": "rows_quarantined", "kind": "members", "rows_read": 2, "rows_accepted": 1, "rows_quarantined": 1}
+    assert {
+        k: found["members.csv"][k] for k in ("status", "kind", "rows_read", "rows_accepted", "rows_quarantined")
+    } == {"status": "rows_quarantined", "kind": "members", "rows_read": 2, "rows_accepted": 1, "rows_quarantined": 1}
     (problem,) = found["members.csv"]["problems"]
     assert (problem["sheet"], problem["row"], problem["column"]) == (None, 3, "employees")
-    assert set(found["members.csv"]) >= {"file", "status", "kind", "rows_read", "rows_accepted", "rows_quarantined",
-                                         "problems", "warnings"}
+    assert set(found["members.csv"]) >= {
+        "file",
+        "status",
+        "kind",
+        "rows_read",
+        "rows_accepted",
+        "rows_quarantined",
+        "problems",
+        "warnings",
+    }
 
 
 def test_the_reporting_year_comes_from_the_files_unless_given(tmp_path):
@@ -137,13 +163,18 @@ def test_a_cvr_failing_the_check_digit_is_a_warning_naming_its_row_not_a_problem
     assert checked.status == "accepted" and not checked.problems
     assert [w for w in checked.warnings if w.startswith("column cvr:")] == [
         "column cvr: 1 CVR number fails the check digit, in row 3 ('12345678'): the row counts, but its "
-        "company is matched by name and address instead"]
+        "company is matched by name and address instead"
+    ]
 
 
 def test_text_output_gives_rows_with_the_very_same_problem_one_line(tmp_path, capsys):
-    members = write_csv(tmp_path / "members.csv", [MEMBERS_HEADER, *(member(name=f"Firma {i}") for i in range(3)),
-                                                   member(postal="80O0")])
+    members = write_csv(
+        tmp_path / "members.csv",
+        [MEMBERS_HEADER, *(member(name=f"Firma {i}") for i in range(3)), member(postal="80O0")],
+    )
     out = _exit_code(capsys, members)[1]
-    assert ("problem: rows 2-5 (4 rows), column cluster_id: cluster_id.foreign_key: cluster_id must match an accepted "
-            "profile.cluster_id of the same year (got 'DK-CL-001')") in out
+    assert (
+        "problem: rows 2-5 (4 rows), column cluster_id: cluster_id.foreign_key: cluster_id must match an accepted "
+        "profile.cluster_id of the same year (got 'DK-CL-001')"
+    ) in out
     assert "problem: row 5, column postal_code: postal_code." in out and out.count("problem:") == 2

@@ -33,7 +33,9 @@ def test_the_report_check_finds_a_figure_that_differs(sample_run):
     text = report_of(sample_run)
     assert indicator_differences(text, published) == []
     value = repr(float(published.set_index("indicator_id").at["innovation", "value"]))
-    tampered = text.replace(f'data-indicator="innovation" data-value="{value}"', 'data-indicator="innovation" data-value="1.0"')
+    tampered = text.replace(
+        f'data-indicator="innovation" data-value="{value}"', 'data-indicator="innovation" data-value="1.0"'
+    )
     assert indicator_differences(tampered, published) == ["innovation"]
     checks = {c.check_name: c.passed for c in sample_run.outcome.checks}
     assert checks["report_shows_indicator_status"]
@@ -58,8 +60,11 @@ def test_the_headline_compares_distinct_counts_with_the_sum_of_clusters(sample_r
 def test_a_cluster_named_like_markup_appears_as_text(tmp_path):
     folder = tmp_path / "landing" / "2016"
     name = "<script>alert(1)</script> & Co"
-    write_csv(folder / "profil.csv", [PROFILE_HEADER_DA, ["DK-CL-001", "2016", name, "Midtjylland", "guld",
-                                                          "31.12.2017", "2,5", "2005"]], ";")
+    write_csv(
+        folder / "profil.csv",
+        [PROFILE_HEADER_DA, ["DK-CL-001", "2016", name, "Midtjylland", "guld", "31.12.2017", "2,5", "2005"]],
+        ";",
+    )
     write_csv(folder / "medlemmer.csv", [MEMBERS_HEADER_DA, *[member(name=f"Firma {i} ApS") for i in range(3)]], ";")
     with dg.instance_for_test() as instance:
         outcome = run_in_order(tmp_path / "landing", tmp_path / "published", [2016], instance)

@@ -6,8 +6,16 @@ import pytest
 from cluster_pipeline.lib.contracts.model import load_contracts
 from cluster_pipeline.lib.ingest.intake import intake_year
 from cluster_pipeline.lib.ingest.landing import FileRejected, check_xlsx_container, discover, read_tables
-from cluster_pipeline_tests.files import (MEMBERS_HEADER, MEMBERS_HEADER_DA, PROFILE_HEADER_DA, member,
-                                          profile, write_csv, write_lying_zip_bomb, write_xlsx)
+from cluster_pipeline_tests.files import (
+    MEMBERS_HEADER,
+    MEMBERS_HEADER_DA,
+    PROFILE_HEADER_DA,
+    member,
+    profile,
+    write_csv,
+    write_lying_zip_bomb,
+    write_xlsx,
+)
 
 
 def only_file(folder):
@@ -15,7 +23,9 @@ def only_file(folder):
     return file
 
 
-@pytest.mark.parametrize("delimiter,encoding", [(",", "utf-8"), (";", "cp1252"), ("\t", "utf-8-sig"), (";", "utf-8-sig")])
+@pytest.mark.parametrize(
+    "delimiter,encoding", [(",", "utf-8"), (";", "cp1252"), ("\t", "utf-8-sig"), (";", "utf-8-sig")]
+)
 def test_csv_reads_the_same_cells_in_every_dialect(tmp_path, delimiter, encoding):
     rows = [MEMBERS_HEADER_DA, member(name="Ærø Møllebyg ApS"), member(name="Smith, Jones & Søn I/S")]
     write_csv(tmp_path / "m.csv", rows, delimiter, encoding)
@@ -26,8 +36,15 @@ def test_csv_reads_the_same_cells_in_every_dialect(tmp_path, delimiter, encoding
 
 
 def test_xlsx_numbers_read_as_the_text_a_person_sees(tmp_path):
-    write_xlsx(tmp_path / "w.xlsx", {"members": [MEMBERS_HEADER, ["DK-CL-001", 2016, 12345674, "X", None, 800, None, 101,
-                                                                  "company", 3, 1, 0, 0, 0, 0, 0]]})
+    write_xlsx(
+        tmp_path / "w.xlsx",
+        {
+            "members": [
+                MEMBERS_HEADER,
+                ["DK-CL-001", 2016, 12345674, "X", None, 800, None, 101, "company", 3, 1, 0, 0, 0, 0, 0],
+            ]
+        },
+    )
     (table,) = read_tables(only_file(tmp_path))
     assert table.rows[0][:3] == ["DK-CL-001", "2016", "12345674"]
     assert table.rows[0][5] == "800" and table.rows[0][10] == "1"
@@ -52,10 +69,13 @@ def test_an_xlsx_cell_beyond_the_header_makes_its_row_longer_than_the_header(tmp
     assert not any(table.rows[0][16:]) and table.rows[1][17] == "extra"
 
 
-@pytest.mark.parametrize("content,reason", [
-    (b"", "empty file"),
-    (b"\x81\x8d\x8f garbage", "cannot decode"),
-])
+@pytest.mark.parametrize(
+    "content,reason",
+    [
+        (b"", "empty file"),
+        (b"\x81\x8d\x8f garbage", "cannot decode"),
+    ],
+)
 def test_unreadable_csv_is_rejected_with_a_reason(tmp_path, content, reason):
     (tmp_path / "bad.csv").write_bytes(content)
     with pytest.raises(FileRejected, match=reason):
@@ -99,7 +119,9 @@ def test_xml_entity_declaration_is_rejected(tmp_path):
     path = write_xlsx(tmp_path / "x.xlsx", {"members": [MEMBERS_HEADER]})
     with zipfile.ZipFile(path) as archive:
         parts = {n: archive.read(n) for n in archive.namelist()}
-    parts["xl/worksheets/sheet1.xml"] = b'<!DOCTYPE x [<!ENTITY a "aaaa">]>' + parts["xl/worksheets/sheet1.xml"].split(b"?>", 1)[-1]
+    parts["xl/worksheets/sheet1.xml"] = (
+        b'<!DOCTYPE x [<!ENTITY a "aaaa">]>' + parts["xl/worksheets/sheet1.xml"].split(b"?>", 1)[-1]
+    )
     with zipfile.ZipFile(path, "w") as archive:
         for name, data in parts.items():
             archive.writestr(name, data)
@@ -116,11 +138,14 @@ def status_of(result):
 
 
 def test_danish_workbook_with_instructions_sheet_is_recognised(tmp_path):
-    write_xlsx(tmp_path / "2016" / "klynge.xlsx", {
-        "Vejledning": [["Udfyld arkene"]],
-        "Medlemmer": [MEMBERS_HEADER_DA, member()],
-        "Profil": [PROFILE_HEADER_DA, profile()],
-    })
+    write_xlsx(
+        tmp_path / "2016" / "klynge.xlsx",
+        {
+            "Vejledning": [["Udfyld arkene"]],
+            "Medlemmer": [MEMBERS_HEADER_DA, member()],
+            "Profil": [PROFILE_HEADER_DA, profile()],
+        },
+    )
     result = intake(tmp_path / "2016")
     assert status_of(result) == {"klynge.xlsx": ("ingested", [])}
     assert result.files[0].kind == "workbook"
@@ -151,11 +176,17 @@ def test_rows_that_stop_before_the_last_columns_read_those_cells_as_blank(tmp_pa
     assert cells["new_ideas"].tolist() == ["ja", "ja"]
 
 
-@pytest.mark.parametrize("rows,reason", [
-    ([[h for h in MEMBERS_HEADER if h != "postal_code"], member()[:5] + member()[6:]], "missing required column(s): postal_code"),
-    ([MEMBERS_HEADER], "holds no data rows"),
-    ([["foo", "bar"], ["1", "2"]], "header not recognised"),
-])
+@pytest.mark.parametrize(
+    "rows,reason",
+    [
+        (
+            [[h for h in MEMBERS_HEADER if h != "postal_code"], member()[:5] + member()[6:]],
+            "missing required column(s): postal_code",
+        ),
+        ([MEMBERS_HEADER], "holds no data rows"),
+        ([["foo", "bar"], ["1", "2"]], "header not recognised"),
+    ],
+)
 def test_unusable_file_is_quarantined_whole(tmp_path, rows, reason):
     write_csv(tmp_path / "2016" / "f.csv", rows)
     status, reasons = status_of(intake(tmp_path / "2016"))["f.csv"]
@@ -205,12 +236,19 @@ def openpyxl_tables(path) -> list[tuple]:
 
 
 def test_calamine_reads_the_sample_workbooks_cell_for_cell_as_openpyxl_did(sample_run):
-    workbooks = [f for f in discover(sample_run.landing / str(sample_run.year))
-                 if f.name.endswith(".xlsx") and f.name[0].isascii() and "bomb" not in f.name and "attack" not in f.name]
+    workbooks = [
+        f
+        for f in discover(sample_run.landing / str(sample_run.year))
+        if f.name.endswith(".xlsx") and f.name[0].isascii() and "bomb" not in f.name and "attack" not in f.name
+    ]
     assert len(workbooks) >= 10
     for file in workbooks:
-        ours = [(t.source_sheet, t.header, t.row_numbers, [row[:len(t.header) + 2] for row in t.rows])
-                for t in read_tables(file)]
-        theirs = [(sheet, header, numbers, [row[:len(header) + 2] for row in rows])
-                  for sheet, header, numbers, rows in openpyxl_tables(file.path)]
+        ours = [
+            (t.source_sheet, t.header, t.row_numbers, [row[: len(t.header) + 2] for row in t.rows])
+            for t in read_tables(file)
+        ]
+        theirs = [
+            (sheet, header, numbers, [row[: len(header) + 2] for row in rows])
+            for sheet, header, numbers, rows in openpyxl_tables(file.path)
+        ]
         assert ours == theirs, file.name

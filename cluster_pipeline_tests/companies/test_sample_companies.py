@@ -3,8 +3,8 @@ Dagster, against the generator's truth."""
 
 import pandas as pd
 
-from cluster_pipeline.lib.publish.parquet_store import read_partition
 from cluster_pipeline.lib.companies.quality import resolution_quality
+from cluster_pipeline.lib.publish.parquet_store import read_partition
 from cluster_pipeline.sample_data.generate import FLAGS, load_truth_rows
 
 

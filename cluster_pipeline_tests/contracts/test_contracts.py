@@ -9,8 +9,8 @@ import yaml
 
 from cluster_pipeline.lib.contracts.compiler import RuleInputs, compile_contract
 from cluster_pipeline.lib.contracts.model import ContractError, load_contracts, parse_contract
-from cluster_pipeline.lib.project_files import contracts_dir
 from cluster_pipeline.lib.contracts.submissions import reference_data
+from cluster_pipeline.lib.project_files import contracts_dir
 
 ODCS_SCHEMA = json.loads((Path(open_data_contract_standard.__file__).parent / "schema.json").read_text())
 
@@ -69,4 +69,9 @@ def test_every_rule_compiles_to_a_great_expectations_expectation():
         ids = [r.rule_id for r in rules]
         assert len(ids) == len(set(ids))
     member_rules = {r.rule_id for r in compile_contract(contracts["members"], inputs)}
-    assert {"postal_code.range", "cluster_id.foreign_key", "municipality_code.reference", "new_ideas.boolean"} <= member_rules
+    assert {
+        "postal_code.range",
+        "cluster_id.foreign_key",
+        "municipality_code.reference",
+        "new_ideas.boolean",
+    } <= member_rules

@@ -11,8 +11,11 @@ from cluster_pipeline.defs.resources import LandingFolder
 
 
 def tick(landing, cursor=None):
-    context = dg.build_sensor_context(cursor=cursor, resources={"landing": LandingFolder(path=str(landing))},
-                                      definitions=build_definitions(landing=str(landing)))
+    context = dg.build_sensor_context(
+        cursor=cursor,
+        resources={"landing": LandingFolder(path=str(landing))},
+        definitions=build_definitions(landing=str(landing)),
+    )
     data = landing_files_sensor.evaluate_tick(context)
     return data.run_requests or [], data.cursor
 
@@ -70,9 +73,11 @@ def test_folders_that_are_not_years_with_files_are_never_requested(tmp_path):
 
 def evaluate_schedule(landing):
     definitions = build_definitions(landing=str(landing))
-    context = dg.build_schedule_context(scheduled_execution_time=datetime(2026, 11, 27, 2),
-                                        resources={"landing": LandingFolder(path=str(landing))},
-                                        repository_def=definitions.get_repository_def())
+    context = dg.build_schedule_context(
+        scheduled_execution_time=datetime(2026, 11, 27, 2),
+        resources={"landing": LandingFolder(path=str(landing))},
+        repository_def=definitions.get_repository_def(),
+    )
     return nightly_latest_year.evaluate_tick(context)
 
 

@@ -47,8 +47,10 @@ def test_the_companies_behind_a_regions_outcome_are_its_published_value(sample_r
 
 
 def test_a_national_outcome_shows_the_sum_of_clusters_beside_the_distinct_count(sample_run, capsys):
-    assert main(["explain", "--output", str(sample_run.output), "--year", str(sample_run.year),
-                 "--outcome", "new_ideas"]) == 0
+    assert (
+        main(["explain", "--output", str(sample_run.output), "--year", str(sample_run.year), "--outcome", "new_ideas"])
+        == 0
+    )
     first = capsys.readouterr().out.splitlines()[0]
     national = read_partition(sample_run.output, "national_outcomes", sample_run.year).iloc[0]
     assert f"published {national['new_ideas']:,}" in first
@@ -56,8 +58,22 @@ def test_a_national_outcome_shows_the_sum_of_clusters_beside_the_distinct_count(
 
 
 def test_csv_output_is_the_rows_with_a_header(sample_run, capsys):
-    assert main(["explain", "--output", str(sample_run.output), "--year", str(sample_run.year),
-                 "--indicator", "innovation", "--format", "csv"]) == 0
+    assert (
+        main(
+            [
+                "explain",
+                "--output",
+                str(sample_run.output),
+                "--year",
+                str(sample_run.year),
+                "--indicator",
+                "innovation",
+                "--format",
+                "csv",
+            ]
+        )
+        == 0
+    )
     rows = pd.read_csv(io.StringIO(capsys.readouterr().out))
     assert {"company_id", "cluster_id", "source_file", "source_sheet", "source_row"} <= set(rows.columns)
     published = read_partition(sample_run.output, "indicator_status", sample_run.year).set_index("indicator_id")
@@ -65,7 +81,9 @@ def test_csv_output_is_the_rows_with_a_header(sample_run, capsys):
 
 
 def test_a_company_is_listed_in_every_year_cluster_and_row(sample_run, capsys):
-    memberships = pd.concat(read_partition(sample_run.output, "memberships", y).assign(year=y) for y in range(2014, 2019))
+    memberships = pd.concat(
+        read_partition(sample_run.output, "memberships", y).assign(year=y) for y in range(2014, 2019)
+    )
     spread = memberships.groupby("company_id").agg(years=("year", "nunique"), clusters=("cluster_id", "nunique"))
     company = spread[(spread["years"] >= 3) & (spread["clusters"] >= 3)].index[0]
     assert main(["explain", "--output", str(sample_run.output), "--company", company, "--format", "csv"]) == 0
@@ -81,14 +99,17 @@ def test_an_old_id_is_followed_to_the_id_it_stands_for_now(sample_run, capsys):
     assert f"company {former['current_id']} (formerly {former['company_id']})" in capsys.readouterr().out
 
 
-@pytest.mark.parametrize("arguments,named", [
-    (["--year", "2016", "--indicator", "happiness"], "indicators: innovation"),
-    (["--year", "2016", "--outcome", "profit"], "outcomes: new_ideas"),
-    (["--year", "2016", "--outcome", "new_products", "--cluster", "DK-CL-999"], "clusters: DK-CL-001"),
-    (["--year", "2016", "--outcome", "new_products", "--region", "9999"], "regions: 1081"),
-    (["--company", "CVR00000000"], "no company 'CVR00000000'"),
-    (["--year", "2031", "--indicator", "innovation"], "published years: 2014, 2015, 2016, 2017, 2018"),
-])
+@pytest.mark.parametrize(
+    "arguments,named",
+    [
+        (["--year", "2016", "--indicator", "happiness"], "indicators: innovation"),
+        (["--year", "2016", "--outcome", "profit"], "outcomes: new_ideas"),
+        (["--year", "2016", "--outcome", "new_products", "--cluster", "DK-CL-999"], "clusters: DK-CL-001"),
+        (["--year", "2016", "--outcome", "new_products", "--region", "9999"], "regions: 1081"),
+        (["--company", "CVR00000000"], "no company 'CVR00000000'"),
+        (["--year", "2031", "--indicator", "innovation"], "published years: 2014, 2015, 2016, 2017, 2018"),
+    ],
+)
 def test_an_unknown_name_is_a_clear_error_naming_what_exists(sample_run, capsys, arguments, named):
     assert main(["explain", "--output", str(sample_run.output), *arguments]) == 2
     assert named in capsys.readouterr().err
