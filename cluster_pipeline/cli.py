@@ -35,14 +35,18 @@ def sample_data(args) -> int:
 
     years = parse_years(args.years)
     started = time.perf_counter()
-    truths = generate(Path(args.landing), years, scale=args.scale, seed=args.seed)
+    register = Path(settings.REGISTER.value(args.register))
+    truths = generate(Path(args.landing), years, scale=args.scale, seed=args.seed, register=register)
     for year, truth in truths.items():
         print(
             f"{year}: {truth['member_rows']:>9,} good members rows, {truth['distinct_companies']:>8,} "
             "distinct companies, "
             f"{len(truth['bad_rows'])} planted bad rows, {len(truth['bad_files'])} broken files"
         )
-    print(f"sample data in {Path(args.landing).resolve()} ({time.perf_counter() - started:.1f}s); truth in _truth/")
+    print(
+        f"sample data in {Path(args.landing).resolve()} and the firm register extract in {register.resolve()} "
+        f"({time.perf_counter() - started:.1f}s); truth in {Path(args.landing).resolve() / '_truth'}"
+    )
     return 0
 
 
@@ -59,7 +63,7 @@ def run(args) -> int:
     from cluster_pipeline.lib.publish.year_lock import year_lock
     from cluster_pipeline.year_runs import run_years
 
-    resources = resources_from_env(args.landing, args.output)
+    resources = resources_from_env(args.landing, args.output, register=args.register)
     output = Path(resources["output"].path)
     years = parse_years(args.years)
     # identities span all years: one run at a time per output folder
@@ -96,16 +100,50 @@ def run(args) -> int:
     )
     for error in outcome.identity_errors:
         print(f"    {error}")
+    print(impact_summary(outcome, output, resources["register"].root))
     failed = [y for y, r in outcome.years.items() if not r.success]
     print(f"published tables in {output.resolve()}")
     reports = [output / "reports" / f"{y}.html" for y in years if y not in failed]
     for report in (r for r in reports if r.exists()):
         print(f"report for {report.stem}: {report.resolve()}")
     print(indicator_table(output, [y for y in years if y not in failed]))
-    if failed or outcome.identity_errors:
-        print(f"failed: {', '.join(map(str, failed)) or 'company identities'}", file=sys.stderr)
+    if failed or outcome.identity_errors or outcome.impact_errors:
+        print(
+            f"failed: {', '.join(map(str, failed)) or ('company identities' if outcome.identity_errors else 'impact')}",
+            file=sys.stderr,
+        )
         return 1
     return 0
+
+
+def impact_summary(outcome, output: Path, register: Path) -> str:
+    """The headline impact estimates beside the naive comparison, or why there are none."""
+    import pandas as pd
+
+    from cluster_pipeline.lib.publish.parquet_store import read_table
+
+    if outcome.impact_errors:
+        return "impact measurement: FAILED\n    " + "\n    ".join(outcome.impact_errors)
+    if outcome.impact_skipped:
+        return f"impact measurement: skipped (no register files in {register.resolve()})"
+    estimates = read_table(output, "impact_estimates")
+    lines = ["impact measurement (participating firms against similar firms; 95% intervals):"]
+    for row in estimates[estimates["headline"]].itertuples():
+        naive = estimates[
+            (estimates["outcome"] == row.outcome)
+            & (estimates["estimand"] == row.estimand)
+            & (estimates["method"] == "naive")
+        ]
+        plain = f"; naive {naive['estimate'].iat[0]:.2f}" if len(naive) and pd.notna(naive["estimate"].iat[0]) else ""
+        shown = "suppressed" if row.suppressed else f"{row.estimate:.2f} ({row.ci_low:.2f} to {row.ci_high:.2f})"
+        lines.append(f"    {row.outcome} {row.estimand}: {shown}{plain}")
+    for check in outcome.impact_checks:
+        if not check.passed:
+            lines.append(
+                f"    check not passed: {check.asset_key.to_user_string()} / {check.check_name}"
+                f" ({check.severity.value.lower()})"
+            )
+    return "\n".join(lines)
 
 
 def indicator_table(output: Path, years: list[int]) -> str:
@@ -215,6 +253,10 @@ def main(argv: list[str] | None = None) -> int:
         command.add_argument("--seed", type=int, default=2016)
     for command in (run_cmd, demo_cmd):
         command.add_argument("--output", default=output, help=f"published tables (default {output})")
+    for command in (sample, run_cmd, demo_cmd):
+        command.add_argument(
+            "--register", default=None, help=f"firm register extract (default {settings.REGISTER.value()})"
+        )
     explain_cmd = commands.add_parser(
         "explain",
         help="the companies and file rows behind a published figure",

@@ -11,6 +11,7 @@ from cluster_pipeline.defs.companies.assets import (
     resolved_companies,
 )
 from cluster_pipeline.defs.contracts.assets import validate_submissions
+from cluster_pipeline.defs.impact.assets import impact_measurement, register_extract
 from cluster_pipeline.defs.ingest.assets import ingest_manifest, landed_files
 from cluster_pipeline.defs.ingest.automation import landing_files_sensor, nightly_latest_year
 from cluster_pipeline.defs.partitions import years
@@ -27,6 +28,8 @@ ASSETS = [
     identified_companies,
     *statistics_assets,
     sql_warehouse,
+    register_extract,
+    impact_measurement,
     yearly_report,
 ]
 
@@ -42,7 +45,7 @@ yearly_statistics = dg.define_asset_job(
 
 
 def build_definitions(
-    landing: str | None = None, output: str | None = None, warehouse: str | None = None
+    landing: str | None = None, output: str | None = None, warehouse: str | None = None, register: str | None = None
 ) -> dg.Definitions:
     # In-process by measurement (benchmarks/results/pipeline.md): a year is ~10 steps of
     # 0.1-1 s; a process per step paid 2-3 s of imports each. The UI still shows every step.
@@ -52,7 +55,7 @@ def build_definitions(
         schedules=[nightly_latest_year],
         sensors=[landing_files_sensor, identity_follow_ups],
         executor=dg.in_process_executor,
-        resources=resources_from_env(landing, output, warehouse),
+        resources=resources_from_env(landing, output, warehouse, register),
     )
 
 

@@ -1,12 +1,15 @@
 """Materialise reporting years through Dagster the way `cluster-pipeline run` does: the same
-assets the UI shows, in three steps so the identities across years are computed once:
+assets the UI shows, in steps so that what spans all years is computed once
+(the parts of the graph are named in defs/selections.py):
 
 1. per year, ingest, contracts and `resolved_companies` (the year's own resolution);
 2. `company_identities` once, over every resolved year;
-3. per year, everything after it (companies, memberships, statistics, warehouse);
-then every other year whose published ids the new identities changed gets its companies,
-memberships and warehouse copy re-published (what the automation condition does in a
-deployment with dagster-daemon).
+3. per year, everything after it but the report (companies, memberships, statistics, warehouse);
+   then every other year whose published ids the new identities changed gets its companies,
+   memberships and warehouse copy re-published (what the automation condition does in a
+   deployment with dagster-daemon);
+4. the impact measurement once, over every published year (skipped without a register);
+5. per year, the report, which shows the impact measurement too.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ import dagster as dg
 
 from cluster_pipeline.definitions import ASSETS
 from cluster_pipeline.defs.companies.assets import IDS, out_of_date_years
-from cluster_pipeline.defs.selections import AFTER_IDENTITIES, IDENTITIES, REPUBLISH, UP_TO_RESOLUTION
+from cluster_pipeline.defs.selections import AFTER_IDENTITIES, IDENTITIES, IMPACT, REPORTS, REPUBLISH, UP_TO_RESOLUTION
 
 QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
 
@@ -41,6 +44,9 @@ class Outcome:
     identity_errors: list[str]
     identity_checks: list
     republished: list[int]
+    impact_errors: list[str] = field(default_factory=list)
+    impact_checks: list = field(default_factory=list)
+    impact_skipped: bool = True  # no register files: nothing measured
 
 
 def _errors(result: dg.ExecuteInProcessResult) -> list[str]:
@@ -48,6 +54,10 @@ def _errors(result: dg.ExecuteInProcessResult) -> list[str]:
         e.event_specific_data.error.message.strip() for e in result.all_events if e.event_type_value == "STEP_FAILURE"
     ]
     return failures or ([] if result.success else ["run failed"])
+
+
+def _skipped(result: dg.ExecuteInProcessResult) -> bool:
+    return result.success and not result.get_asset_materialization_events()
 
 
 def _materialise(selection, resources, instance, partition: int | None = None, tags: dict | None = None):
@@ -89,7 +99,7 @@ def run_years(years: list[int], resources: dict, instance: dg.DagsterInstance, p
 
     for year, outcome in outcomes.items():
         if outcome.success:
-            progress(f"{year}: companies, statistics, report, warehouse ...")
+            progress(f"{year}: companies, statistics, warehouse ...")
             _year_step(outcome, AFTER_IDENTITIES, resources, instance)
 
     output = resources["output"]
@@ -106,4 +116,19 @@ def run_years(years: list[int], resources: dict, instance: dg.DagsterInstance, p
             republished.append(year)
         else:
             identity_errors += [f"re-publishing {year}: {e}" for e in _errors(result)]
-    return Outcome(outcomes, identity_errors, identities.get_asset_check_evaluations(), republished)
+
+    progress("impact measurement across years ...")
+    impact = _materialise(IMPACT, resources, instance)
+    for year, outcome in outcomes.items():
+        if outcome.success:
+            progress(f"{year}: report ...")
+            _year_step(outcome, REPORTS, resources, instance)
+    return Outcome(
+        outcomes,
+        identity_errors,
+        identities.get_asset_check_evaluations(),
+        republished,
+        _errors(impact),
+        impact.get_asset_check_evaluations(),
+        _skipped(impact),
+    )

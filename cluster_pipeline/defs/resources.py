@@ -33,6 +33,16 @@ class LandingFolder(dg.ConfigurableResource):
         return folder
 
 
+class RegisterFolder(dg.ConfigurableResource):
+    """The firm register extract: <path>/firms_<year>.csv (confidential; outside the landing folder)."""
+
+    path: str = settings.REGISTER.default
+
+    @property
+    def root(self) -> Path:
+        return Path(self.path)
+
+
 class OutputFolder(dg.ConfigurableResource):
     """The published tables (Hive-partitioned Parquet) and the intermediate ones under _work/."""
 
@@ -107,9 +117,12 @@ class Warehouse(dg.ConfigurableResource):
             engine.dispose()
 
 
-def resources_from_env(landing: str | None = None, output: str | None = None, warehouse: str | None = None) -> dict:
+def resources_from_env(
+    landing: str | None = None, output: str | None = None, warehouse: str | None = None, register: str | None = None
+) -> dict:
     return {
         "landing": LandingFolder(path=settings.LANDING.value(landing)),
         "output": OutputFolder(path=settings.OUTPUT.value(output)),
         "warehouse": Warehouse(url=settings.WAREHOUSE.value(warehouse)),
+        "register": RegisterFolder(path=settings.REGISTER.value(register)),
     }

@@ -231,6 +231,120 @@ ALL_YEARS_TABLES: dict[str, list[ColumnSpec]] = {
 }
 
 
+# The impact measurement (../shared/REGISTER_EXTRACT.md): aggregates only, one file each over all years.
+SUPPRESSED = ColumnSpec(
+    "suppressed",
+    BOOL,
+    "True when a group compared has fewer firms than the disclosure rule "
+    "allows (min_firms_per_cell in the thresholds seed): the figures are blank.",
+)
+IMPACT_TABLES: dict[str, list[ColumnSpec]] = {
+    "impact_estimates": [
+        ColumnSpec(
+            "outcome",
+            TEXT,
+            "innovation (firm-years in the innovation survey sample) or productivity_growth "
+            "(annual growth of log value added per full-time equivalent).",
+        ),
+        ColumnSpec(
+            "estimand",
+            TEXT,
+            "risk_difference_pp, risk_ratio or odds_ratio (innovation); growth_difference_pp "
+            "(productivity_growth): the effect on participating firm-years.",
+        ),
+        ColumnSpec(
+            "method",
+            TEXT,
+            "naive (participants against every other firm-year of the same years) or matched "
+            "(against non-participants of the same year, NACE division and size band).",
+        ),
+        ColumnSpec("estimate", FLOAT, "The estimate (percentage points for *_pp, else a ratio)."),
+        ColumnSpec("ci_low", FLOAT, "Lower end of the 95% confidence interval (standard errors clustered on firms)."),
+        ColumnSpec("ci_high", FLOAT, "Upper end of the 95% confidence interval."),
+        ColumnSpec("p_value", FLOAT, "Two-sided p-value of no difference."),
+        ColumnSpec("n_treated", INT, "Participants' firm-years compared."),
+        ColumnSpec("n_control", INT, "Comparison firm-years (with a positive weight)."),
+        ColumnSpec("n_firms_treated", INT, "Distinct participating firms."),
+        ColumnSpec("n_firms_control", INT, "Distinct comparison firms."),
+        ColumnSpec(
+            "n_treated_off_support", INT, "Participants' firm-years without any comparable firm-year (left out)."
+        ),
+        ColumnSpec("years", TEXT, "Reporting years covered."),
+        ColumnSpec("headline", BOOL, "The estimate the report leads with: exactly one per outcome and estimand."),
+        ColumnSpec("detail", TEXT, "How it was estimated."),
+        SUPPRESSED,
+    ],
+    "impact_balance": [
+        ColumnSpec(
+            "covariate",
+            TEXT,
+            "log_fte, firm_age, log_productivity_pre (the previous year), region=<code> or "
+            "industry=<NACE division> (a share).",
+        ),
+        ColumnSpec("design", TEXT, "innovation_matched or growth_matched: the comparison it describes."),
+        ColumnSpec("mean_treated", FLOAT, "Mean among participants' firm-years."),
+        ColumnSpec("mean_control_before", FLOAT, "Mean among all comparison firm-years (before matching)."),
+        ColumnSpec("mean_control_after", FLOAT, "Mean among comparison firm-years with the matching weights."),
+        ColumnSpec(
+            "smd_before",
+            FLOAT,
+            "Standardised mean difference before matching (over the pooled standard deviation before matching).",
+        ),
+        ColumnSpec("smd_after", FLOAT, "Standardised mean difference after matching (the same denominator)."),
+        ColumnSpec("n_firms_treated", INT, "Participating firms the mean rests on (for a share: firms having it)."),
+        ColumnSpec("n_firms_control", INT, "Comparison firms the mean rests on (for a share: firms having it)."),
+        SUPPRESSED,
+    ],
+    "impact_event_study": [
+        ColumnSpec("outcome", TEXT, "productivity_growth."),
+        ColumnSpec(
+            "event_time",
+            INT,
+            "Years since joining a cluster (-1, the year before, is the reference; the ends "
+            "hold every year further out).",
+        ),
+        ColumnSpec("estimate", FLOAT, "Growth difference against never-participants, percentage points."),
+        ColumnSpec("ci_low", FLOAT, "Lower end of the 95% confidence interval."),
+        ColumnSpec("ci_high", FLOAT, "Upper end of the 95% confidence interval."),
+        ColumnSpec("n_firms", INT, "Joining firms observed at this event time."),
+        ColumnSpec("n_firms_control", INT, "Never-participating firms in the comparison."),
+        SUPPRESSED,
+    ],
+    "impact_coverage": [
+        ColumnSpec("year", pa.int32(), "Reporting year."),
+        ColumnSpec("companies", INT, "Distinct private companies in the year's published companies."),
+        ColumnSpec("companies_with_cvr", INT, "Of those, with a CVR number (their own or their identity's)."),
+        ColumnSpec("linked_to_register", INT, "Of those, found in the register that year."),
+        ColumnSpec("link_rate", FLOAT, "linked_to_register / companies_with_cvr."),
+        ColumnSpec("sampled_in_innovation_survey", INT, "Linked companies in that year's innovation survey sample."),
+        SUPPRESSED,
+    ],
+    "register_manifest": [
+        ColumnSpec("source_file", TEXT, "File name in the register folder."),
+        ColumnSpec("sha256", TEXT, "SHA-256 of the file's bytes."),
+        ColumnSpec("register_year", pa.int32(), "The year the file name gives (firms_<year>.csv); null when ignored."),
+        ColumnSpec("status", TEXT, "ingested, quarantined (whole file) or ignored (not a register file)."),
+        ColumnSpec("rows_read", INT, "Data rows read."),
+        ColumnSpec("rows_accepted", INT, "Rows that passed the register contract."),
+        ColumnSpec("rows_quarantined", INT, "Rows quarantined with their reasons."),
+        ColumnSpec("reason", TEXT, "Why the file was quarantined or ignored."),
+    ],
+    "register_quarantine": [
+        ColumnSpec("source_file", TEXT, "File name in the register folder."),
+        ColumnSpec("source_row", INT, "Row number (the header is row 1); null for a whole file."),
+        ColumnSpec("level", TEXT, "row or file."),
+        ColumnSpec(
+            "reasons",
+            pa.list_(TEXT),
+            "Every rule the row breaks, as '<column>.<rule>: <message>' (never the "
+            "value: the register is confidential).",
+        ),
+        ColumnSpec("register_year", pa.int32(), "The file's register year."),
+    ],
+}
+ALL_YEARS_TABLES.update(IMPACT_TABLES)
+
+
 def _specs(table: str) -> list[ColumnSpec]:
     return TABLES[table] if table in TABLES else ALL_YEARS_TABLES[table]
 

@@ -107,3 +107,15 @@ def replace_table(engine: sa.Engine, name: str, frame: pd.DataFrame, schema: pa.
         table.create(connection, checkfirst=True)
         connection.execute(table.delete())
         return insert_rows(connection, table, frame, None)
+
+
+def replace_tables(engine: sa.Engine, tables: dict[str, tuple[pd.DataFrame, pa.Schema]]) -> dict[str, int]:
+    """Replace several tables that span all years in one transaction."""
+    written = {}
+    with engine.begin() as connection:
+        for name, (frame, schema) in tables.items():
+            table = sql_table(sa.MetaData(), name, schema, yearly=False)
+            table.drop(connection, checkfirst=True)  # a table's columns may have changed since the last run
+            table.create(connection)
+            written[name] = insert_rows(connection, table, frame, None)
+    return written

@@ -1,0 +1,262 @@
+"""Impact: do cluster firms do better than similar firms that are not in a cluster?
+
+    register files -> register_extract (register_manifest, register_quarantine)
+    companies[every year] + register_extract -> impact_measurement (impact_estimates, impact_balance,
+                                                                    impact_event_study, impact_coverage)
+
+Both span all years: the measurement compares every reporting year's participants, so a run
+for one year re-materialises it from every year published so far (it follows the companies,
+hence company_identities). Without a register folder both are skipped with a message and
+nothing else changes. The register is confidential: its accepted rows stay under _work/,
+published tables hold aggregates only, and a blocking check enforces the disclosure rule.
+"""
+
+import dagster as dg
+import pandas as pd
+
+from cluster_pipeline.defs.metadata import markdown_table, table_metadata
+from cluster_pipeline.defs.partitions import years
+from cluster_pipeline.defs.resources import OutputFolder, RegisterFolder, Warehouse
+from cluster_pipeline.lib import seeds
+from cluster_pipeline.lib.impact.disclosure import disclosure_problems
+from cluster_pipeline.lib.impact.measurement import measure_impact
+from cluster_pipeline.lib.impact.register import read_register, register_files
+from cluster_pipeline.lib.publish import tables
+from cluster_pipeline.lib.publish.warehouse import replace_tables
+
+FIRMS = "register_firms"  # accepted register rows (intermediate, confidential)
+ROWS_ACCOUNTED = "every_register_row_accounted_for"
+DISCLOSURE = "aggregates_only_and_at_least_five_firms"
+BALANCE = "balance_after_matching"
+PRE_TREND = "no_pre_trend_before_joining"
+REGISTER_TABLES = ["register_manifest", "register_quarantine"]
+IMPACT_TABLES = ["impact_estimates", "impact_balance", "impact_event_study", "impact_coverage"]
+
+
+def _skipped(context: dg.AssetExecutionContext, register: RegisterFolder):
+    """Nothing materialised; the checks, which Dagster requires of every run of the step, say why."""
+    reason = (
+        f"No register files in {register.root.resolve()}: the impact measurement is skipped (set "
+        f"CLUSTER_PIPELINE_REGISTER_DIR or --register); every other table is published as before."
+    )
+    context.log.warning(reason)
+    for check in context.assets_def.check_specs:
+        yield dg.AssetCheckResult(
+            asset_key=check.asset_key, check_name=check.name, passed=True, metadata={"not_evaluated": reason}
+        )
+
+
+def _publish(output: OutputFolder, warehouse: Warehouse, frames: dict[str, pd.DataFrame]):
+    """Each table in one file over all years and, in one transaction, in the SQL warehouse."""
+    paths = {
+        name: output.publish_all_years(name, frame[tables.columns(name)], tables.schema(name))
+        for name, frame in frames.items()
+    }
+    with warehouse.connect(output) as engine:
+        replace_tables(
+            engine, {name: (frame[tables.columns(name)], tables.schema(name)) for name, frame in frames.items()}
+        )
+    return paths
+
+
+@dg.multi_asset(
+    group_name="impact",
+    specs=[
+        dg.AssetSpec(
+            "register_manifest",
+            kinds={"parquet", "sql"},
+            skippable=True,
+            description="One row per file of the firm register extract: year, status and rows read, "
+            "accepted and quarantined.",
+        ),
+        dg.AssetSpec(
+            "register_quarantine",
+            kinds={"parquet", "sql"},
+            skippable=True,
+            description="Every broken register row and file with every reason (rule and column, never the "
+            "value: the register is confidential).",
+        ),
+    ],
+    check_specs=[
+        dg.AssetCheckSpec(
+            ROWS_ACCOUNTED,
+            asset="register_manifest",
+            blocking=True,
+            description="Every row of every register file is accepted or quarantined.",
+        )
+    ],
+    description="The firm register extract read and validated against data_contracts/register.yaml with GX.",
+)
+def register_extract(
+    context: dg.AssetExecutionContext, register: RegisterFolder, output: OutputFolder, warehouse: Warehouse
+):
+    extract = read_register(register.root)
+    if extract is None:
+        yield from _skipped(context, register)
+        return
+    output.write_work_all_years(FIRMS, extract.firms)
+    paths = _publish(
+        output, warehouse, {"register_manifest": extract.manifest, "register_quarantine": extract.quarantine}
+    )
+    manifest = extract.manifest
+    yield dg.MaterializeResult(
+        asset_key="register_manifest",
+        metadata={
+            **table_metadata(manifest, paths["register_manifest"], tables.schema("register_manifest")),
+            "firm_years_accepted": int(manifest["rows_accepted"].sum()),
+        },
+    )
+    yield dg.MaterializeResult(
+        asset_key="register_quarantine",
+        metadata=table_metadata(extract.quarantine, paths["register_quarantine"], tables.schema("register_quarantine")),
+    )
+    ingested = manifest[manifest["status"] == "ingested"]
+    unaccounted = ingested[ingested["rows_read"] != ingested["rows_accepted"] + ingested["rows_quarantined"]]
+    yield dg.AssetCheckResult(
+        asset_key="register_manifest",
+        check_name=ROWS_ACCOUNTED,
+        passed=unaccounted.empty,
+        metadata={"files_with_unaccounted_rows": unaccounted["source_file"].tolist()},
+    )
+
+
+def _published_companies(output: OutputFolder) -> dict[int, pd.DataFrame]:
+    keys = {int(k) for k in years.get_partition_keys()}
+    found = {}
+    for year in sorted(keys):
+        if output.table_file("companies", year).exists():
+            found[year] = output.read("companies", year)
+    return found
+
+
+def _headline_text(estimates: pd.DataFrame) -> str:
+    lines = []
+    for row in estimates[estimates["headline"]].itertuples():
+        shown = "suppressed" if row.suppressed else f"{row.estimate:.2f} (95% CI {row.ci_low:.2f} to {row.ci_high:.2f})"
+        lines.append(f"- {row.outcome} {row.estimand}: {shown}")
+    return "\n".join(lines)
+
+
+@dg.multi_asset(
+    group_name="impact",
+    specs=[
+        dg.AssetSpec(
+            name,
+            deps=["register_manifest", "companies"],
+            kinds={"parquet", "sql"},
+            skippable=True,
+            description=description,
+        )
+        for name, description in (
+            (
+                "impact_estimates",
+                "Innovation and productivity growth of participating firms against similar firms "
+                "(matched) and against every other firm (naive), with 95% intervals; one headline row per outcome "
+                "and estimand.",
+            ),
+            (
+                "impact_balance",
+                "Standardised mean differences of size, age, pre-period productivity, region and "
+                "industry before and after matching.",
+            ),
+            ("impact_event_study", "Productivity growth by years since joining a cluster, against never-participants."),
+            ("impact_coverage", "Per reporting year: members with a CVR and how many were found in the register."),
+        )
+    ],
+    check_specs=[
+        dg.AssetCheckSpec(
+            DISCLOSURE,
+            asset="impact_estimates",
+            blocking=True,
+            description="No identifier column or identifier-like text in any impact or register table, "
+            "and no figure resting on fewer than min_firms_per_cell firms in a group.",
+        ),
+        dg.AssetCheckSpec(
+            BALANCE,
+            asset="impact_balance",
+            description="Warns when a standardised mean difference after matching exceeds max_balance_smd.",
+        ),
+        dg.AssetCheckSpec(
+            PRE_TREND,
+            asset="impact_event_study",
+            description="Warns when the joint test of the pre-period coefficients gives p below min_pre_trend_p_value.",
+        ),
+    ],
+    can_subset=False,
+    description="The impact measurement over every published reporting year.",
+)
+def impact_measurement(
+    context: dg.AssetExecutionContext, output: OutputFolder, warehouse: Warehouse, register: RegisterFolder
+):
+    companies = _published_companies(output)
+    firms = output.read_work_all_years(FIRMS) if register_files(register.root) else None
+    if firms is None or not companies:
+        yield from _skipped(context, register)
+        return
+    measured = measure_impact(firms, companies)
+    frames = measured.tables
+    problems = disclosure_problems({**frames, **{n: output.read_all_years(n) for n in REGISTER_TABLES}})
+    if problems:  # nothing confidential is written: the check fails and the tables stay as they were
+        paths = {name: output.root / name for name in frames}
+    else:
+        paths = _publish(output, warehouse, frames)
+    estimates, coverage = frames["impact_estimates"], frames["impact_coverage"]
+    yield dg.MaterializeResult(
+        asset_key="impact_estimates",
+        metadata={
+            **table_metadata(
+                estimates,
+                paths["impact_estimates"],
+                tables.schema("impact_estimates"),
+                preview=estimates.drop(columns=["detail"]),
+            ),
+            "headline": dg.MetadataValue.md(_headline_text(estimates)),
+            "growth_firm_years_removed": dg.MetadataValue.json(measured.growth_removed),
+        },
+    )
+    for name in ("impact_balance", "impact_event_study"):
+        yield dg.MaterializeResult(
+            asset_key=name, metadata=table_metadata(frames[name], paths[name], tables.schema(name))
+        )
+    yield dg.MaterializeResult(
+        asset_key="impact_coverage",
+        metadata={
+            **table_metadata(coverage, paths["impact_coverage"], tables.schema("impact_coverage")),
+            "link_rate": dg.MetadataValue.float(
+                float(coverage["linked_to_register"].sum() / max(coverage["companies_with_cvr"].sum(), 1))
+            ),
+        },
+    )
+    yield dg.AssetCheckResult(
+        asset_key="impact_estimates",
+        check_name=DISCLOSURE,
+        passed=not problems,
+        metadata={"problems": dg.MetadataValue.json(problems)},
+    )
+    shown = frames["impact_balance"].dropna(subset=["smd_after"])
+    worst = shown.loc[shown["smd_after"].abs().idxmax()] if len(shown) else None
+    limit = seeds.thresholds()["max_balance_smd"]
+    yield dg.AssetCheckResult(
+        asset_key="impact_balance",
+        check_name=BALANCE,
+        severity=dg.AssetCheckSeverity.WARN,
+        passed=bool(worst is None or abs(worst["smd_after"]) <= limit),
+        metadata={
+            "largest_smd_after": dg.MetadataValue.float(0.0 if worst is None else float(worst["smd_after"])),
+            "covariate": "" if worst is None else f"{worst['design']}: {worst['covariate']}",
+            "limit": limit,
+            "above_limit": dg.MetadataValue.md(
+                markdown_table(
+                    shown[shown["smd_after"].abs() > limit][["design", "covariate", "smd_before", "smd_after"]]
+                )
+            ),
+        },
+    )
+    p_limit = seeds.thresholds()["min_pre_trend_p_value"]
+    yield dg.AssetCheckResult(
+        asset_key="impact_event_study",
+        check_name=PRE_TREND,
+        severity=dg.AssetCheckSeverity.WARN,
+        passed=bool(measured.pre_trend_p_value >= p_limit),
+        metadata={"p_value": dg.MetadataValue.float(measured.pre_trend_p_value), "limit": p_limit},
+    )

@@ -1,0 +1,154 @@
+"""What a reviewer checks beside the estimates: balance before and after matching, an event
+study around joining with its pre-trend test, and how many members could be linked."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from cluster_pipeline.lib.impact.estimates import Comparison
+from cluster_pipeline.lib.impact.panel import Panel
+
+EVENT_WINDOW = (-5, 3)  # years since joining; the ends hold everything further out
+REFERENCE = -1
+PRE_PERIOD = [k for k in range(EVENT_WINDOW[0], REFERENCE)]
+
+
+def _weighted_mean_var(values: np.ndarray, weights: np.ndarray) -> tuple[float, float]:
+    if weights.sum() <= 0:
+        return np.nan, np.nan
+    mean = np.average(values, weights=weights)
+    return float(mean), float(np.average((values - mean) ** 2, weights=weights))
+
+
+def _covariates(frame: pd.DataFrame) -> dict[str, pd.Series]:
+    """Size, age, pre-period productivity, and a share per region and NACE division."""
+    covariates = {
+        "log_fte": frame["log_fte"],
+        "firm_age": frame["age"],
+        "log_productivity_pre": frame["log_productivity_pre"],
+    }
+    for region in sorted(frame["region"].dropna().unique()):
+        covariates[f"region={region}"] = (frame["region"] == region).astype("float64")
+    for division in sorted(frame["division"].dropna().unique()):
+        covariates[f"industry={division}"] = (frame["division"] == division).astype("float64")
+    return covariates
+
+
+def balance(design: str, naive: Comparison, matched: Comparison) -> pd.DataFrame:
+    """Standardised mean differences before (all controls) and after matching (the matched weights),
+    over the pooled standard deviation before matching. A share's firms are those having it."""
+    before, after = naive.sample, matched.sample
+    groups = {
+        "treated": before[before["treated"]],
+        "before": before[~before["treated"]],
+        "after": after[~after["treated"]],
+    }
+    values = {group: _covariates(frame) for group, frame in groups.items()}
+    names = list(dict.fromkeys([*values["treated"], *values["before"]]))
+    rows = []
+    for name in names:
+        means, variances, firms = {}, {}, {}
+        for group, frame in groups.items():
+            column = values[group].get(name, pd.Series(0.0, index=frame.index)).to_numpy(dtype="float64")
+            present = ~np.isnan(column)
+            means[group], variances[group] = _weighted_mean_var(column[present], frame["weight"].to_numpy()[present])
+            having = present & (column != 0) if "=" in name else present
+            firms[group] = int(pd.unique(frame["cvr"].to_numpy()[having]).size)
+        spread = np.sqrt((variances["treated"] + variances["before"]) / 2)
+        rows.append(
+            {
+                "covariate": name,
+                "design": design,
+                "mean_treated": means["treated"],
+                "mean_control_before": means["before"],
+                "mean_control_after": means["after"],
+                "smd_before": (means["treated"] - means["before"]) / spread if spread > 0 else 0.0,
+                "smd_after": (means["treated"] - means["after"]) / spread if spread > 0 else 0.0,
+                "n_firms_treated": firms["treated"],
+                "n_firms_control": firms["before"],
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def _event_times(panel: Panel) -> pd.DataFrame:
+    """Growth firm-years of firms first seen in a cluster after the first reporting year (with their
+    years since joining) and of firms never seen in one (the comparison)."""
+    fy = panel.firm_years
+    first = fy[fy["treated"]].groupby("cvr")["year"].min()
+    joiners = first[first > min(panel.reporting_years)]
+    sample = fy[fy["growth"].notna() & (~fy["cvr"].isin(first.index) | fy["cvr"].isin(joiners.index))]
+    event = (sample["year"] - sample["cvr"].map(joiners)).clip(*EVENT_WINDOW)
+    return sample.assign(event_time=event)
+
+
+def event_study(panel: Panel) -> tuple[pd.DataFrame, float]:
+    """Growth (pp) by years since joining against never-participants, with NACE division x year
+    effects (absorbed by demeaning within the cells), clustered on firms; and the p-value of the
+    joint test that every pre-period coefficient is zero."""
+    from statsmodels.regression.linear_model import OLS
+
+    sample = _event_times(panel)
+    times = [k for k in range(EVENT_WINDOW[0], EVENT_WINDOW[1] + 1) if k != REFERENCE]
+    design = pd.DataFrame({k: (sample["event_time"] == k).astype("float64") for k in times}, index=sample.index)
+    cells = sample["division"] + "|" + sample["year"].astype(str)
+    y = 100 * (sample["growth"] - sample.groupby(cells)["growth"].transform("mean"))
+    x = design - design.groupby(cells.to_numpy()).transform("mean")
+    fit = OLS(y.to_numpy(), x.to_numpy()).fit(cov_type="cluster", cov_kwds={"groups": pd.factorize(sample["cvr"])[0]})
+    restriction = np.zeros((len(PRE_PERIOD), len(times)))
+    for i, k in enumerate(PRE_PERIOD):
+        restriction[i, times.index(k)] = 1
+    pre_trend = float(fit.wald_test(restriction, scalar=True).pvalue)
+    intervals = fit.conf_int()
+    controls = int(sample.loc[sample["event_time"].isna(), "cvr"].nunique())
+    rows = []
+    for k in range(EVENT_WINDOW[0], EVENT_WINDOW[1] + 1):
+        firms = int(sample.loc[sample["event_time"] == k, "cvr"].nunique())
+        if k == REFERENCE:
+            rows.append(
+                {
+                    "outcome": "productivity_growth",
+                    "event_time": k,
+                    "estimate": 0.0,
+                    "ci_low": None,
+                    "ci_high": None,
+                    "n_firms": firms,
+                    "n_firms_control": controls,
+                }
+            )
+            continue
+        i = times.index(k)
+        rows.append(
+            {
+                "outcome": "productivity_growth",
+                "event_time": k,
+                "estimate": float(fit.params[i]),
+                "ci_low": float(intervals[i, 0]),
+                "ci_high": float(intervals[i, 1]),
+                "n_firms": firms,
+                "n_firms_control": controls,
+            }
+        )
+    return pd.DataFrame(rows), pre_trend
+
+
+def coverage(companies: dict[int, pd.DataFrame], participants: pd.DataFrame, firms: pd.DataFrame) -> pd.DataFrame:
+    """Per reporting year: members that are companies, with a CVR, found in the register, and sampled."""
+    register = firms.assign(year=firms["year"].astype("int64"))
+    rows = []
+    for year, frame in sorted(companies.items()):
+        mine = participants[participants["year"] == year]
+        found = register[(register["year"] == year) & register["cvr"].isin(mine["cvr"])]
+        with_cvr = int(mine["cvr"].nunique())
+        rows.append(
+            {
+                "year": int(year),
+                "companies": int((frame["actor_type"] == "company").sum()),
+                "companies_with_cvr": with_cvr,
+                "linked_to_register": int(found["cvr"].nunique()),
+                "link_rate": found["cvr"].nunique() / with_cvr if with_cvr else None,
+                "sampled_in_innovation_survey": int((found["innovation_sampled"] == 1).sum()),
+            }
+        )
+    return pd.DataFrame(rows)

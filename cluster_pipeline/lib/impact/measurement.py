@@ -1,0 +1,47 @@
+"""The impact measurement end to end, without Dagster: the register's accepted firm-years and the
+published companies of every reporting year in, the four published impact tables out (after
+the disclosure rule), with what the checks need."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+
+from cluster_pipeline.lib.impact import diagnostics, disclosure, estimates
+from cluster_pipeline.lib.impact.panel import build_panel, participation
+
+
+@dataclass
+class Measurement:
+    tables: dict[str, pd.DataFrame]  # impact_estimates, impact_balance, impact_event_study, impact_coverage
+    pre_trend_p_value: float
+    growth_removed: dict[str, int]  # the outlier rule: firm-years without a growth figure, by reason
+
+
+def measure_impact(firms: pd.DataFrame, companies: dict[int, pd.DataFrame]) -> Measurement:
+    participants = participation(companies)
+    panel = build_panel(firms, participants, sorted(companies))
+    designs = estimates.comparisons(panel)
+    removed = ", ".join(f"{n:,} {why}" for why, n in panel.growth_removed.items())
+    table = estimates.impact_estimates(designs)
+    growth = table["outcome"] == "productivity_growth"
+    table.loc[growth, "detail"] = table.loc[growth, "detail"] + f"; outlier rule removed {removed}"
+    balance = pd.concat(
+        [
+            diagnostics.balance(f"{name}_matched", d["naive"], d["matched"])
+            for name, d in (("innovation", designs["innovation"]), ("growth", designs["productivity_growth"]))
+        ],
+        ignore_index=True,
+    )
+    events, pre_trend = diagnostics.event_study(panel)
+    coverage = diagnostics.coverage(companies, participants, firms)
+    tables = {
+        "impact_estimates": disclosure.suppress("impact_estimates", table),
+        "impact_balance": disclosure.suppress("impact_balance", balance),
+        "impact_event_study": disclosure.suppress("impact_event_study", events),
+        "impact_coverage": disclosure.suppress_small_counts(
+            coverage, ["companies_with_cvr", "linked_to_register", "sampled_in_innovation_survey"]
+        ),
+    }
+    return Measurement(tables, pre_trend, panel.growth_removed)

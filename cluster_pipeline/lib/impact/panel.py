@@ -1,0 +1,94 @@
+"""The firm-years the measurement compares: the register's accepted rows, who took part in a
+cluster that year (from the published companies), productivity growth after the stated
+outlier rule, and the cells firms are matched in.
+
+Outlier rule (stated in the report's method): growth of log labour productivity from t-1 to
+t is computed only when both years have accounts with value added > 0 and fte > 0, and is
+removed when productivity changes by more than a factor of GROWTH_OUTLIER_FACTOR in a year
+(a unit error: accounts in DKK instead of DKK 1,000 make it jump a thousandfold).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from cluster_pipeline.lib import seeds
+
+SIZE_BANDS = [0, 2, 5, 10, 20, 50, 100, 250, 1000, np.inf]  # fte, left-closed
+AGE_BANDS = [0, 5, 10, 20, np.inf]
+AGE_LABELS = ["0-4", "5-9", "10-19", "20+"]
+
+
+def growth_outlier_factor() -> float:
+    return seeds.thresholds()["growth_outlier_factor"]
+
+
+def participation(companies: dict[int, pd.DataFrame]) -> pd.DataFrame:
+    """(cvr, year) of every private company in a year's published companies: its CVR, or the CVR
+    its company_id carries (an identity that holds a CVR in another year)."""
+    frames = []
+    for year, frame in companies.items():
+        firms = frame[frame["actor_type"] == "company"]
+        from_id = firms["company_id"].where(firms["company_id"].str.startswith("CVR")).str.removeprefix("CVR")
+        frames.append(pd.DataFrame({"cvr": firms["cvr"].fillna(from_id), "year": int(year)}).dropna())
+    found = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=["cvr", "year"])
+    return found.drop_duplicates(ignore_index=True)
+
+
+@dataclass
+class Panel:
+    firm_years: pd.DataFrame  # one row per cvr and register year
+    reporting_years: list[int]
+    growth_removed: dict[str, int]  # firm-years in reporting years without a growth figure, by reason
+
+
+def _growth(firms: pd.DataFrame) -> tuple[pd.Series, pd.Series, pd.Series]:
+    """(log productivity, growth from the previous year, why a growth is missing)."""
+    has_accounts = firms["value_added"].notna()
+    positive = has_accounts & (firms["value_added"] > 0) & (firms["fte"] > 0)
+    log_productivity = np.log(firms["value_added"].where(positive) / firms["fte"].where(positive))
+    previous = pd.Series(
+        log_productivity.to_numpy(), index=pd.MultiIndex.from_arrays([firms["cvr"], firms["year"] + 1])
+    )
+    previous = previous[~previous.index.duplicated()]
+    before = previous.reindex(pd.MultiIndex.from_arrays([firms["cvr"], firms["year"]])).to_numpy()
+    growth = pd.Series(log_productivity.to_numpy() - before, index=firms.index)
+    jump = growth.abs() > np.log(growth_outlier_factor())
+    reason = pd.Series(None, index=firms.index, dtype=object)
+    reason[np.isnan(before)] = "previous year without usable accounts"
+    reason[~positive] = "no accounts, value added <= 0 or no fte"
+    reason[~has_accounts] = "no accounts (value added blank)"
+    reason[jump] = f"productivity changed more than {growth_outlier_factor():g}-fold (unit error)"
+    return log_productivity, growth.where(reason.isna()), reason
+
+
+def build_panel(firms: pd.DataFrame, participants: pd.DataFrame, reporting_years: list[int]) -> Panel:
+    firms = firms.copy()
+    firms["year"] = firms["year"].astype("int64")
+    for column in ("fte", "value_added", "survey_weight"):
+        firms[column] = firms[column].astype("float64")
+    log_productivity, growth, reason = _growth(firms)
+    firms["log_productivity"] = log_productivity
+    previous = pd.Series(
+        log_productivity.to_numpy(), index=pd.MultiIndex.from_arrays([firms["cvr"], firms["year"] + 1])
+    )
+    previous = previous[~previous.index.duplicated()]
+    firms["log_productivity_pre"] = previous.reindex(
+        pd.MultiIndex.from_arrays([firms["cvr"], firms["year"]])
+    ).to_numpy()
+    firms["growth"] = growth
+    keys = pd.MultiIndex.from_arrays([participants["cvr"], participants["year"].astype("int64")])
+    firms["treated"] = pd.MultiIndex.from_arrays([firms["cvr"], firms["year"]]).isin(keys)
+    firms["reporting_year"] = firms["year"].isin(reporting_years)
+    firms["division"] = firms["industry_code"].str.slice(0, 2)
+    region_of = seeds.municipalities().set_index("municipality_code")["region_code"]
+    firms["region"] = firms["municipality_code"].map(region_of)
+    firms["log_fte"] = np.log1p(firms["fte"])
+    firms["size_band"] = pd.cut(firms["fte"], SIZE_BANDS, right=False, labels=False).astype("int64")
+    firms["age"] = firms["year"] - firms["founded_year"].astype("float64")
+    firms["age_band"] = pd.cut(firms["age"], AGE_BANDS, right=False, labels=AGE_LABELS).astype(object).fillna("unknown")
+    removed = reason[firms["reporting_year"] & reason.notna()].value_counts()
+    return Panel(firms, sorted(reporting_years), {str(k): int(v) for k, v in removed.items()})

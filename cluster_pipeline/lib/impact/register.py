@@ -1,0 +1,128 @@
+"""The firm register extract (../shared/REGISTER_EXTRACT.md): one file per register year,
+read by the survey's own CSV reader and validated by GX against data_contracts/register.yaml.
+Every row is accepted or quarantined with every reason; the contract is confidential, so a
+reason names the rule and the column, never a firm's value."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from cluster_pipeline.lib.contracts.compiler import RuleInputs
+from cluster_pipeline.lib.contracts.model import load_contract
+from cluster_pipeline.lib.contracts.submissions import reference_data
+from cluster_pipeline.lib.contracts.validation import validate_kind
+from cluster_pipeline.lib.ingest.intake import table_cells
+from cluster_pipeline.lib.ingest.landing import FileRejected, landing_file, read_csv
+
+REGISTER_FILE = re.compile(r"^firms_(\d{4})\.csv$", re.IGNORECASE)
+FIRM_COLUMNS = [
+    "cvr",
+    "year",
+    "industry_code",
+    "municipality_code",
+    "founded_year",
+    "fte",
+    "value_added",
+    "turnover",
+    "innovation_sampled",
+    "innovator",
+    "survey_weight",
+]
+
+
+@dataclass
+class RegisterExtract:
+    manifest: pd.DataFrame  # register_manifest
+    quarantine: pd.DataFrame  # register_quarantine
+    firms: pd.DataFrame  # accepted firm-years, typed (confidential: never published)
+
+
+def register_files(folder: Path) -> list[Path]:
+    """Every file in the register folder, or [] when there is no folder."""
+    folder = Path(folder)
+    return sorted(p for p in folder.iterdir() if p.is_file()) if folder.is_dir() else []
+
+
+def _manifest_row(
+    path: Path,
+    sha256: str,
+    year: int | None,
+    status: str,
+    read: int = 0,
+    accepted: int = 0,
+    quarantined: int = 0,
+    reason: str | None = None,
+) -> dict:
+    return {
+        "source_file": path.name,
+        "sha256": sha256,
+        "register_year": year,
+        "status": status,
+        "rows_read": read,
+        "rows_accepted": accepted,
+        "rows_quarantined": quarantined,
+        "reason": reason,
+    }
+
+
+def _file_quarantine(name: str, year: int | None, reason: str) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "source_file": [name],
+            "source_row": pd.array([None], dtype="Int64"),
+            "level": ["file"],
+            "reasons": [[reason]],
+            "register_year": pd.array([year], dtype="Int64"),
+        }
+    )
+
+
+def read_register_file(path: Path, year: int) -> tuple[dict, pd.DataFrame, pd.DataFrame]:
+    """One register year: its manifest row, its quarantine, and its accepted firm-years."""
+    contract = load_contract("register")
+    file = landing_file(path, path.name)
+    try:
+        cells, _ = table_cells(read_csv(file), contract)
+    except FileRejected as rejected:
+        return (
+            _manifest_row(path, file.sha256, year, "quarantined", reason=str(rejected)),
+            _file_quarantine(path.name, year, str(rejected)),
+            pd.DataFrame(columns=FIRM_COLUMNS),
+        )
+    validated = validate_kind(cells, contract, RuleInputs(year, reference_data()))
+    broken = validated.quarantined
+    quarantine = pd.DataFrame(
+        {
+            "source_file": broken["source_file"].to_numpy(),
+            "source_row": broken["source_row"].astype("Int64").to_numpy(),
+            "level": "row",
+            "reasons": broken["reasons"].to_numpy(),
+            "register_year": pd.array([year] * len(broken), dtype="Int64"),
+        }
+    )
+    firms = validated.accepted[FIRM_COLUMNS]
+    row = _manifest_row(path, file.sha256, year, "ingested", len(cells), len(firms), len(broken))
+    return row, quarantine, firms
+
+
+def read_register(folder: Path) -> RegisterExtract | None:
+    """Every register file of the folder; None when there is none to read (the measurement is skipped)."""
+    rows, quarantines, firms = [], [], []
+    for path in register_files(folder):
+        match = REGISTER_FILE.match(path.name)
+        if match is None:
+            rows.append(_manifest_row(path, "", None, "ignored", reason="not a register file (firms_<year>.csv)"))
+            continue
+        row, quarantine, accepted = read_register_file(path, int(match.group(1)))
+        rows.append(row)
+        quarantines.append(quarantine)
+        firms.append(accepted)
+    if not firms:
+        return None
+    return RegisterExtract(
+        pd.DataFrame(rows), pd.concat(quarantines, ignore_index=True), pd.concat(firms, ignore_index=True)
+    )
