@@ -85,11 +85,18 @@ def landing_for(scale: float, years: list[int]) -> Path:
                 ",".join(map(str, years)),
                 "--scale",
                 str(scale),
+                "--register",
+                register_for(landing),
             ],
             check=True,
             cwd=ROOT,
         )
     return landing
+
+
+def register_for(landing: Path) -> Path:
+    """The sample's firm register, beside its landing folder (the run measures the impact step too)."""
+    return landing.with_name(landing.name.replace("landing", "register"))
 
 
 def floor(landing: Path, years: list[int]) -> tuple[float, float]:
@@ -108,6 +115,8 @@ def cli(landing: Path, years: list[int]) -> tuple[float, float]:
                 output,
                 "--years",
                 ",".join(map(str, years)),
+                "--register",
+                register_for(landing),
             ]
         )
 
@@ -131,6 +140,7 @@ def ui_path(landing: Path, year: int) -> tuple[float, float]:
                 "DAGSTER_HOME": home,
                 "CLUSTER_PIPELINE_LANDING_DIR": str(landing),
                 "CLUSTER_PIPELINE_OUTPUT_DIR": output,
+                "CLUSTER_PIPELINE_REGISTER_DIR": str(register_for(landing)),
             },
         )
 

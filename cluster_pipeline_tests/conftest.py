@@ -16,7 +16,8 @@ import sqlalchemy as sa
 from cluster_pipeline.definitions import ASSETS
 from cluster_pipeline.defs.resources import resources_from_env
 from cluster_pipeline.sample_data.generate import generate
-from cluster_pipeline.year_runs import YearOutcome, run_years
+from cluster_pipeline.sample_data.register import NO_EFFECT
+from cluster_pipeline.year_runs import Outcome, YearOutcome, run_years
 
 SAMPLE_YEAR = 2016
 
@@ -28,6 +29,8 @@ class SampleRun:
     year: int
     truth: dict
     outcome: "YearOutcome"  # the year's runs: .checks holds every asset check evaluation
+    run: "Outcome | None" = None  # the whole run (identities, impact)
+    register: Path | None = None
 
 
 def materialise(landing: Path, output: Path, year: int, instance: dg.DagsterInstance) -> dg.ExecuteInProcessResult:
@@ -35,13 +38,13 @@ def materialise(landing: Path, output: Path, year: int, instance: dg.DagsterInst
         ASSETS,
         partition_key=str(year),
         instance=instance,
-        resources=resources_from_env(str(landing), str(output)),
+        resources=resources_from_env(str(landing), str(output), register=str(landing / "no_register")),
         raise_on_error=False,
     )
 
 
 YEARS = [2014, 2015, 2016, 2017, 2018]
-NATIONAL_FIXTURES = {"five_years", "sample_run", "statistics_run"}
+NATIONAL_FIXTURES = {"five_years", "sample_run", "statistics_run", "no_effect_run"}
 
 
 def pytest_collection_modifyitems(items):
@@ -51,24 +54,28 @@ def pytest_collection_modifyitems(items):
             item.add_marker(pytest.mark.national_sample)
 
 
-def run_in_order(landing: Path, output: Path, years: list[int], instance: dg.DagsterInstance):
-    """The years through Dagster as `cluster-pipeline run` materialises them."""
-    return run_years(years, resources_from_env(str(landing), str(output)), instance, progress=lambda line: None)
+def run_in_order(
+    landing: Path, output: Path, years: list[int], instance: dg.DagsterInstance, register: Path | None = None
+):
+    """The years through Dagster as `cluster-pipeline run` materialises them (without a register
+    unless one is given: the impact measurement is then skipped)."""
+    resources = resources_from_env(str(landing), str(output), register=str(register or landing / "no_register"))
+    return run_years(years, resources, instance, progress=lambda line: None)
 
 
 @pytest.fixture(scope="session")
 def five_years(tmp_path_factory) -> dict[int, SampleRun]:
     """Every year of the strategy period at national scale, run together (in order)."""
     root = tmp_path_factory.mktemp("years")
-    landing, output = root / "landing", root / "published"
-    truths = generate(landing, YEARS, scale=1.0, seed=2016)
+    landing, output, register = root / "landing", root / "published", root / "register"
+    truths = generate(landing, YEARS, scale=1.0, seed=2016, register=register)
     with dg.instance_for_test() as instance:
-        outcome = run_in_order(landing, output, YEARS, instance)
+        outcome = run_in_order(landing, output, YEARS, instance, register)
     assert not outcome.identity_errors, outcome.identity_errors
     runs = {}
     for year in YEARS:
         assert outcome.years[year].success, f"{year} must materialise: {outcome.years[year].errors}"
-        runs[year] = SampleRun(landing, output, year, truths[year], outcome.years[year])
+        runs[year] = SampleRun(landing, output, year, truths[year], outcome.years[year], outcome, register)
     return runs
 
 
@@ -82,6 +89,20 @@ def sample_run(five_years) -> SampleRun:
 def statistics_run(request) -> SampleRun:
     """Each year of 2014-2018 at national scale."""
     return request.getfixturevalue("five_years")[request.param]
+
+
+@pytest.fixture(scope="session")
+def no_effect_run(tmp_path_factory) -> SampleRun:
+    """Another sample (another seed, three years) whose register has no planted effect: the
+    selection is the same, so only the estimator's honesty keeps it from finding one."""
+    root = tmp_path_factory.mktemp("no_effect")
+    landing, output, register = root / "landing", root / "published", root / "register"
+    years = [2014, 2015, 2016]
+    truths = generate(landing, years, scale=1.0, seed=7, register=register, effects=NO_EFFECT)
+    with dg.instance_for_test() as instance:
+        outcome = run_in_order(landing, output, years, instance, register)
+    assert not outcome.impact_errors, outcome.impact_errors
+    return SampleRun(landing, output, years[-1], truths[years[-1]], outcome.years[years[-1]], outcome, register)
 
 
 @pytest.fixture

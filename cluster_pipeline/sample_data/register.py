@@ -156,7 +156,7 @@ def _firm_years(
     frames, log_productivity = [], firms["log_productivity_base"].to_numpy().copy()
     entity = firms["entity"].to_numpy()
     for year in years:
-        treated = np.isin(entity, list(participation.get(int(year), ())))
+        treated = pd.Series(entity).isin(participation.get(int(year), set())).to_numpy()
         mean_growth = np.where(firms["prone"], PRONE_GROWTH, OTHER_GROWTH) + np.array(
             [shocks[(d, int(year))] for d in firms["division"]]
         )
@@ -189,8 +189,9 @@ def _firm_years(
 
 def _decimal(values: np.ndarray, digits: int) -> pd.Series:
     """Numbers as the register writes them: decimal comma, blank for missing."""
-    text = pd.Series(np.round(values, digits)).map(lambda v: "" if pd.isna(v) else f"{v:.{digits}f}".replace(".", ","))
-    return text
+    rounded = pd.Series(np.round(values, digits))
+    text = rounded.astype("Int64").astype(str) if digits == 0 else rounded.astype(str)
+    return text.str.replace(".", ",", regex=False).where(rounded.notna(), "")
 
 
 def _delivered_values(rng, firms: pd.DataFrame, year_rows: pd.DataFrame) -> tuple[pd.DataFrame, dict]:
@@ -250,7 +251,10 @@ BAD_ROWS = [
         lambda r, y: r.update(innovation_sampled="1", innovator="0", survey_weight="0"),
         ["survey_weight.range_exclusive"],
     ),
-    (lambda r, y: r.update(innovation_sampled="ja"), ["innovation_sampled.allowed_values"]),
+    (
+        lambda r, y: r.update(innovation_sampled="ja"),
+        ["innovation_sampled.integer", "innovation_sampled.allowed_values"],
+    ),
 ]
 
 

@@ -57,6 +57,10 @@ REPORT_MATCHES = "report_shows_indicator_status"
         "ingest_manifest",
         "quarantine",
         "memberships",
+        "impact_estimates",
+        "impact_balance",
+        "impact_event_study",
+        "impact_coverage",
     ],
     check_specs=[
         dg.AssetCheckSpec(
@@ -68,7 +72,8 @@ REPORT_MATCHES = "report_shows_indicator_status"
     ],
     description="The yearly statistics report for people who do not write SQL: <output>/reports/<year>.html, one "
     "self-contained file (charts as inline SVG) with the indicators against their targets, the outcomes over the "
-    "years, regions, clusters and labels, data quality and method. Every figure is read from the published tables.",
+    "years, regions, clusters and labels, data quality, whether cluster firms do better than similar firms (the "
+    "impact measurement, when there is one) and method. Every figure is read from the published tables.",
 )
 def yearly_report(context: dg.AssetExecutionContext, output: OutputFolder):
     year = year_of(context)

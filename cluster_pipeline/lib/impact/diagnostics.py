@@ -90,20 +90,22 @@ def event_study(panel: Panel) -> tuple[pd.DataFrame, float]:
     from statsmodels.regression.linear_model import OLS
 
     sample = _event_times(panel)
-    times = [k for k in range(EVENT_WINDOW[0], EVENT_WINDOW[1] + 1) if k != REFERENCE]
+    observed = set(sample["event_time"].dropna().astype(int))  # a short panel reaches fewer event times
+    times = [k for k in range(EVENT_WINDOW[0], EVENT_WINDOW[1] + 1) if k != REFERENCE and k in observed]
     design = pd.DataFrame({k: (sample["event_time"] == k).astype("float64") for k in times}, index=sample.index)
     cells = sample["division"] + "|" + sample["year"].astype(str)
     y = 100 * (sample["growth"] - sample.groupby(cells)["growth"].transform("mean"))
     x = design - design.groupby(cells.to_numpy()).transform("mean")
     fit = OLS(y.to_numpy(), x.to_numpy()).fit(cov_type="cluster", cov_kwds={"groups": pd.factorize(sample["cvr"])[0]})
-    restriction = np.zeros((len(PRE_PERIOD), len(times)))
-    for i, k in enumerate(PRE_PERIOD):
+    pre_period = [k for k in PRE_PERIOD if k in times]
+    restriction = np.zeros((len(pre_period), len(times)))
+    for i, k in enumerate(pre_period):
         restriction[i, times.index(k)] = 1
     pre_trend = float(fit.wald_test(restriction, scalar=True).pvalue)
     intervals = fit.conf_int()
     controls = int(sample.loc[sample["event_time"].isna(), "cvr"].nunique())
     rows = []
-    for k in range(EVENT_WINDOW[0], EVENT_WINDOW[1] + 1):
+    for k in sorted({*times, REFERENCE}):
         firms = int(sample.loc[sample["event_time"] == k, "cvr"].nunique())
         if k == REFERENCE:
             rows.append(

@@ -12,11 +12,13 @@ Design `naive`: participants against every other firm-year of the same years.
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
+from cluster_pipeline.lib.impact.disclosure import min_firms
 from cluster_pipeline.lib.impact.panel import Panel
 
 MATCH_CELL = ["year", "division", "size_band"]
@@ -79,7 +81,12 @@ def _fit(comparison: Comparison, family: str | None):
     if family is None:
         return WLS(s["y"].to_numpy(), x, weights=s["weight"].to_numpy()).fit(**cluster)
     model_family = families.Binomial() if family == "logit" else families.Poisson()
-    return GLM(s["y"].to_numpy(), x, family=model_family, var_weights=s["weight"].to_numpy()).fit(**cluster)
+    model = GLM(s["y"].to_numpy(), x, family=model_family, var_weights=s["weight"].to_numpy())
+    with warnings.catch_warnings():
+        # statsmodels warns that its cluster sandwich with var_weights lacks the small-sample correction
+        # (statsmodels PR #2879); with thousands of firms as clusters that correction is negligible
+        warnings.filterwarnings("ignore", message="cov_type not fully supported with var_weights")
+        return model.fit(**cluster)
 
 
 def _row(
@@ -106,10 +113,23 @@ def _row(
     }
 
 
+def _too_few(comparison: Comparison) -> bool:
+    """Fewer firms in a group than the disclosure rule allows: nothing is estimated (and the row is suppressed)."""
+    s = comparison.sample
+    treated = s["treated"].to_numpy()
+    return min(s.loc[treated, "cvr"].nunique(), s.loc[~treated, "cvr"].nunique()) < min_firms()
+
+
 def innovation_rows(comparison: Comparison) -> list[dict]:
     """Risk difference (pp), risk ratio and odds ratio of innovating, with 95% intervals."""
+    hows = {
+        "risk_difference_pp": "weighted least squares of innovating on taking part",
+        "risk_ratio": "Poisson regression with a log link, exponentiated",
+        "odds_ratio": "logistic regression, exponentiated",
+    }
+    if _too_few(comparison):
+        return [_row(comparison, estimand, np.nan, np.nan, np.nan, np.nan, how) for estimand, how in hows.items()]
     difference = _fit(comparison, None)
-    ratio, odds = _fit(comparison, "log"), _fit(comparison, "logit")
     low, high = difference.conf_int()[1]
     rows = [
         _row(
@@ -119,42 +139,25 @@ def innovation_rows(comparison: Comparison) -> list[dict]:
             100 * low,
             100 * high,
             difference.pvalues[1],
-            "weighted least squares of innovating on taking part",
+            hows["risk_difference_pp"],
         )
     ]
-    for estimand, fit, how in (
-        ("risk_ratio", ratio, "Poisson regression with a log link"),
-        ("odds_ratio", odds, "logistic regression"),
-    ):
+    for estimand, family in (("risk_ratio", "log"), ("odds_ratio", "logit")):
+        fit = _fit(comparison, family)
         low, high = fit.conf_int()[1]
         rows.append(
-            _row(
-                comparison,
-                estimand,
-                np.exp(fit.params[1]),
-                np.exp(low),
-                np.exp(high),
-                fit.pvalues[1],
-                f"{how}, exponentiated",
-            )
+            _row(comparison, estimand, np.exp(fit.params[1]), np.exp(low), np.exp(high), fit.pvalues[1], hows[estimand])
         )
     return rows
 
 
 def growth_rows(comparison: Comparison) -> list[dict]:
+    how = "weighted least squares of annual log productivity growth on taking part"
+    if _too_few(comparison):
+        return [_row(comparison, "growth_difference_pp", np.nan, np.nan, np.nan, np.nan, how)]
     fit = _fit(comparison, None)
     low, high = fit.conf_int()[1]
-    return [
-        _row(
-            comparison,
-            "growth_difference_pp",
-            100 * fit.params[1],
-            100 * low,
-            100 * high,
-            fit.pvalues[1],
-            "weighted least squares of annual log productivity growth on taking part",
-        )
-    ]
+    return [_row(comparison, "growth_difference_pp", 100 * fit.params[1], 100 * low, 100 * high, fit.pvalues[1], how)]
 
 
 def comparisons(panel: Panel) -> dict[str, dict[str, Comparison]]:

@@ -35,6 +35,7 @@ def measure_impact(firms: pd.DataFrame, companies: dict[int, pd.DataFrame]) -> M
         ignore_index=True,
     )
     events, pre_trend = diagnostics.event_study(panel)
+    events["pre_trend_p_value"] = pre_trend
     coverage = diagnostics.coverage(companies, participants, firms)
     tables = {
         "impact_estimates": disclosure.suppress("impact_estimates", table),

@@ -217,6 +217,7 @@ def render_report(f: ReportFigures, run_id: str = "", generated: datetime | None
         files_set_aside=files,
         rules=f.quarantine_rules.to_dict("records"),
         silent=[{"id": r.cluster_id, "name": r.cluster_name} for r in f.clusters_without_members.itertuples()],
+        impact=f.impact,
         method=[
             "A distinct company is one private company (actor type company), counted once however "
             "many clusters list it: "

@@ -131,3 +131,46 @@ def labels_chart(years: list[int], counts: dict[str, list[int]], targets: dict[s
     ax.set_xticks(years)
     ax.legend(fontsize=7, frameon=False, loc="center left", bbox_to_anchor=(1, 0.5))
     return _svg(fig, "Valid labels per year: " + "; ".join(f"{k}: {v}" for k, v in counts.items()))
+
+
+def event_study_chart(
+    event_times: list[int], estimates: list[float | None], lows: list[float | None], highs: list[float | None]
+) -> str:
+    """Growth difference by years since joining, with 95% intervals; -1 is the reference."""
+    fig, ax = _pyplot().subplots(figsize=(6.4, 2.6))
+    shown = [(t, e, lo, hi) for t, e, lo, hi in zip(event_times, estimates, lows, highs) if e is not None]
+    times = [t for t, *_ in shown]
+    values = [e for _, e, _, _ in shown]
+    below = [e - lo if lo is not None else 0 for _, e, lo, _ in shown]
+    above = [hi - e if hi is not None else 0 for _, e, _, hi in shown]
+    colours = [OKABE_ITO[1] if t < 0 else OKABE_ITO[0] for t in times]
+    for t, v, b, a, c in zip(times, values, below, above, colours):
+        ax.errorbar([t], [v], yerr=[[b], [a]], fmt="o", color=c, capsize=3)
+    ax.axhline(0, color="#555555", linewidth=0.8)
+    ax.axvline(-0.5, color="#999999", linewidth=0.8, linestyle=":")
+    ax.set_xticks(times)
+    ax.set_title(
+        "Productivity growth against never-participants, by years since joining (95% intervals)", fontsize=9, loc="left"
+    )
+    ax.set_xlabel("years since joining a cluster (-1 is the reference; before joining in orange)")
+    ax.set_ylabel("percentage points")
+    return _svg(fig, "Event study: " + ", ".join(f"{t}: {v:.2f}" for t, v in zip(times, values)))
+
+
+def balance_chart(covariates: list[str], before: list[float], after: list[float], limit: float) -> str:
+    """Absolute standardised mean differences before and after matching, one row per covariate."""
+    fig, ax = _pyplot().subplots(figsize=(6.4, 0.5 + 0.16 * len(covariates)))
+    positions = list(range(len(covariates)))
+    ax.scatter([abs(v) for v in before], positions, color=OKABE_ITO[1], marker="o", label="before matching")
+    ax.scatter([abs(v) for v in after], positions, color=OKABE_ITO[0], marker="s", label="after matching")
+    ax.axvline(limit, color=OKABE_ITO[3], linestyle="--", linewidth=0.8, label=f"limit {limit:g}")
+    ax.set_yticks(positions, covariates, fontsize=7)
+    ax.invert_yaxis()
+    ax.set_title("Balance: |standardised mean difference| of participants and comparison firms", fontsize=9, loc="left")
+    ax.set_xlabel("|standardised mean difference|")
+    ax.legend(fontsize=7, frameon=False, loc="lower right")
+    return _svg(
+        fig,
+        "Balance before and after matching: "
+        + ", ".join(f"{c}: {b:.2f} to {a:.2f}" for c, b, a in zip(covariates, before, after)),
+    )

@@ -11,6 +11,7 @@ import pandas as pd
 
 from cluster_pipeline.lib import seeds
 from cluster_pipeline.lib.contracts.submissions import clusters_without_members
+from cluster_pipeline.lib.impact.report_section import impact_section
 from cluster_pipeline.lib.publish.parquet_store import read_partition
 from cluster_pipeline.lib.publish.tables import FLAGS
 
@@ -31,6 +32,7 @@ class ReportFigures:
     manifest: pd.DataFrame  # ingest_manifest of the year
     quarantine_rules: pd.DataFrame  # quarantined rows by rule
     clusters_without_members: pd.DataFrame  # profile accepted, no accepted members
+    impact: dict  # the impact section's context (lib/impact/report_section.py); available False without one
 
     @property
     def previous(self) -> int | None:
@@ -95,4 +97,5 @@ def report_figures(output: Path, year: int) -> ReportFigures:
         manifest=read_partition(output, "ingest_manifest", year),
         quarantine_rules=_rules(quarantine),
         clusters_without_members=silent,
+        impact=impact_section(output, year),
     )

@@ -308,6 +308,11 @@ IMPACT_TABLES: dict[str, list[ColumnSpec]] = {
         ColumnSpec("ci_high", FLOAT, "Upper end of the 95% confidence interval."),
         ColumnSpec("n_firms", INT, "Joining firms observed at this event time."),
         ColumnSpec("n_firms_control", INT, "Never-participating firms in the comparison."),
+        ColumnSpec(
+            "pre_trend_p_value",
+            FLOAT,
+            "p-value of the joint test that every coefficient before joining is zero (the same on every row).",
+        ),
         SUPPRESSED,
     ],
     "impact_coverage": [

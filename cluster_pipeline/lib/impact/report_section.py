@@ -1,0 +1,138 @@
+"""The report's section "Do cluster firms do better than similar firms?", from the published
+impact tables (aggregates only): the headline estimates in plain words beside the naive
+comparison, the event study, balance before and after matching, the link rate, and the
+method with its limits."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from cluster_pipeline.lib import seeds
+from cluster_pipeline.lib.impact.panel import growth_outlier_factor
+from cluster_pipeline.lib.publish import report_charts
+from cluster_pipeline.lib.publish.parquet_store import read_table
+
+TABLES = ["impact_estimates", "impact_balance", "impact_event_study", "impact_coverage"]
+METHOD = [
+    "Who takes part: a firm takes part in a year when a company with its CVR number is in that year's published "
+    "companies (any accepted members row). Members without a valid CVR, knowledge institutions and public actors "
+    "cannot be linked to the register.",
+    "Comparison (matched): each participating firm-year is compared with firm-years of non-participants in the same "
+    "year, NACE division and size band (full-time equivalents), reweighted so that every cell's comparison firms "
+    "weigh as much as its participants (the effect on participants). Innovation uses the innovation survey's "
+    "sample, weighted to the population by its weights. 95% intervals use standard errors clustered on firms.",
+    "Productivity growth is the annual change in log value added per full-time equivalent. Firm-years without "
+    "accounts, with value added of zero or less, or whose productivity changes more than {factor:g}-fold in a year "
+    "(a unit error) have no growth figure; the number removed is in impact_estimates.detail.",
+    "The event study follows firms first seen in a cluster after the first reporting year, from before they "
+    "joined, against firms never seen in one, with industry-by-year effects. Flat estimates before joining "
+    "support the comparison; they cannot prove it.",
+    "Limits: the comparison adjusts only for what the register shows (industry, size, year). Firms that choose to "
+    "join a cluster may differ in ways it does not show (ambition, management), so these are associations "
+    "adjusted for observed differences, not proven effects. Participation is self-reported by the clusters. Every "
+    "figure rests on at least the number of firms the disclosure rule requires; smaller cells are suppressed.",
+]
+
+
+def _number(value, digits: int = 1) -> str:
+    return "suppressed" if value is None or pd.isna(value) else f"{value:,.{digits}f}"
+
+
+def _estimate(estimates: pd.DataFrame, outcome: str, estimand: str, method: str) -> pd.Series | None:
+    found = estimates[
+        (estimates["outcome"] == outcome) & (estimates["estimand"] == estimand) & (estimates["method"] == method)
+    ]
+    return found.iloc[0] if len(found) else None
+
+
+def _sentences(estimates: pd.DataFrame) -> list[str]:
+    rd = _estimate(estimates, "innovation", "risk_difference_pp", "matched")
+    rd_naive = _estimate(estimates, "innovation", "risk_difference_pp", "naive")
+    rr = _estimate(estimates, "innovation", "risk_ratio", "matched")
+    rr_naive = _estimate(estimates, "innovation", "risk_ratio", "naive")
+    growth = _estimate(estimates, "productivity_growth", "growth_difference_pp", "matched")
+    growth_naive = _estimate(estimates, "productivity_growth", "growth_difference_pp", "naive")
+    sentences = []
+    if rd is not None and not rd["suppressed"]:
+        sentences.append(
+            f"Participating firms were {_number(rd['estimate'])} percentage points more likely to innovate than "
+            f"similar firms (95% CI {_number(rd['ci_low'])} to {_number(rd['ci_high'])}); a plain comparison with "
+            f"every other firm would have said {_number(rd_naive['estimate'])}. "
+            f"As a ratio: {_number(rr['estimate'], 2)} "
+            f"times as likely (95% CI {_number(rr['ci_low'], 2)} to {_number(rr['ci_high'], 2)}; plain comparison "
+            f"{_number(rr_naive['estimate'], 2)})."
+        )
+    else:
+        sentences.append(
+            "Too few firms of the innovation survey sample could be compared: the innovation estimate is suppressed."
+        )
+    if growth is not None and not growth["suppressed"]:
+        sentences.append(
+            f"Their labour productivity grew {_number(growth['estimate'])} percentage points a year faster than "
+            f"similar firms' (95% CI {_number(growth['ci_low'])} to {_number(growth['ci_high'])}); a plain "
+            f"comparison would have said {_number(growth_naive['estimate'])}."
+        )
+    else:
+        sentences.append("Too few firms could be compared: the productivity growth estimate is suppressed.")
+    return sentences
+
+
+def impact_section(output: Path, year: int) -> dict:
+    """The template's context for the section; `available` is False without a measurement."""
+    frames = {name: read_table(Path(output), name) for name in TABLES}
+    if any(frame is None for frame in frames.values()):
+        return {"available": False}
+    estimates, balance = frames["impact_estimates"], frames["impact_balance"]
+    events, coverage = frames["impact_event_study"], frames["impact_coverage"]
+    shown_events = events.sort_values("event_time")
+    growth_balance = balance[(balance["design"] == "growth_matched") & ~balance["suppressed"]]
+    limit = seeds.thresholds()["max_balance_smd"]
+    this_year = coverage[coverage["year"] == year]
+    link = this_year.iloc[0] if len(this_year) else None
+    pre_trend = float(events["pre_trend_p_value"].iloc[0]) if len(events) else None
+    return {
+        "available": True,
+        "sentences": _sentences(estimates),
+        "estimates": [
+            {
+                "outcome": r.outcome.replace("_", " "),
+                "estimand": r.estimand.replace("_", " "),
+                "method": r.method,
+                "estimate": _number(r.estimate, 2),
+                "interval": "-" if r.suppressed else f"{_number(r.ci_low, 2)} to {_number(r.ci_high, 2)}",
+                "firms": f"{r.n_firms_treated:,} / {r.n_firms_control:,}",
+            }
+            for r in estimates.itertuples()
+        ],
+        "event_chart": report_charts.event_study_chart(
+            shown_events["event_time"].tolist(),
+            [None if pd.isna(v) else float(v) for v in shown_events["estimate"]],
+            [None if pd.isna(v) else float(v) for v in shown_events["ci_low"]],
+            [None if pd.isna(v) else float(v) for v in shown_events["ci_high"]],
+        ),
+        "pre_trend": ""
+        if pre_trend is None
+        else f"The joint test that growth did not differ in the years before joining gives p = {pre_trend:.2f}"
+        + (
+            " (no sign of a pre-trend)."
+            if pre_trend >= seeds.thresholds()["min_pre_trend_p_value"]
+            else ": growth already differed before joining, so read the estimates with care."
+        ),
+        "balance_chart": report_charts.balance_chart(
+            growth_balance["covariate"].tolist(),
+            growth_balance["smd_before"].tolist(),
+            growth_balance["smd_after"].tolist(),
+            limit,
+        ),
+        "link": ""
+        if link is None or pd.isna(link["link_rate"])
+        else f"In {year}, {int(link['linked_to_register']):,} of the {int(link['companies_with_cvr']):,} "
+        "member companies "
+        f"with a CVR number ({link['link_rate']:.1%}) were found in the firm register; "
+        f"{int(link['companies']) - int(link['companies_with_cvr']):,} member companies gave no CVR and could not "
+        f"be linked.",
+        "years": str(estimates["years"].iloc[0]) if len(estimates) else "",
+        "method": [paragraph.format(factor=growth_outlier_factor()) for paragraph in METHOD],
+    }

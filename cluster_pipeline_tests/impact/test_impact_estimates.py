@@ -1,0 +1,127 @@
+"""The impact measurement on the national sample: the headline estimates recover the effects
+planted in the register's data-generating process (truth from the model's probabilities, not
+from any estimator), the naive comparison is further off, and a sample without a planted
+effect finds none."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from cluster_pipeline.lib.publish.parquet_store import read_table
+from cluster_pipeline.sample_data.register import load_register_truth
+
+TOLERANCE = {
+    ("innovation", "risk_difference_pp"): 3.0,
+    ("innovation", "risk_ratio"): 0.15,
+    ("productivity_growth", "growth_difference_pp"): 0.5,
+}
+
+
+def estimate(run, outcome: str, estimand: str, method: str) -> pd.Series:
+    estimates = read_table(run.output, "impact_estimates")
+    found = estimates[
+        (estimates["outcome"] == outcome) & (estimates["estimand"] == estimand) & (estimates["method"] == method)
+    ]
+    assert len(found) == 1
+    return found.iloc[0]
+
+
+def planted(run, outcome: str, estimand: str) -> float:
+    return load_register_truth(run.landing)[outcome][estimand]
+
+
+@pytest.mark.parametrize("outcome, estimand", list(TOLERANCE))
+def test_the_headline_estimate_lies_within_tolerance_of_the_planted_effect(sample_run, outcome, estimand):
+    headline = estimate(sample_run, outcome, estimand, "matched")
+    assert headline["headline"]
+    assert abs(headline["estimate"] - planted(sample_run, outcome, estimand)) <= TOLERANCE[(outcome, estimand)]
+
+
+@pytest.mark.parametrize("outcome, estimand", list(TOLERANCE))
+def test_the_naive_comparison_is_published_and_further_from_the_truth(sample_run, outcome, estimand):
+    truth = planted(sample_run, outcome, estimand)
+    naive, matched = (
+        estimate(sample_run, outcome, estimand, "naive"),
+        estimate(sample_run, outcome, estimand, "matched"),
+    )
+    assert not naive["headline"]
+    assert abs(naive["estimate"] - truth) > abs(matched["estimate"] - truth)
+
+
+def test_exactly_one_headline_row_per_outcome_and_estimand(sample_run):
+    estimates = read_table(sample_run.output, "impact_estimates")
+    headlines = estimates[estimates["headline"]].groupby(["outcome", "estimand"]).size()
+    assert set(headlines.index) == {
+        ("innovation", "risk_difference_pp"),
+        ("innovation", "risk_ratio"),
+        ("innovation", "odds_ratio"),
+        ("productivity_growth", "growth_difference_pp"),
+    }
+    assert (headlines == 1).all()
+
+
+def test_every_interval_holds_its_estimate(sample_run):
+    estimates = read_table(sample_run.output, "impact_estimates")
+    assert ((estimates["ci_low"] < estimates["estimate"]) & (estimates["estimate"] < estimates["ci_high"])).all()
+
+
+@pytest.mark.parametrize("estimand, no_effect", [("risk_difference_pp", 0.0), ("risk_ratio", 1.0), ("odds_ratio", 1.0)])
+def test_without_a_planted_effect_the_innovation_interval_covers_no_effect(no_effect_run, estimand, no_effect):
+    assert planted(no_effect_run, "innovation", estimand) == pytest.approx(no_effect)
+    found = estimate(no_effect_run, "innovation", estimand, "matched")
+    assert found["ci_low"] <= no_effect <= found["ci_high"]
+
+
+def test_without_a_planted_effect_the_growth_interval_covers_zero(no_effect_run):
+    found = estimate(no_effect_run, "productivity_growth", "growth_difference_pp", "matched")
+    assert found["ci_low"] <= 0 <= found["ci_high"]
+
+
+def test_without_a_planted_effect_the_naive_comparison_still_finds_one(no_effect_run):
+    """Selection alone: cluster firms are larger and in faster-growing industries."""
+    assert estimate(no_effect_run, "innovation", "risk_difference_pp", "naive")["ci_low"] > 0
+    assert estimate(no_effect_run, "productivity_growth", "growth_difference_pp", "naive")["ci_low"] > 0
+
+
+def test_matching_balances_every_covariate(sample_run):
+    balance = read_table(sample_run.output, "impact_balance")
+    assert (balance["smd_after"].abs() < 0.1).all()
+    assert (balance.loc[balance["covariate"] == "log_fte", "smd_before"].abs() > 0.3).all()
+
+
+def test_the_event_study_shows_no_pre_trend_and_the_effect_after_joining(sample_run):
+    events = read_table(sample_run.output, "impact_event_study").set_index("event_time")
+    assert events["pre_trend_p_value"].iloc[0] > 0.05
+    after = events.loc[events.index >= 0]
+    assert (after["ci_low"] > 0).all()
+
+
+def test_the_impact_checks_pass(sample_run):
+    checks = {c.check_name: c.passed for c in sample_run.run.impact_checks}
+    assert checks == {
+        "aggregates_only_and_at_least_five_firms": True,
+        "balance_after_matching": True,
+        "no_pre_trend_before_joining": True,
+        "every_register_row_accounted_for": True,
+    }
+
+
+def test_the_link_rate_counts_members_found_in_the_register(sample_run):
+    coverage = read_table(sample_run.output, "impact_coverage")
+    assert len(coverage) == 5
+    assert (coverage["linked_to_register"] <= coverage["companies_with_cvr"]).all()
+    assert (coverage["companies_with_cvr"] < coverage["companies"]).all()  # some members never give a CVR
+    assert (coverage["link_rate"] > 0.99).all()
+
+
+def test_the_report_leads_the_impact_section_with_the_headline_in_words(sample_run):
+    report = (sample_run.output / "reports" / f"{sample_run.year}.html").read_text(encoding="utf-8")
+    headline = estimate(sample_run, "innovation", "risk_difference_pp", "matched")
+    naive = estimate(sample_run, "innovation", "risk_difference_pp", "naive")
+    assert "Do cluster firms do better than similar firms?" in report
+    assert (
+        f"were {headline['estimate']:.1f} percentage points more likely to innovate than similar firms "
+        f"(95% CI {headline['ci_low']:.1f} to {headline['ci_high']:.1f}); a plain comparison with every other "
+        f"firm would have said {naive['estimate']:.1f}"
+    ) in report
