@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pandas as pd
+import pytest
 
 from cluster_pipeline.defs.resources import resources_from_env
 from cluster_pipeline.lib.impact.register import read_register, read_register_file
@@ -104,3 +105,27 @@ def test_a_register_without_innovation_survey_answers_still_measures_growth(samp
     assert innovation["suppressed"].all() and innovation["estimate"].isna().all()
     growth = estimates[estimates["outcome"] == "productivity_growth"]
     assert not growth["suppressed"].any() and growth["estimate"].notna().all()
+
+
+@pytest.mark.postgres
+def test_the_impact_and_register_tables_reach_postgresql_and_read_back_equal(sample_run, postgres_database):
+    import sqlalchemy as sa
+
+    from cluster_pipeline.lib.publish import tables
+    from cluster_pipeline.lib.publish.warehouse import replace_tables
+
+    names = ["impact_estimates", "impact_balance", "impact_event_study", "impact_coverage", "register_manifest"]
+    frames = {name: read_table(sample_run.output, name) for name in names}
+    engine = sa.create_engine(postgres_database)
+    try:
+        for _ in range(2):  # a second run replaces the tables
+            written = replace_tables(engine, {n: (f[tables.columns(n)], tables.schema(n)) for n, f in frames.items()})
+        assert written == {name: len(frame) for name, frame in frames.items()}
+        with engine.connect() as connection:
+            estimates = pd.read_sql_table("impact_estimates", connection)
+    finally:
+        engine.dispose()
+    published = frames["impact_estimates"].sort_values(["outcome", "estimand", "method"]).reset_index(drop=True)
+    estimates = estimates.sort_values(["outcome", "estimand", "method"]).reset_index(drop=True)
+    assert estimates["estimate"].round(9).tolist() == published["estimate"].round(9).tolist()
+    assert estimates["headline"].tolist() == published["headline"].tolist()

@@ -16,7 +16,7 @@ from cluster_pipeline.lib.contracts.model import load_contract
 from cluster_pipeline.lib.contracts.submissions import reference_data
 from cluster_pipeline.lib.contracts.validation import validate_kind
 from cluster_pipeline.lib.ingest.intake import table_cells
-from cluster_pipeline.lib.ingest.landing import FileRejected, landing_file, read_csv
+from cluster_pipeline.lib.ingest.landing import FileRejected, landing_file, read_csv, sha256_of
 
 REGISTER_FILE = re.compile(r"^firms_(\d{4})\.csv$", re.IGNORECASE)
 FIRM_COLUMNS = [
@@ -115,7 +115,9 @@ def read_register(folder: Path) -> RegisterExtract | None:
     for path in register_files(folder):
         match = REGISTER_FILE.match(path.name)
         if match is None:
-            rows.append(_manifest_row(path, "", None, "ignored", reason="not a register file (firms_<year>.csv)"))
+            rows.append(
+                _manifest_row(path, sha256_of(path), None, "ignored", reason="not a register file (firms_<year>.csv)")
+            )
             continue
         row, quarantine, accepted = read_register_file(path, int(match.group(1)))
         rows.append(row)
@@ -123,6 +125,5 @@ def read_register(folder: Path) -> RegisterExtract | None:
         firms.append(accepted)
     if not firms:
         return None
-    return RegisterExtract(
-        pd.DataFrame(rows), pd.concat(quarantines, ignore_index=True), pd.concat(firms, ignore_index=True)
-    )
+    manifest = pd.DataFrame(rows).astype({"register_year": "Int64"})  # null for a file that is not a register year
+    return RegisterExtract(manifest, pd.concat(quarantines, ignore_index=True), pd.concat(firms, ignore_index=True))
