@@ -104,7 +104,7 @@ def floor(landing: Path, years: list[int]) -> tuple[float, float]:
 
 
 def cli(landing: Path, years: list[int]) -> tuple[float, float]:
-    with tempfile.TemporaryDirectory() as output:
+    with tempfile.TemporaryDirectory() as output, tempfile.TemporaryDirectory() as home:
         return measure(
             [
                 BIN / "cluster-pipeline",
@@ -117,7 +117,8 @@ def cli(landing: Path, years: list[int]) -> tuple[float, float]:
                 ",".join(map(str, years)),
                 "--register",
                 register_for(landing),
-            ]
+            ],
+            env={"DAGSTER_HOME": home},
         )
 
 

@@ -50,24 +50,64 @@ def sample_data(args) -> int:
     return 0
 
 
+def dagster_home() -> Path:
+    """The instance `run`, `demo` and `ui` share: DAGSTER_HOME, else data/dagster_home of the project."""
+    home = Path(settings.DAGSTER_HOME.value()).resolve()
+    home.mkdir(parents=True, exist_ok=True)
+    return home
+
+
 def _instance():
+    """The shared instance, opened under a lock: two runs starting at once on a new home would
+    both create its tables (sqlite: "table runs already exists")."""
+    import fcntl
+
     import dagster as dg
 
-    # DAGSTER_HOME (e.g. PostgreSQL storage in production) when set; a throwaway instance otherwise
-    return dg.DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else dg.DagsterInstance.ephemeral()
+    home = dagster_home()
+    os.environ["DAGSTER_HOME"] = str(home)
+    with (home / ".cluster_pipeline_instance.lock").open("w") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            print(f"waiting for another run that is opening the Dagster instance in {home} ...", flush=True)
+            fcntl.flock(lock, fcntl.LOCK_EX)
+        instance = dg.DagsterInstance.get()
+        instance.get_runs(limit=1)  # the storage's tables exist before the lock is released
+    return instance
+
+
+def waiting_lock(output: Path):
+    """The output folder's lock; says so when it has to wait for another run."""
+    from contextlib import contextmanager
+
+    from cluster_pipeline.lib.publish.year_lock import YearLocked, year_lock
+
+    @contextmanager
+    def held():
+        try:
+            with year_lock(output, "identities", wait=False) as path:
+                yield path
+                return
+        except YearLocked:
+            print(f"waiting for another run that is writing {output.resolve()} ...", flush=True)
+        with year_lock(output, "identities") as path:
+            yield path
+
+    return held()
 
 
 def run(args) -> int:
     from cluster_pipeline.defs.resources import resources_from_env
     from cluster_pipeline.lib.publish.parquet_store import read_partition
-    from cluster_pipeline.lib.publish.year_lock import year_lock
     from cluster_pipeline.year_runs import run_years
 
     resources = resources_from_env(args.landing, args.output, register=args.register)
     output = Path(resources["output"].path)
     years = parse_years(args.years)
-    # identities span all years: one run at a time per output folder
-    with _instance() as instance, year_lock(output, "identities"):
+    # identities and the impact measurement span all years: one run at a time per output folder, so that
+    # the end state of any set of runs is the one the same runs give one after another
+    with _instance() as instance, waiting_lock(output):
         outcome = run_years(years, resources, instance, progress=lambda line: print(line, flush=True))
     print()
     for year, result in outcome.years.items():
@@ -225,6 +265,18 @@ def check(args) -> int:
     return found.exit_code
 
 
+def ui(args) -> int:
+    """The Dagster UI and daemon (schedules, sensors, alerts) on the instance `run` and `demo` use."""
+    import shutil
+
+    home = dagster_home()
+    dagster = shutil.which("dagster", path=str(Path(sys.executable).parent)) or "dagster"
+    command = [dagster, "dev", "-m", "cluster_pipeline.definitions", "-h", args.host, "-p", str(args.port)]
+    print(f"the Dagster UI on http://{args.host}:{args.port}/ (instance {home}); Ctrl-C stops it", flush=True)
+    os.execve(dagster, command, {**os.environ, "DAGSTER_HOME": str(home)})
+    return 0  # not reached: the UI replaces this process
+
+
 def check_server(args) -> int:
     from cluster_pipeline.check_server import serve
 
@@ -293,6 +345,14 @@ def main(argv: list[str] | None = None) -> int:
     server_cmd.add_argument("--host", default="127.0.0.1", help="address to listen on (default: this machine only)")
     server_cmd.add_argument("--port", type=int, default=8080)
     server_cmd.add_argument("--max-upload-mb", type=int, default=20, help="largest upload accepted (default 20)")
+    ui_cmd = commands.add_parser(
+        "ui",
+        help="the Dagster UI and daemon on the instance run and demo use",
+        description="Starts `dagster dev` (UI, schedules, sensors, alerts) on the same "
+        "instance as `run` and `demo` (DAGSTER_HOME, else data/dagster_home).",
+    )
+    ui_cmd.add_argument("--host", default="127.0.0.1")
+    ui_cmd.add_argument("--port", type=int, default=3000)
     args = parser.parse_args(argv)
     if args.command == "explain" and (args.cluster or args.region) and not args.outcome:
         parser.error("--cluster and --region go with --outcome")
@@ -303,6 +363,7 @@ def main(argv: list[str] | None = None) -> int:
         "explain": explain,
         "check": check,
         "check-server": check_server,
+        "ui": ui,
     }
     return commands[args.command](args)
 

@@ -14,6 +14,12 @@ from cluster_pipeline.defs.contracts.assets import validate_submissions
 from cluster_pipeline.defs.impact.assets import impact_measurement, register_extract
 from cluster_pipeline.defs.ingest.assets import ingest_manifest, landed_files
 from cluster_pipeline.defs.ingest.automation import landing_files_sensor, nightly_latest_year
+from cluster_pipeline.defs.operations.sensors import (
+    current_year_freshness,
+    failure_alerts,
+    freshness_checks,
+    freshness_sensor,
+)
 from cluster_pipeline.defs.partitions import years
 from cluster_pipeline.defs.publish.assets import sql_warehouse, yearly_report
 from cluster_pipeline.defs.resources import resources_from_env
@@ -51,9 +57,10 @@ def build_definitions(
     # 0.1-1 s; a process per step paid 2-3 s of imports each. The UI still shows every step.
     return dg.Definitions(
         assets=ASSETS,
-        jobs=[yearly_statistics],
+        asset_checks=[current_year_freshness],
+        jobs=[yearly_statistics, freshness_checks],
         schedules=[nightly_latest_year],
-        sensors=[landing_files_sensor, identity_follow_ups],
+        sensors=[landing_files_sensor, identity_follow_ups, failure_alerts, freshness_sensor],
         executor=dg.in_process_executor,
         resources=resources_from_env(landing, output, warehouse, register),
     )

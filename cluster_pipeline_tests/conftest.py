@@ -5,6 +5,7 @@ files for everything else."""
 from __future__ import annotations
 
 import os
+import tempfile
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +21,8 @@ from cluster_pipeline.sample_data.register import NO_EFFECT
 from cluster_pipeline.year_runs import Outcome, YearOutcome, run_years
 
 SAMPLE_YEAR = 2016
+# `run` and `demo` default to the project's data/dagster_home: tests never write into the checkout
+os.environ.setdefault("DAGSTER_HOME", tempfile.mkdtemp(prefix="cluster_pipeline_dagster_home_"))
 
 
 @dataclass

@@ -52,6 +52,7 @@ def dagster_dev(tmp_path):
         "DAGSTER_HOME": str(home),
         "CLUSTER_PIPELINE_LANDING_DIR": str(landing),
         "CLUSTER_PIPELINE_OUTPUT_DIR": str(output),
+        "CLUSTER_PIPELINE_REGISTER_DIR": str(tmp_path / "no_register"),
     }
     log = (tmp_path / "dagster_dev.log").open("w")
     server = subprocess.Popen(
