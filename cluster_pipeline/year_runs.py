@@ -103,7 +103,7 @@ def run_years(years: list[int], resources: dict, instance: dg.DagsterInstance, p
             _year_step(outcome, AFTER_IDENTITIES, resources, instance)
 
     output = resources["output"]
-    for year in out_of_date_years(output, output.read_work_all_years(IDS)):
+    for year in out_of_date_years(output, output.read(IDS)):
         progress(f"{year}: re-publishing companies and memberships under the new identities ...")
         result = _materialise(
             REPUBLISH,

@@ -9,7 +9,7 @@ from pathlib import Path
 import dagster as dg
 
 from cluster_pipeline import settings
-from cluster_pipeline.lib.publish import parquet_store
+from cluster_pipeline.lib.publish import parquet_store, tables
 
 WORK = "_work"  # intermediate tables; the leading underscore hides them from Hive readers
 
@@ -44,7 +44,9 @@ class RegisterFolder(dg.ConfigurableResource):
 
 
 class OutputFolder(dg.ConfigurableResource):
-    """The published tables (Hive-partitioned Parquet) and the intermediate ones under _work/."""
+    """The tables, found by name: published ones (lib/publish/tables.py, written with their
+    schema) at the top, Hive-partitioned by year or one file over all years; every other table
+    is intermediate, under _work/ (not for analysts). A year given: that year's partition."""
 
     path: str = settings.OUTPUT.default
 
@@ -52,48 +54,35 @@ class OutputFolder(dg.ConfigurableResource):
     def root(self) -> Path:
         return Path(self.path)
 
-    def publish(self, table: str, year: int, frame, schema=None) -> Path:
-        return parquet_store.write_partition(self.root, table, year, frame, schema)
+    def _folder(self, table: str) -> Path:
+        return self.root if tables.is_published(table) else self.root / WORK
 
-    def read(self, table: str, year: int):
-        return parquet_store.read_partition(self.root, table, year)
+    def file(self, table: str, year: int | None = None) -> Path:
+        folder = self._folder(table)
+        return (
+            parquet_store.table_path(folder, table)
+            if year is None
+            else parquet_store.partition_path(folder, table, year)
+        )
 
-    def publish_all_years(self, table: str, frame, schema=None) -> Path:
-        """A published table that spans all years: <output>/<table>/data.parquet."""
-        return parquet_store.write_table(self.root, table, frame, schema)
+    def write(self, table: str, frame, year: int | None = None) -> Path:
+        schema = tables.schema(table) if tables.is_published(table) else None
+        if year is None:
+            return parquet_store.write_table(self._folder(table), table, frame, schema)
+        return parquet_store.write_partition(self._folder(table), table, year, frame, schema)
 
-    def read_all_years(self, table: str):
-        """A published table that spans all years, or None before its first run."""
-        return parquet_store.read_table(self.root, table)
+    def read(self, table: str, year: int | None = None):
+        """A year's partition (an error when missing), or the all-years table (None before its first run)."""
+        if year is None:
+            return parquet_store.read_table(self._folder(table), table)
+        return parquet_store.read_partition(self._folder(table), table, year)
 
     def years_with(self, table: str) -> list[int]:
-        """The years for which an intermediate table has been written."""
-        folder = self.root / WORK / table
+        """The years for which the table has been written."""
+        folder = self._folder(table) / table
         return sorted(
             int(p.name.removeprefix("year=")) for p in folder.glob("year=*") if (p / parquet_store.DATA_FILE).exists()
         )
-
-    def table_file(self, table: str, year: int) -> Path:
-        """Where a table's year lives: published tables at the top, intermediate ones under _work/."""
-        from cluster_pipeline.lib.publish.tables import TABLES
-
-        root = self.root if table in TABLES else self.root / WORK
-        return parquet_store.partition_path(root, table, year)
-
-    def work_file(self, table: str, year: int) -> Path:
-        return parquet_store.partition_path(self.root / WORK, table, year)
-
-    def write_work(self, table: str, year: int, frame) -> Path:
-        return parquet_store.write_partition(self.root / WORK, table, year, frame)
-
-    def read_work(self, table: str, year: int):
-        return parquet_store.read_partition(self.root / WORK, table, year)
-
-    def write_work_all_years(self, table: str, frame) -> Path:
-        return parquet_store.write_table(self.root / WORK, table, frame)
-
-    def read_work_all_years(self, table: str):
-        return parquet_store.read_table(self.root / WORK, table)
 
 
 class Warehouse(dg.ConfigurableResource):

@@ -37,29 +37,45 @@ from cluster_pipeline.sample_data.register import Effects, generate_register, wr
 from cluster_pipeline.sample_data.truth import load_truth_rows, year_truth  # noqa: F401  (load_truth_rows: the tests' entry)
 from cluster_pipeline.sample_data.years import noisy_member_rows, year_memberships, year_profiles
 
+PLAIN = Dialect("csv", False, ",", "utf-8")
+# planted broken profile rows, for clusters that have no members (so nothing else depends on them)
+NEW_CLUSTERS = [
+    ("DK-CL-901", "platinum", 2, 2.0, "1081", ["label.allowed_values"]),
+    ("DK-CL-902", "gold", None, 3.0, "1082", ["label_valid_until.required_when"]),
+    ("DK-CL-903", "bronze", 2, "-1", "Fyn", ["region_code.allowed_values", "staff_fte.range"]),
+    ("DK-CL-904", "silver", "31.02.", 1.5, "1083", ["label_valid_until.date"]),
+]
+BAD_FILES = [
+    {"source_file": "tom_fil.csv", "reason": "empty file"},
+    {"source_file": "ødelagt_arbejdsbog.xlsx", "reason": "not a valid XLSX"},
+    {"source_file": "entity_attack.xlsx", "reason": "entity"},
+    {"source_file": "zip_bomb.xlsx", "reason": "zip bomb"},
+    {"source_file": "members_uden_postnr.csv", "reason": "missing required column(s): postal_code"},
+    {"source_file": "kun_overskrift.csv", "reason": "no data rows"},
+]
 
-def generate_year(universe: Universe, year: int, first_year: int, scale: float, landing: Path, seed: int) -> dict:
-    rng = np.random.default_rng([seed, year])
-    folder = landing / str(year)
-    folder.mkdir(parents=True, exist_ok=True)
-    profiles = year_profiles(rng, universe, year)
-    memberships = year_memberships(rng, universe, year, first_year, scale)
 
+def member_sheets(rng, universe: Universe, memberships: pd.DataFrame, year: int) -> dict[int, Sheet]:
+    """Each cluster's members rows as its secretariat writes them, in a random order."""
     rows = noisy_member_rows(universe, memberships, year, rng)
     rows = rows.iloc[rng.permutation(len(rows))]
-    member_sheets = {}
+    sheets = {}
     for c, group in rows.groupby("cluster_index"):
-        member_sheets[c] = Sheet("members", group[MEMBER_COLUMNS].to_dict("records"), group["entity"].tolist())
+        sheets[c] = Sheet("members", group[MEMBER_COLUMNS].to_dict("records"), group["entity"].tolist())
     # a company listed twice in one cluster's file: both rows accepted, counted once
-    twice = member_sheets[3]
+    twice = sheets[3]
     twice.rows.append(dict(twice.rows[0]))
     twice.truth.append(twice.truth[0])
+    return sheets
 
-    # planted broken rows, each a corrupted copy of a good row, at a random place
+
+def plant_bad_member_rows(rng, sheets: dict[int, Sheet]) -> dict[int, set[int]]:
+    """Broken rows, each a corrupted copy of a good row, at a random place; returns, per cluster,
+    the rows given an extra cell (an unquoted delimiter)."""
     extra_cells: dict[int, set[int]] = {}
     for mutate, rules in [*BAD_MEMBER_ROWS, (None, ["row.shape"])]:
         c = int(rng.integers(N_CLUSTERS))
-        sheet = member_sheets[c]
+        sheet = sheets[c]
         row = dict(sheet.rows[int(rng.integers(len(sheet.rows)))])
         position = int(rng.integers(len(sheet.rows) + 1))
         # later insertions shift earlier planted rows down by one
@@ -72,56 +88,62 @@ def generate_year(universe: Universe, year: int, first_year: int, scale: float, 
         sheet.rows.insert(position, row)
         sheet.truth.insert(position, None)
         sheet.expected[position] = rules
+    return extra_cells
 
-    truth_rows, bad_rows, files = [], [], []
-    mtime = datetime(year + 1, 2, 1).timestamp()
+
+def write_cluster_files(
+    folder: Path,
+    universe: Universe,
+    profiles: pd.DataFrame,
+    sheets: dict[int, Sheet],
+    extra_cells: dict[int, set[int]],
+    year: int,
+) -> tuple[list[dict], list[dict]]:
+    """Every cluster's members and profile in its dialect; the truth of each good row and each planted bad one."""
+    truth_rows, bad_rows = [], []
     for c, cluster in universe.clusters.iterrows():
         dialect = DIALECTS[c % len(DIALECTS)]
         profile = Sheet("profile", [profiles.iloc[c].to_dict()], [None])
-        members = member_sheets[c]
+        members = sheets[c]
         members_values = table_values(members, MEMBER_COLUMNS, dialect, extra_cells.get(c, set()))
         profile_values = table_values(profile, PROFILE_COLUMNS, dialect)
         if dialect.container == "xlsx":
             names = ("Medlemmer", "Profil") if dialect.danish else ("members", "profile")
-            member_file = f"{cluster['slug']}_{year}.xlsx"
+            member_file, sheet_name = f"{cluster['slug']}_{year}.xlsx", names[0]
+            instructions = "Vejledning" if dialect.danish else "Instructions"
             write_xlsx(
                 folder / member_file,
-                {
-                    "Vejledning" if dialect.danish else "Instructions": [["Udfyld arkene"]],
-                    names[0]: members_values,
-                    names[1]: profile_values,
-                },
+                {instructions: [["Udfyld arkene"]], names[0]: members_values, names[1]: profile_values},
             )
-            sheet_name, written = names[0], [member_file]
         else:
             word = ("medlemmer", "profil") if dialect.danish else ("members", "profile")
-            member_file = f"{cluster['slug']}_{word[0]}_{year}.csv"
+            member_file, sheet_name = f"{cluster['slug']}_{word[0]}_{year}.csv", None
             write_csv(folder / member_file, members_values, dialect)
             write_csv(folder / f"{cluster['slug']}_{word[1]}_{year}.csv", profile_values, dialect)
-            sheet_name, written = None, [member_file, f"{cluster['slug']}_{word[1]}_{year}.csv"]
-        files += written
         for i, entity in enumerate(members.truth):
             source = {"source_file": member_file, "source_sheet": sheet_name, "source_row": i + 2}
             if entity is None:
                 bad_rows.append({**source, "rules": sorted(members.expected[i])})
             else:
                 truth_rows.append({**source, "entity": entity})
+    return truth_rows, bad_rows
 
-    # a second, earlier members file from one cluster: superseded by the final one
+
+def write_draft(folder: Path, universe: Universe, sheets: dict[int, Sheet], year: int) -> str:
+    """A second, earlier members file from one cluster: superseded by the final one."""
     early = universe.clusters.iloc[2]
-    early_sheet = Sheet("members", member_sheets[2].rows[: max(1, len(member_sheets[2].rows) // 2)])
+    early_sheet = Sheet("members", sheets[2].rows[: max(1, len(sheets[2].rows) // 2)])
     superseded = f"{early['slug']}_members_{year}_udkast.csv"
-    early_dialect = DIALECTS[2 % len(DIALECTS)]
-    write_csv(folder / superseded, table_values(early_sheet, MEMBER_COLUMNS, early_dialect), early_dialect)
+    dialect = DIALECTS[2 % len(DIALECTS)]
+    write_csv(folder / superseded, table_values(early_sheet, MEMBER_COLUMNS, dialect), dialect)
+    return superseded
 
-    # planted broken profile rows, for clusters that have no members (so nothing else depends on them)
-    new_clusters = Sheet("profile")
-    for cid, label, until, staff, region, rules in [
-        ("DK-CL-901", "platinum", date(year + 2, 1, 1), 2.0, "1081", ["label.allowed_values"]),
-        ("DK-CL-902", "gold", None, 3.0, "1082", ["label_valid_until.required_when"]),
-        ("DK-CL-903", "bronze", date(year + 2, 1, 1), "-1", "Fyn", ["region_code.allowed_values", "staff_fte.range"]),
-        ("DK-CL-904", "silver", "31.02." + str(year + 1), 1.5, "1083", ["label_valid_until.date"]),
-    ]:
+
+def write_new_cluster_profiles(folder: Path, year: int) -> list[dict]:
+    """The planted broken profile rows (NEW_CLUSTERS); returns their truth."""
+    new_clusters, bad_rows = Sheet("profile"), []
+    for cid, label, until, staff, region, rules in NEW_CLUSTERS:
+        valid_until = date(year + until, 1, 1) if isinstance(until, int) else until and until + str(year + 1)
         new_clusters.rows.append(
             {
                 "cluster_id": cid,
@@ -129,7 +151,7 @@ def generate_year(universe: Universe, year: int, first_year: int, scale: float, 
                 "cluster_name": f"Ny klynge {cid[-3:]}",
                 "region_code": region,
                 "label": label,
-                "label_valid_until": until,
+                "label_valid_until": valid_until,
                 "staff_fte": staff,
                 "founded_year": year,
             }
@@ -142,34 +164,45 @@ def generate_year(universe: Universe, year: int, first_year: int, scale: float, 
                 "rules": rules,
             }
         )
-    plain = Dialect("csv", False, ",", "utf-8")
-    write_csv(folder / "nye_klynger_profil.csv", table_values(new_clusters, PROFILE_COLUMNS, plain), plain)
+    write_csv(folder / "nye_klynger_profil.csv", table_values(new_clusters, PROFILE_COLUMNS, PLAIN), PLAIN)
+    return bad_rows
 
-    # broken files and a file that is not a submission
+
+def write_broken_files(rng, folder: Path, sheets: dict[int, Sheet]) -> None:
+    """Broken files (BAD_FILES) and a file that is not a submission."""
     (folder / "tom_fil.csv").write_bytes(b"")
     (folder / "ødelagt_arbejdsbog.xlsx").write_bytes(rng.bytes(4096))
     bad_xlsx_with_entities(folder / "entity_attack.xlsx")
     zip_bomb(folder / "zip_bomb.xlsx")
     no_postal = [c for c in MEMBER_COLUMNS if c != "postal_code"]
     write_csv(
-        folder / "members_uden_postnr.csv",
-        table_values(Sheet("members", member_sheets[5].rows[:20]), no_postal, plain),
-        plain,
+        folder / "members_uden_postnr.csv", table_values(Sheet("members", sheets[5].rows[:20]), no_postal, PLAIN), PLAIN
     )
-    write_csv(folder / "kun_overskrift.csv", table_values(Sheet("members"), MEMBER_COLUMNS, plain), plain)
+    write_csv(folder / "kun_overskrift.csv", table_values(Sheet("members"), MEMBER_COLUMNS, PLAIN), PLAIN)
     (folder / "notes.txt").write_text("Husk at sende profilen inden fristen.\n", encoding="utf-8")
-    bad_files = [
-        {"source_file": "tom_fil.csv", "reason": "empty file"},
-        {"source_file": "ødelagt_arbejdsbog.xlsx", "reason": "not a valid XLSX"},
-        {"source_file": "entity_attack.xlsx", "reason": "entity"},
-        {"source_file": "zip_bomb.xlsx", "reason": "zip bomb"},
-        {"source_file": "members_uden_postnr.csv", "reason": "missing required column(s): postal_code"},
-        {"source_file": "kun_overskrift.csv", "reason": "no data rows"},
-    ]
+
+
+def stamp_times(folder: Path, year: int, superseded: str) -> None:
+    """Modification times after the reporting year, the draft a day before the rest."""
+    mtime = datetime(year + 1, 2, 1).timestamp()
     for i, name in enumerate(sorted(p.name for p in folder.iterdir())):
         stamp = mtime - 86400 if name == superseded else mtime + 60 * i
         os.utime(folder / name, (stamp, stamp))
 
+
+def generate_year(universe: Universe, year: int, first_year: int, scale: float, landing: Path, seed: int) -> dict:
+    rng = np.random.default_rng([seed, year])
+    folder = landing / str(year)
+    folder.mkdir(parents=True, exist_ok=True)
+    profiles = year_profiles(rng, universe, year)
+    memberships = year_memberships(rng, universe, year, first_year, scale)
+    sheets = member_sheets(rng, universe, memberships, year)
+    extra_cells = plant_bad_member_rows(rng, sheets)
+    truth_rows, bad_rows = write_cluster_files(folder, universe, profiles, sheets, extra_cells, year)
+    superseded = write_draft(folder, universe, sheets, year)
+    bad_rows += write_new_cluster_profiles(folder, year)
+    write_broken_files(rng, folder, sheets)
+    stamp_times(folder, year, superseded)
     truth = year_truth(
         year,
         universe,
@@ -177,7 +210,7 @@ def generate_year(universe: Universe, year: int, first_year: int, scale: float, 
         memberships,
         truth_rows,
         bad_rows,
-        bad_files,
+        BAD_FILES,
         ignored=["notes.txt"],
         superseded=[superseded],
     )

@@ -21,7 +21,7 @@ def test_a_run_that_changes_identities_requests_the_other_years_republication(tm
         ticked = dg.evaluate_automation_conditions(defs=defs, instance=instance)  # the daemon's tick after 2016
         assert job.execute_in_process(partition_key="2017", instance=instance).success
         folder = OutputFolder(path=str(output))
-        stale = out_of_date_years(folder, folder.read_work_all_years(IDS))
+        stale = out_of_date_years(folder, folder.read(IDS))
         assert stale == [2016], "2017 brings CVRs for organisations 2016 listed without one"
 
         tick = dg.evaluate_automation_conditions(defs=defs, instance=instance, cursor=ticked.cursor)
@@ -32,6 +32,6 @@ def test_a_run_that_changes_identities_requests_the_other_years_republication(tm
         assert dg.materialize(
             defs.assets, selection=FOLLOWERS, partition_key="2016", instance=instance, resources=defs.resources
         ).success
-        assert out_of_date_years(folder, folder.read_work_all_years(IDS)) == []
+        assert out_of_date_years(folder, folder.read(IDS)) == []
         settled = dg.evaluate_automation_conditions(defs=defs, instance=instance, cursor=tick.cursor)
         assert settled.total_requested == 0

@@ -55,10 +55,10 @@ IDENTITIES_UPDATED = follows(
 )
 def resolved_companies(context: dg.AssetExecutionContext, output: OutputFolder) -> dg.MaterializeResult:
     year = year_of(context)
-    members = output.read_work("accepted_members", year)
+    members = output.read("accepted_members", year)
     resolution = resolve(members, seeds.municipalities(), seeds.sme_employee_limit())
-    path = output.write_work("resolved_companies", year, resolution.companies)
-    output.write_work("resolved_memberships", year, resolution.memberships)
+    path = output.write("resolved_companies", resolution.companies, year)
+    output.write("resolved_memberships", resolution.memberships, year)
     rules = resolution.memberships["match_rule"].value_counts().rename_axis("match_rule").reset_index(name="rows")
     return dg.MaterializeResult(
         metadata={
@@ -73,7 +73,7 @@ def out_of_date_years(output: OutputFolder, ids: pd.DataFrame) -> list[int]:
     """Years whose published companies hold other ids than the identities give them now."""
     stale = []
     for year, mapped in ids.groupby("year"):
-        path = output.table_file("companies", int(year))
+        path = output.file("companies", int(year))
         if path.exists() and set(output.read("companies", int(year))["company_id"]) != set(mapped["company_id"]):
             stale.append(int(year))
     return stale
@@ -111,12 +111,12 @@ def out_of_date_years(output: OutputFolder, ids: pd.DataFrame) -> list[int]:
 def company_identities(context: dg.AssetExecutionContext, output: OutputFolder, warehouse: Warehouse):
     partition_years = {int(k) for k in years.get_partition_keys()}
     resolved_years = [y for y in output.years_with("resolved_memberships") if y in partition_years]
-    memberships = {y: output.read_work("resolved_memberships", y) for y in resolved_years}
-    identities = link_years(memberships, output.read_all_years("company_identities"))
+    memberships = {y: output.read("resolved_memberships", y) for y in resolved_years}
+    identities = link_years(memberships, output.read("company_identities"))
     table, ids = identities.table, identities.ids
     schema = tables.schema("company_identities")
-    output.write_work_all_years(IDS, ids)
-    path = output.publish_all_years("company_identities", table, schema)
+    output.write(IDS, ids)
+    path = output.write("company_identities", table)
     with warehouse.connect(output) as engine:
         replace_table(engine, "company_identities", table, schema)
 
@@ -206,13 +206,13 @@ def company_identities(context: dg.AssetExecutionContext, output: OutputFolder, 
 )
 def identified_companies(context: dg.AssetExecutionContext, output: OutputFolder):
     year = year_of(context)
-    members = output.read_work("accepted_members", year)
-    ids = output.read_work_all_years(IDS)
-    companies = apply_ids(output.read_work("resolved_companies", year), ids, year)
-    memberships = apply_ids(output.read_work("resolved_memberships", year), ids, year)
+    members = output.read("accepted_members", year)
+    ids = output.read(IDS)
+    companies = apply_ids(output.read("resolved_companies", year), ids, year)
+    memberships = apply_ids(output.read("resolved_memberships", year), ids, year)
 
     schema = tables.schema("companies")
-    path = output.publish("companies", year, companies, schema)
+    path = output.write("companies", companies, year)
     top = companies.sort_values(["n_clusters", "company_id"], ascending=[False, True]).head(10)
     yield dg.MaterializeResult(
         asset_key="companies",
@@ -223,7 +223,7 @@ def identified_companies(context: dg.AssetExecutionContext, output: OutputFolder
     )
     published = memberships[tables.columns("memberships")]
     schema = tables.schema("memberships")
-    path = output.publish("memberships", year, published, schema)
+    path = output.write("memberships", published, year)
     rules = published["match_rule"].value_counts().rename_axis("match_rule").reset_index(name="rows")
     yield dg.MaterializeResult(
         asset_key="memberships",
@@ -256,7 +256,7 @@ def identified_companies(context: dg.AssetExecutionContext, output: OutputFolder
         severity=dg.AssetCheckSeverity.WARN,
         metadata={"ratio": dg.MetadataValue.float(ratio), "companies": len(companies), "memberships": len(memberships)},
     )
-    identities = output.read_all_years("company_identities")
+    identities = output.read("company_identities")
     known = set(identities.loc[identities["company_id"] == identities["current_id"], "company_id"])
     unknown = sorted(set(companies["company_id"]) - known)
     yield dg.AssetCheckResult(

@@ -76,18 +76,18 @@ def reasons_summary(quarantine: pd.DataFrame) -> pd.DataFrame:
 def validate_submissions(context: dg.AssetExecutionContext, output: OutputFolder):
     year = year_of(context)
     contracts = load_contracts()
-    cells = {kind: output.read_work(f"landed_{kind}_cells", year) for kind in contracts}
+    cells = {kind: output.read(f"landed_{kind}_cells", year) for kind in contracts}
     validated = validate_year(cells, contracts, year)
-    files = output.read_work("landed_files", year)
+    files = output.read("landed_files", year)
 
     for kind, asset in (("profile", "accepted_profiles"), ("members", "accepted_members")):
         accepted = validated[kind].accepted
-        path = output.write_work(asset, year, accepted)
+        path = output.write(asset, accepted, year)
         yield dg.MaterializeResult(asset_key=asset, metadata=table_metadata(accepted, path))
 
     quarantine = year_quarantine(files, validated)
     schema = tables.schema("quarantine")
-    path = output.publish("quarantine", year, quarantine, schema)
+    path = output.write("quarantine", quarantine, year)
     summary = reasons_summary(quarantine)
     yield dg.MaterializeResult(
         asset_key="quarantine",
@@ -126,9 +126,9 @@ def validate_submissions(context: dg.AssetExecutionContext, output: OutputFolder
             "count": len(silent),
         },
     )
-    previous = output.work_file("accepted_members", year - 1)
+    previous = output.file("accepted_members", year - 1)
     jumps = member_count_jumps(
-        output.read_work("accepted_members", year - 1) if previous.exists() else None, members, MAX_CHANGE
+        output.read("accepted_members", year - 1) if previous.exists() else None, members, MAX_CHANGE
     )
     yield dg.AssetCheckResult(
         asset_key="accepted_members",

@@ -48,10 +48,7 @@ def _skipped(context: dg.AssetExecutionContext, register: RegisterFolder):
 
 def _publish(output: OutputFolder, warehouse: Warehouse, frames: dict[str, pd.DataFrame]):
     """Each table in one file over all years and, in one transaction, in the SQL warehouse."""
-    paths = {
-        name: output.publish_all_years(name, frame[tables.columns(name)], tables.schema(name))
-        for name, frame in frames.items()
-    }
+    paths = {name: output.write(name, frame[tables.columns(name)]) for name, frame in frames.items()}
     with warehouse.connect(output) as engine:
         replace_tables(
             engine, {name: (frame[tables.columns(name)], tables.schema(name)) for name, frame in frames.items()}
@@ -94,7 +91,7 @@ def register_extract(
     if extract is None:
         yield from _skipped(context, register)
         return
-    output.write_work_all_years(FIRMS, extract.firms)
+    output.write(FIRMS, extract.firms)
     paths = _publish(
         output, warehouse, {"register_manifest": extract.manifest, "register_quarantine": extract.quarantine}
     )
@@ -124,7 +121,7 @@ def _published_companies(output: OutputFolder) -> dict[int, pd.DataFrame]:
     keys = {int(k) for k in years.get_partition_keys()}
     found = {}
     for year in sorted(keys):
-        if output.table_file("companies", year).exists():
+        if output.file("companies", year).exists():
             found[year] = output.read("companies", year)
     return found
 
@@ -189,13 +186,13 @@ def impact_measurement(
     context: dg.AssetExecutionContext, output: OutputFolder, warehouse: Warehouse, register: RegisterFolder
 ):
     companies = _published_companies(output)
-    firms = output.read_work_all_years(FIRMS) if register_files(register.root) else None
+    firms = output.read(FIRMS) if register_files(register.root) else None
     if firms is None or not companies:
         yield from _skipped(context, register)
         return
     measured = measure_impact(firms, companies)
     frames = measured.tables
-    problems = disclosure_problems({**frames, **{n: output.read_all_years(n) for n in REGISTER_TABLES}})
+    problems = disclosure_problems({**frames, **{n: output.read(n) for n in REGISTER_TABLES}})
     if problems:  # nothing confidential is written: the check fails and the tables stay as they were
         paths = {name: output.root / name for name in frames}
     else:

@@ -29,9 +29,9 @@ def landed_files(
     warm_up()  # GX's import overlaps the reading; validation (same process, in-process executor) needs it next
     intake = intake_year(landing.year_dir(year), load_contracts())
     files = records_frame(intake.files)
-    path = output.write_work("landed_files", year, files)
+    path = output.write("landed_files", files, year)
     for kind, cells in intake.cells.items():
-        output.write_work(f"landed_{kind}_cells", year, cells)
+        output.write(f"landed_{kind}_cells", cells, year)
     by_status = files["status"].value_counts().to_dict()
     return dg.MaterializeResult(
         metadata={
@@ -60,11 +60,11 @@ def landed_files(
 )
 def ingest_manifest(context: dg.AssetExecutionContext, output: OutputFolder):
     year = year_of(context)
-    files = output.read_work("landed_files", year)
-    accepted = [output.read_work("accepted_members", year), output.read_work("accepted_profiles", year)]
+    files = output.read("landed_files", year)
+    accepted = [output.read("accepted_members", year), output.read("accepted_profiles", year)]
     manifest = build_manifest(files, accepted, output.read("quarantine", year))
     schema = tables.schema("ingest_manifest")
-    path = output.publish("ingest_manifest", year, manifest, schema)
+    path = output.write("ingest_manifest", manifest, year)
 
     ingested = manifest[manifest["status"] == "ingested"]
     off = unaccounted_files(manifest)

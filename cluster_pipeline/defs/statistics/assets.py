@@ -64,10 +64,10 @@ def model_asset(model: Model) -> dg.AssetsDefinition:
     )
     def _model(context: dg.AssetExecutionContext, output: OutputFolder):
         year = year_of(context)
-        frame = run_model(model, year, {name: output.table_file(name, year) for name in upstream})
+        frame = run_model(model, year, {name: output.file(name, year) for name in upstream})
         frame = frame[tables.columns(model.name)]
         schema = tables.schema(model.name)
-        path = output.publish(model.name, year, frame, schema)
+        path = output.write(model.name, frame, year)
         preview = PREVIEWS.get(model.name, lambda f: f)(frame)
         yield dg.MaterializeResult(metadata=table_metadata(frame, path, schema, preview=preview))
         yield from run_checks(frame)

@@ -32,6 +32,7 @@ from cluster_pipeline.lib.companies.resolution import (
     normalise_address,
     sets_per_node,
     spelling_block,
+    spelling_table,
 )
 
 EVIDENCE = ["year", "local_id", "cvr", "name", "address", "postal_code"]
@@ -100,18 +101,8 @@ def link_years(years: dict[int, pd.DataFrame], previous: pd.DataFrame | None = N
     forms = name_forms(evidence["name"])
     address_key = normalise_address(evidence["address"])
     postal = evidence["postal_code"].fillna("").astype(str)
-    spellings = pd.DataFrame(
-        {
-            "node": node_of_row,
-            "name_key": forms["name_key"],
-            "name_wide": forms["name_wide"],
-            "postal": postal,
-            "address_key": address_key,
-            "legal_form": forms["legal_form"],
-        }
-    )
-    spellings = spellings.drop_duplicates(["node", "name_key", "postal", "legal_form", "address_key"]).reset_index(
-        drop=True
+    spellings = spelling_table(
+        node_of_row, forms, postal, address_key, ["node", "name_key", "postal", "legal_form", "address_key"]
     )
     spellings["cvr"] = node_cvr[spellings["node"].to_numpy()]
     spellings["block"] = spelling_block(spellings)

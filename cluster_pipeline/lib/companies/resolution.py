@@ -372,20 +372,10 @@ def _stable_id(node_key: str) -> str:
     return "N" + hashlib.sha1(node_key.encode()).hexdigest()[:11].upper()
 
 
-def resolve_companies(members: pd.DataFrame, municipalities: pd.DataFrame, sme_limit: float = 50) -> Resolution:
-    """members: accepted members rows (cvr valid or null, name, address, postal_code,
-    municipality_code, actor_type, employees, flags, cluster_id, lineage); an SME has fewer
-    than sme_limit employees (the thresholds seed says 50)."""
-    rows = members.reset_index(drop=True)  # copy-on-write: the input is never changed
-    forms = name_forms(rows["name"])
-    name_key, legal_form = forms["name_key"], forms["legal_form"]
-    address_key = normalise_address(rows["address"])
-    postal = rows["postal_code"].fillna("").astype(str)
-    cvr = rows["cvr"].where(rows["cvr"].notna(), None)
-
-    # nodes: one per valid CVR, and one per distinct (name, postal code, address) without one
+def _nodes(cvr: pd.Series, name_key: pd.Series, postal: pd.Series, address_key: pd.Series) -> np.ndarray:
+    """The node of each row: one per valid CVR, and one per distinct (name, postal code, address)
+    without one; integer keys (no million-string concatenations)."""
     has_cvr = cvr.notna().to_numpy()
-    # integer node keys (no million-string concatenations): the CVR, else (name, postal code, address)
     name_code, postal_code, address_code = (
         pd.factorize(x)[0].astype(np.int64) for x in (name_key, postal, address_key)
     )
@@ -393,35 +383,53 @@ def resolve_companies(members: pd.DataFrame, municipalities: pd.DataFrame, sme_l
         address_code.max(initial=0) + 1
     ) + address_code
     node_of_row, _ = pd.factorize(np.where(has_cvr, -1 - pd.factorize(cvr)[0].astype(np.int64), location))
-    n_nodes = int(node_of_row.max(initial=-1)) + 1
-    first = pd.Series(np.arange(len(rows))).groupby(node_of_row).first()
-    # candidate names: each node under every (name, postal) it was written with
+    return node_of_row
+
+
+def spelling_table(
+    node_of_row, forms: pd.DataFrame, postal: pd.Series, address_key: pd.Series, distinct: list[str]
+) -> pd.DataFrame:
+    """Candidate names: each node under every spelling it was written with (distinct over
+    `distinct`), with the columns the name search compares."""
     spellings = pd.DataFrame(
         {
             "node": node_of_row,
-            "name_key": name_key,
+            "name_key": forms["name_key"],
             "name_wide": forms["name_wide"],
             "postal": postal,
             "address_key": address_key,
-            "legal_form": legal_form,
+            "legal_form": forms["legal_form"],
         }
-    ).drop_duplicates(["node", "name_key", "postal", "legal_form"])
-    node_cvr = pd.Series(cvr.to_numpy()[first.to_numpy()], index=first.index)
+    )
+    return spellings.drop_duplicates(distinct).reset_index(drop=True)
 
-    spellings = spellings.reset_index(drop=True)
+
+def _spellings(node_of_row, forms: pd.DataFrame, postal: pd.Series, address_key: pd.Series, node_cvr: pd.Series):
+    """Each node under every (name, postal code, form) it was written with, in its block."""
+    spellings = spelling_table(node_of_row, forms, postal, address_key, ["node", "name_key", "postal", "legal_form"])
     spellings["cvr"] = node_cvr.reindex(spellings["node"]).to_numpy()
     spellings["block"] = spelling_block(spellings)
+    return spellings
+
+
+def _join_nodes(
+    spellings: pd.DataFrame,
+    node_of_row,
+    node_cvr: pd.Series,
+    legal_form: pd.Series,
+    address_key: pd.Series,
+    n_nodes: int,
+) -> tuple[np.ndarray, dict[int, float]]:
+    """Each node's organisation (its root) and the score that attached it: nodes without CVR join a
+    CVR's organisation whose name fits, then each other (best evidence first), never bridging two CVRs."""
     edges = name_edges(spellings)
     # edges are between spelling rows; lift them to nodes
-    edges = edges.assign(
+    cvr_edges = edges.assign(
         query=spellings["node"].to_numpy()[edges["query"]],
-        candidate_node=spellings["node"].to_numpy()[edges["candidate"]],
+        candidate=spellings["node"].to_numpy()[edges["candidate"]],
     )
-    spelling_edges = edges.rename(columns={"candidate": "candidate_spelling"})
-
-    by_node = spellings.drop_duplicates("node").set_index("node")
-    cvr_edges = spelling_edges.assign(candidate=spelling_edges["candidate_node"])
     cvr_edges = cvr_edges[cvr_edges["query"] != cvr_edges["candidate"]]
+    by_node = spellings.drop_duplicates("node").set_index("node")
     involved = np.unique(np.r_[cvr_edges["query"].to_numpy(), cvr_edges["candidate"].to_numpy()])
     organisations = OrganisationGroups(
         [c if isinstance(c, str) else None for c in node_cvr.reindex(range(n_nodes))],
@@ -437,13 +445,31 @@ def resolve_companies(members: pd.DataFrame, municipalities: pd.DataFrame, sme_l
     )
     node_table["cvr"] = node_table["cvr"].where(node_table["cvr"].notna(), None)
     attached = _attach_to_cvr(cvr_edges[["query", "candidate", "score"]], node_table, organisations)
-
-    # nodes without CVR that fit each other join (best evidence first), never bridging two CVRs
     unattached_pairs = cvr_edges[node_table["cvr"].isna().to_numpy()[cvr_edges["candidate"]]]
     for pair in unattached_pairs.sort_values("score", ascending=False, kind="stable").itertuples(index=False):
         if organisations.union(int(pair.candidate), int(pair.query)):
             attached[int(pair.query)] = max(attached.get(int(pair.query), 0.0), float(pair.score))
-    roots = np.array([organisations.find(i) for i in range(n_nodes)])
+    return np.array([organisations.find(i) for i in range(n_nodes)]), attached
+
+
+def resolve_companies(members: pd.DataFrame, municipalities: pd.DataFrame, sme_limit: float = 50) -> Resolution:
+    """members: accepted members rows (cvr valid or null, name, address, postal_code,
+    municipality_code, actor_type, employees, flags, cluster_id, lineage); an SME has fewer
+    than sme_limit employees (the thresholds seed)."""
+    rows = members.reset_index(drop=True)  # copy-on-write: the input is never changed
+    forms = name_forms(rows["name"])
+    name_key = forms["name_key"]
+    address_key = normalise_address(rows["address"])
+    postal = rows["postal_code"].fillna("").astype(str)
+    cvr = rows["cvr"].where(rows["cvr"].notna(), None)
+    has_cvr = cvr.notna().to_numpy()
+
+    node_of_row = _nodes(cvr, name_key, postal, address_key)
+    n_nodes = int(node_of_row.max(initial=-1)) + 1
+    first = pd.Series(np.arange(len(rows))).groupby(node_of_row).first()
+    node_cvr = pd.Series(cvr.to_numpy()[first.to_numpy()], index=first.index)
+    spellings = _spellings(node_of_row, forms, postal, address_key, node_cvr)
+    roots, attached = _join_nodes(spellings, node_of_row, node_cvr, forms["legal_form"], address_key, n_nodes)
 
     entity = pd.Series(roots[node_of_row])
     rows["_entity"] = entity

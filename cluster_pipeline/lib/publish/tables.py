@@ -350,6 +350,11 @@ IMPACT_TABLES: dict[str, list[ColumnSpec]] = {
 ALL_YEARS_TABLES.update(IMPACT_TABLES)
 
 
+def is_published(table: str) -> bool:
+    """A table analysts read (the others are intermediate)."""
+    return table in TABLES or table in ALL_YEARS_TABLES
+
+
 def _specs(table: str) -> list[ColumnSpec]:
     return TABLES[table] if table in TABLES else ALL_YEARS_TABLES[table]
 
