@@ -10,24 +10,7 @@ from pathlib import Path
 
 from cluster_pipeline.sample_data import files as sample_files
 
-MEMBERS_HEADER = [
-    "cluster_id",
-    "reporting_year",
-    "cvr",
-    "name",
-    "address",
-    "postal_code",
-    "city",
-    "municipality_code",
-    "actor_type",
-    "employees",
-    "committed_member",
-    "new_ideas",
-    "new_competences",
-    "new_products",
-    "partnership_project",
-    "international_activity",
-]
+MEMBERS_HEADER = list(sample_files.MEMBER_COLUMNS)
 MEMBERS_HEADER_DA = [
     "klynge_id",
     "år",

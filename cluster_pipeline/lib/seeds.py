@@ -37,6 +37,13 @@ def indicator_measures() -> dict[str, str]:
         return {row["indicator_id"]: row["measure"] for row in csv.DictReader(handle)}
 
 
+@cache
+def region_names() -> dict[str, str]:
+    """Region code -> region name (from the municipalities seed)."""
+    towns = municipalities()
+    return dict(zip(towns["region_code"], towns["region_name"]))
+
+
 def sme_employee_limit() -> int:
     """An SME has fewer employees than this (the thresholds seed)."""
     return int(thresholds()["sme_employee_limit"])

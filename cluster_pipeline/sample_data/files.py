@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
+from cluster_pipeline.lib import seeds
 from cluster_pipeline.lib.publish.tables import FLAGS
 
 MEMBER_COLUMNS = [
@@ -73,13 +74,7 @@ DANISH_VALUES = {
     "in_process": "i_proces",
     "none": "ingen",
 }
-REGION_NAMES = {
-    "1081": "Nordjylland",
-    "1082": "Midtjylland",
-    "1083": "Syddanmark",
-    "1084": "Hovedstaden",
-    "1085": "Sjælland",
-}
+REGION_NAMES = seeds.region_names()
 
 
 # Seven dialects: how a cluster's secretariat writes its files.

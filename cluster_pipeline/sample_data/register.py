@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 
 from cluster_pipeline.lib import seeds
+from cluster_pipeline.lib.contracts.model import load_contract
 from cluster_pipeline.lib.contracts.normalise import cvr_check
 from cluster_pipeline.sample_data.organisations import Universe, make_cvr
 
@@ -59,32 +60,9 @@ INNOVATION_EFFECT = 1.0  # log-odds shift in a participating year
 SAMPLING = [(10, 0.06), (50, 0.20), (250, 0.50), (np.inf, 1.0)]  # fte below -> probability of being sampled
 NO_ACCOUNTS, NEGATIVE_VA, UNIT_ERRORS = 0.03, 0.01, 0.001  # shares of firm-years
 
-ENGLISH = [
-    "cvr",
-    "year",
-    "industry_code",
-    "municipality_code",
-    "founded_year",
-    "fte",
-    "value_added",
-    "turnover",
-    "innovation_sampled",
-    "innovator",
-    "survey_weight",
-]
-DANISH = [
-    "CVRNR",
-    "AAR",
-    "BRANCHE_DB07",
-    "KOM",
-    "STIFTELSESAAR",
-    "AARSVAERK",
-    "VAERDITILVAEKST",
-    "OMSAETNING",
-    "INNO_STIKPROEVE",
-    "INNOVATIV",
-    "VAEGT",
-]
+# the contract's column names, and the Statistics Denmark names (each column's first alias, upper case)
+ENGLISH = [column.name for column in load_contract("register").columns]
+DANISH = [column.aliases[0].upper() for column in load_contract("register").columns]
 
 
 @dataclass(frozen=True)

@@ -6,16 +6,11 @@ from datetime import datetime
 
 import dagster as dg
 
-from cluster_pipeline.defs.partitions import years
+from cluster_pipeline.defs.partitions import year_range
 from cluster_pipeline.defs.resources import LandingFolder
 from cluster_pipeline.lib.ingest.landing_state import file_hashes, fingerprint, year_folders
 
 JOB = "yearly_statistics"
-
-
-def _year_range() -> tuple[int, int]:
-    keys = years.get_partition_keys()
-    return int(keys[0]), int(keys[-1])
 
 
 @dg.sensor(
@@ -29,7 +24,7 @@ def landing_files_sensor(context: dg.SensorEvaluationContext, landing: LandingFo
     cursor = json.loads(context.cursor) if context.cursor else {}
     new_cursor = {}
     requests = []
-    for year, folder in year_folders(landing.root, *_year_range()).items():
+    for year, folder in year_folders(landing.root, *year_range()).items():
         before = cursor.get(str(year), {})
         state = file_hashes(folder, before.get("files"))
         content = fingerprint(state)
@@ -57,7 +52,7 @@ def landing_files_sensor(context: dg.SensorEvaluationContext, landing: LandingFo
     description="Every night: materialise the latest year that has submissions; nothing when there is none.",
 )
 def nightly_latest_year(context: dg.ScheduleEvaluationContext, landing: LandingFolder):
-    found = year_folders(landing.root, *_year_range())
+    found = year_folders(landing.root, *year_range())
     if not found:
         return dg.SkipReason(f"no year in {landing.root} has submissions")
     latest = max(found)

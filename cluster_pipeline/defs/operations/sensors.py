@@ -8,7 +8,7 @@ import time
 
 import dagster as dg
 
-from cluster_pipeline.defs.partitions import years
+from cluster_pipeline.defs.partitions import year_range
 from cluster_pipeline.defs.resources import LandingFolder
 from cluster_pipeline.lib.operations.alerts import (
     NOT_CONFIGURED,
@@ -65,11 +65,6 @@ def failure_alerts(context: dg.RunFailureSensorContext):
     context.log.info(f"alerted {len(alert.to)} address(es) about run {context.dagster_run.run_id}")
 
 
-def _year_range() -> tuple[int, int]:
-    keys = years.get_partition_keys()
-    return int(keys[0]), int(keys[-1])
-
-
 def last_updates(instance: dg.DagsterInstance, year: int) -> dict[str, float | None]:
     """When each fresh table's partition of the year was last materialised (None: never)."""
     found = {}
@@ -85,7 +80,7 @@ def freshness(
     instance: dg.DagsterInstance, landing: LandingFolder, now: float | None = None
 ) -> tuple[int | None, dict]:
     """The current year and its stale tables ({} when fresh or when no year has submissions)."""
-    year = current_year(landing.root, *_year_range())
+    year = current_year(landing.root, *year_range())
     if year is None:
         return None, {}
     return year, stale_tables(last_updates(instance, year), time.time() if now is None else now)

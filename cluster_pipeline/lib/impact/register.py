@@ -19,19 +19,7 @@ from cluster_pipeline.lib.ingest.intake import table_cells
 from cluster_pipeline.lib.ingest.landing import FileRejected, landing_file, read_csv, sha256_of
 
 REGISTER_FILE = re.compile(r"^firms_(\d{4})\.csv$", re.IGNORECASE)
-FIRM_COLUMNS = [
-    "cvr",
-    "year",
-    "industry_code",
-    "municipality_code",
-    "founded_year",
-    "fte",
-    "value_added",
-    "turnover",
-    "innovation_sampled",
-    "innovator",
-    "survey_weight",
-]
+FIRM_COLUMNS = [column.name for column in load_contract("register").columns]
 
 
 @dataclass

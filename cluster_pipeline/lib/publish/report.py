@@ -17,13 +17,7 @@ from cluster_pipeline.lib.publish.report_figures import LABELS, ReportFigures
 from cluster_pipeline.lib.publish.tables import FLAGS
 
 STATUS_TEXT = {"met": "met", "on_track": "on track", "not_met": "not met"}
-REGION_NAMES = {
-    "1081": "Nordjylland",
-    "1082": "Midtjylland",
-    "1083": "Syddanmark",
-    "1084": "Hovedstaden",
-    "1085": "Sjælland",
-}
+REGION_NAMES = seeds.region_names()
 
 
 def _count(value) -> str:
