@@ -114,7 +114,14 @@ def test_the_impact_and_register_tables_reach_postgresql_and_read_back_equal(sam
     from cluster_pipeline.lib.publish import tables
     from cluster_pipeline.lib.publish.warehouse import replace_tables
 
-    names = ["impact_estimates", "impact_balance", "impact_event_study", "impact_coverage", "register_manifest"]
+    names = [
+        "impact_estimates",
+        "impact_balance",
+        "impact_event_study",
+        "impact_coverage",
+        "register_manifest",
+        "register_quarantine",
+    ]
     frames = {name: read_table(sample_run.output, name) for name in names}
     engine = sa.create_engine(postgres_database)
     try:
