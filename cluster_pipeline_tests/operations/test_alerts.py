@@ -157,7 +157,11 @@ def test_the_daemon_emails_a_failed_run_on_a_real_instance(tmp_path, inbox):
         wait_for(lambda: handler.messages, 180, f"no e-mail arrived:\n{log.read_text()[-6000:]}")
     finally:
         os.killpg(daemon.pid, signal.SIGTERM)
-        daemon.wait(timeout=60)
+        try:
+            daemon.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            os.killpg(daemon.pid, signal.SIGKILL)
+            daemon.wait(timeout=30)
     (message,) = handler.messages
     assert message["Subject"] == "cluster-pipeline: run failed (year 2016)"
     assert "No landing folder for 2016" in message.get_payload()
