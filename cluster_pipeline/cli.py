@@ -54,6 +54,10 @@ def dagster_home() -> Path:
     """The instance `run`, `demo` and `ui` share: DAGSTER_HOME, else data/dagster_home of the project."""
     home = Path(settings.DAGSTER_HOME.value()).resolve()
     home.mkdir(parents=True, exist_ok=True)
+    config = home / "dagster.yaml"
+    if not os.environ.get("DAGSTER_HOME") and not config.exists():
+        # the project-local instance: local storage under this folder (production: deploy/dagster.yaml)
+        config.write_text("# The instance of cluster-pipeline run, demo and ui: storage in this folder.\n")
     return home
 
 
