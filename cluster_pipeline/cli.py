@@ -64,46 +64,23 @@ def dagster_home() -> Path:
 def _instance():
     """The shared instance, opened under a lock: two runs starting at once on a new home would
     both create its tables (sqlite: "table runs already exists")."""
-    import fcntl
-
     import dagster as dg
+
+    from cluster_pipeline.lib.publish.year_lock import exclusive_lock
 
     home = dagster_home()
     os.environ["DAGSTER_HOME"] = str(home)
-    with (home / ".cluster_pipeline_instance.lock").open("w") as lock:
-        try:
-            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            print(f"waiting for another run that is opening the Dagster instance in {home} ...", flush=True)
-            fcntl.flock(lock, fcntl.LOCK_EX)
+    waiting = f"waiting for another run that is opening the Dagster instance in {home} ..."
+    with exclusive_lock(home / ".cluster_pipeline_instance.lock", on_wait=lambda: print(waiting, flush=True)):
         instance = dg.DagsterInstance.get()
         instance.get_runs(limit=1)  # the storage's tables exist before the lock is released
     return instance
 
 
-def waiting_lock(output: Path):
-    """The output folder's lock; says so when it has to wait for another run."""
-    from contextlib import contextmanager
-
-    from cluster_pipeline.lib.publish.year_lock import YearLocked, year_lock
-
-    @contextmanager
-    def held():
-        try:
-            with year_lock(output, "identities", wait=False) as path:
-                yield path
-                return
-        except YearLocked:
-            print(f"waiting for another run that is writing {output.resolve()} ...", flush=True)
-        with year_lock(output, "identities") as path:
-            yield path
-
-    return held()
-
-
 def run(args) -> int:
     from cluster_pipeline.defs.resources import resources_from_env
     from cluster_pipeline.lib.publish.parquet_store import read_partition
+    from cluster_pipeline.lib.publish.year_lock import year_lock
     from cluster_pipeline.year_runs import run_years
 
     resources = resources_from_env(args.landing, args.output, register=args.register)
@@ -111,7 +88,8 @@ def run(args) -> int:
     years = parse_years(args.years)
     # identities and the impact measurement span all years: one run at a time per output folder, so that
     # the end state of any set of runs is the one the same runs give one after another
-    with _instance() as instance, waiting_lock(output):
+    waiting = f"waiting for another run that is writing {output.resolve()} ..."
+    with _instance() as instance, year_lock(output, "identities", on_wait=lambda: print(waiting, flush=True)):
         outcome = run_years(years, resources, instance, progress=lambda line: print(line, flush=True))
     print()
     for year, result in outcome.years.items():

@@ -29,16 +29,7 @@ MEMBERS_HEADER_DA = [
     "samarbejdsprojekt",
     "international_aktivitet",
 ]
-PROFILE_HEADER = [
-    "cluster_id",
-    "reporting_year",
-    "cluster_name",
-    "region_code",
-    "label",
-    "label_valid_until",
-    "staff_fte",
-    "founded_year",
-]
+PROFILE_HEADER = list(sample_files.PROFILE_COLUMNS)
 PROFILE_HEADER_DA = ["klynge_id", "år", "klyngenavn", "regionskode", "mærke", "mærke_gyldig_til", "årsværk", "stiftet"]
 
 

@@ -10,6 +10,7 @@ import pytest
 
 from cluster_pipeline.defs.resources import resources_from_env
 from cluster_pipeline.lib.impact.register import read_register, read_register_file
+from cluster_pipeline.lib.publish import tables
 from cluster_pipeline.lib.publish.parquet_store import read_table
 from cluster_pipeline.sample_data.register import load_register_truth
 from cluster_pipeline_tests.conftest import run_in_order
@@ -111,17 +112,9 @@ def test_a_register_without_innovation_survey_answers_still_measures_growth(samp
 def test_the_impact_and_register_tables_reach_postgresql_and_read_back_equal(sample_run, postgres_database):
     import sqlalchemy as sa
 
-    from cluster_pipeline.lib.publish import tables
     from cluster_pipeline.lib.publish.warehouse import replace_tables
 
-    names = [
-        "impact_estimates",
-        "impact_balance",
-        "impact_event_study",
-        "impact_coverage",
-        "register_manifest",
-        "register_quarantine",
-    ]
+    names = [*tables.MEASUREMENT_TABLES, *tables.REGISTER_TABLES]
     frames = {name: read_table(sample_run.output, name) for name in names}
     engine = sa.create_engine(postgres_database)
     try:

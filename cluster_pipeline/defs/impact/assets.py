@@ -29,8 +29,6 @@ ROWS_ACCOUNTED = "every_register_row_accounted_for"
 DISCLOSURE = "aggregates_only_and_at_least_five_firms"
 BALANCE = "balance_after_matching"
 PRE_TREND = "no_pre_trend_before_joining"
-REGISTER_TABLES = ["register_manifest", "register_quarantine"]
-IMPACT_TABLES = ["impact_estimates", "impact_balance", "impact_event_study", "impact_coverage"]
 
 
 def _skipped(context: dg.AssetExecutionContext, register: RegisterFolder):
@@ -118,12 +116,8 @@ def register_extract(
 
 
 def _published_companies(output: OutputFolder) -> dict[int, pd.DataFrame]:
-    keys = {int(k) for k in years.get_partition_keys()}
-    found = {}
-    for year in sorted(keys):
-        if output.file("companies", year).exists():
-            found[year] = output.read("companies", year)
-    return found
+    partition_years = {int(k) for k in years.get_partition_keys()}
+    return {year: output.read("companies", year) for year in output.years_with("companies") if year in partition_years}
 
 
 def _headline_text(estimates: pd.DataFrame) -> str:
@@ -192,7 +186,7 @@ def impact_measurement(
         return
     measured = measure_impact(firms, companies)
     frames = measured.tables
-    problems = disclosure_problems({**frames, **{n: output.read(n) for n in REGISTER_TABLES}})
+    problems = disclosure_problems({**frames, **{n: output.read(n) for n in tables.REGISTER_TABLES}})
     if problems:  # nothing confidential is written: the check fails and the tables stay as they were
         paths = {name: output.root / name for name in frames}
     else:

@@ -13,8 +13,8 @@ from cluster_pipeline.lib import seeds
 from cluster_pipeline.lib.impact.panel import growth_outlier_factor
 from cluster_pipeline.lib.publish import report_charts
 from cluster_pipeline.lib.publish.parquet_store import read_table
+from cluster_pipeline.lib.publish.tables import MEASUREMENT_TABLES
 
-TABLES = ["impact_estimates", "impact_balance", "impact_event_study", "impact_coverage"]
 METHOD = [
     "Who takes part: a firm takes part in a year when a company with its CVR number is in that year's published "
     "companies (any accepted members row). Members without a valid CVR, knowledge institutions and public actors "
@@ -81,7 +81,7 @@ def _sentences(estimates: pd.DataFrame) -> list[str]:
 
 def impact_section(output: Path, year: int) -> dict:
     """The template's context for the section; `available` is False without a measurement."""
-    frames = {name: read_table(Path(output), name) for name in TABLES}
+    frames = {name: read_table(Path(output), name) for name in MEASUREMENT_TABLES}
     if any(frame is None for frame in frames.values()):
         return {"available": False}
     estimates, balance = frames["impact_estimates"], frames["impact_balance"]

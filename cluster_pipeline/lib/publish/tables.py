@@ -348,6 +348,8 @@ IMPACT_TABLES: dict[str, list[ColumnSpec]] = {
     ],
 }
 ALL_YEARS_TABLES.update(IMPACT_TABLES)
+REGISTER_TABLES = ["register_manifest", "register_quarantine"]
+MEASUREMENT_TABLES = [name for name in IMPACT_TABLES if name not in REGISTER_TABLES]
 
 
 def is_published(table: str) -> bool:
