@@ -23,8 +23,8 @@ RESULTS = Path(__file__).parent / "results" / "ingest_validation.md"
 
 
 def measure(scale: float, year: int) -> dict:
-    from cluster_pipeline.lib.contracts.model import load_contracts
     from cluster_pipeline.lib.contracts.submissions import validate_year
+    from cluster_pipeline.lib.contracts.template import load_template
     from cluster_pipeline.lib.ingest.intake import intake_year
     from cluster_pipeline.sample_data.generate import generate
 
@@ -34,10 +34,10 @@ def measure(scale: float, year: int) -> dict:
 
         baseline = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
         started = time.perf_counter()
-        contracts = load_contracts()
-        intake = intake_year(Path(tmp) / str(year), contracts)
+        template = load_template()
+        intake = intake_year(Path(tmp) / str(year), template, year)
         read = time.perf_counter()
-        result = validate_year(intake.cells, contracts, year)
+        result = validate_year(intake.cells, template, year)
         done = time.perf_counter()
     rows = sum(len(c) for c in intake.cells.values())
     return {

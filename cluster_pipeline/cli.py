@@ -247,6 +247,15 @@ def check(args) -> int:
     return found.exit_code
 
 
+def contracts(args) -> int:
+    """The data contracts' versions: what changed between them, and which changes break old files."""
+    from cluster_pipeline.lib.contracts.changes import changelog
+    from cluster_pipeline.lib.contracts.template import load_template
+
+    print(changelog(load_template()), end="")
+    return 0
+
+
 def ui(args) -> int:
     """The Dagster UI and daemon (schedules, sensors, alerts) on the instance `run` and `demo` use."""
     import shutil
@@ -318,6 +327,16 @@ def main(argv: list[str] | None = None) -> int:
     check_cmd.add_argument("files", nargs="+", metavar="FILE")
     check_cmd.add_argument("--year", type=int, help="reporting year (default: the one the files give)")
     check_cmd.add_argument("--format", choices=["text", "json"], default="text")
+    contracts_cmd = commands.add_parser(
+        "contracts",
+        help="the data contracts' template versions",
+        description="The survey template's contract versions (data_contracts/).",
+    )
+    contracts_cmd.add_argument(
+        "action",
+        choices=["diff"],
+        help="diff: what changed from each version to the next, column by column, and which changes break old files",
+    )
     server_cmd = commands.add_parser(
         "check-server",
         help="the same check as an upload page",
@@ -344,6 +363,7 @@ def main(argv: list[str] | None = None) -> int:
         "demo": demo,
         "explain": explain,
         "check": check,
+        "contracts": contracts,
         "check-server": check_server,
         "ui": ui,
     }

@@ -49,6 +49,13 @@ def sme_employee_limit() -> int:
     return int(thresholds()["sme_employee_limit"])
 
 
+def service_bands() -> pd.DataFrame:
+    """The bands of services used that service_intensity counts companies in: band, low, high (blank: no upper end)."""
+    import pandas as pd
+
+    return pd.read_csv(seeds_dir() / "service_bands.csv", dtype={"band": str, "low": "Int64", "high": "Int64"})
+
+
 @cache
 def indicator_targets() -> pd.DataFrame:
     """The six indicators: target, maximum, 2014 baseline, target year and unit (the strategy's numbers)."""

@@ -30,6 +30,19 @@ MEMBER_COLUMNS = [
     "committed_member",
     *FLAGS,
 ]
+# template version 2 (from 2017): member_type replaces committed_member; services_used is new
+MEMBER_COLUMNS_V2 = [
+    *MEMBER_COLUMNS[: MEMBER_COLUMNS.index("committed_member")],
+    "member_type",
+    "services_used",
+    *FLAGS,
+]
+
+
+def member_columns(template_version: int) -> list[str]:
+    return MEMBER_COLUMNS if template_version == 1 else MEMBER_COLUMNS_V2
+
+
 PROFILE_COLUMNS = [
     "cluster_id",
     "reporting_year",
@@ -52,6 +65,8 @@ DANISH_HEADERS = {
     "actor_type": "aktørtype",
     "employees": "ansatte",
     "committed_member": "forpligtet_medlem",
+    "member_type": "Medlemstype",  # as the version 2 template prints them
+    "services_used": "Ydelser brugt",
     "new_ideas": "nye_ideer",
     "new_competences": "nye_kompetencer",
     "new_products": "nye_produkter",
@@ -73,6 +88,8 @@ DANISH_VALUES = {
     "bronze": "bronze",
     "in_process": "i_proces",
     "none": "ingen",
+    "committed": "forpligtet",
+    "participant": "deltager",
 }
 REGION_NAMES = seeds.region_names()
 
@@ -120,6 +137,7 @@ class Sheet:
     rows: list[dict] = field(default_factory=list)
     truth: list[str | None] = field(default_factory=list)  # entity per row; None for a planted bad row
     expected: dict[int, list[str]] = field(default_factory=dict)  # row position -> rules it must break
+    columns: list[str] = field(default_factory=list)  # the template columns it is written with
 
 
 def _set(**values):
@@ -141,6 +159,19 @@ BAD_MEMBER_ROWS = [
     (_set(employees="mange"), ["employees.integer"]),
     (_set(actor_type=""), ["actor_type.required"]),
 ]
+# In a version 2 file: the same rows (committed_member's slip now in member_type), and slips in the new columns.
+BAD_MEMBER_ROWS_V2 = [
+    (_set(postal_code="", member_type="perhaps"), ["postal_code.required", "member_type.allowed_values"])
+    if "committed_member.boolean" in rules
+    else (mutate, rules)
+    for mutate, rules in BAD_MEMBER_ROWS
+] + [
+    (_set(services_used="-1"), ["services_used.range"]),
+    (_set(services_used="mange"), ["services_used.integer"]),
+    (_set(services_used="150"), ["services_used.range"]),
+    (_set(services_used=""), ["services_used.required"]),
+    (_set(member_type="passiv"), ["member_type.allowed_values"]),
+]
 
 
 def render(value, column: str, dialect: Dialect):
@@ -151,6 +182,9 @@ def render(value, column: str, dialect: Dialect):
         return dialect.booleans[0] if value else dialect.booleans[1]
     if isinstance(value, date):
         return value.strftime(dialect.date_format)
+    if column == "member_type":  # an enumeration in every spelling the template allows
+        word = DANISH_VALUES.get(value, value) if dialect.danish else value
+        return {"upper": word.upper(), "title": word.title()}.get(dialect.header_style, word)
     if column in ("actor_type", "label") and dialect.danish:
         return DANISH_VALUES.get(value, value)
     if column == "region_code" and dialect.danish:

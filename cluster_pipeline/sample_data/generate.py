@@ -18,15 +18,18 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from cluster_pipeline.lib.contracts.template import load_template
 from cluster_pipeline.lib.publish.tables import FLAGS  # noqa: F401  (re-exported for the tests)
 from cluster_pipeline.sample_data.files import (
     BAD_MEMBER_ROWS,
+    BAD_MEMBER_ROWS_V2,
     DIALECTS,
     MEMBER_COLUMNS,
     PROFILE_COLUMNS,
     Dialect,
     Sheet,
     bad_xlsx_with_entities,
+    member_columns,
     table_values,
     write_csv,
     write_xlsx,
@@ -35,7 +38,7 @@ from cluster_pipeline.sample_data.files import (
 from cluster_pipeline.sample_data.organisations import N_CLUSTERS, Universe, build_universe
 from cluster_pipeline.sample_data.register import Effects, generate_register, write_register_truth
 from cluster_pipeline.sample_data.truth import load_truth_rows, year_truth  # noqa: F401  (load_truth_rows: the tests' entry)
-from cluster_pipeline.sample_data.years import noisy_member_rows, year_memberships, year_profiles
+from cluster_pipeline.sample_data.years import noisy_member_rows, services_used, year_memberships, year_profiles
 
 PLAIN = Dialect("csv", False, ",", "utf-8")
 # planted broken profile rows, for clusters that have no members (so nothing else depends on them)
@@ -53,15 +56,38 @@ BAD_FILES = [
     {"source_file": "members_uden_postnr.csv", "reason": "missing required column(s): postal_code"},
     {"source_file": "kun_overskrift.csv", "reason": "no data rows"},
 ]
+# In the transition year of a template version, a few secretariats still use the old layout
+# (accepted with a warning); the year after, one does, and its file is set aside.
+OLD_LAYOUT_CLUSTERS = (10, 15)
+OLD_LAYOUT_FILE = {
+    "source_file": "gammel_skabelon_medlemmer.csv",
+    "reason": "follows template version 1",
+    "missing": ["member_type", "services_used"],
+}
+
+
+def layouts(year: int) -> tuple[int, dict[int, int]]:
+    """The template version of the year (from the contracts) and the clusters that write an older one."""
+    template = load_template()
+    current = template.current("members", year)
+    older = template.accepted("members", year)[1:]
+    return current.template_version, {c: older[0].template_version for c in OLD_LAYOUT_CLUSTERS} if older else {}
+
+
+def bad_files(year: int) -> list[dict]:
+    version, _ = layouts(year)
+    return BAD_FILES + ([OLD_LAYOUT_FILE] if version > 1 and not layouts(year)[1] else [])
 
 
 def member_sheets(rng, universe: Universe, memberships: pd.DataFrame, year: int) -> dict[int, Sheet]:
     """Each cluster's members rows as its secretariat writes them, in a random order."""
     rows = noisy_member_rows(universe, memberships, year, rng)
     rows = rows.iloc[rng.permutation(len(rows))]
+    version, old_layouts = layouts(year)
     sheets = {}
     for c, group in rows.groupby("cluster_index"):
-        sheets[c] = Sheet("members", group[MEMBER_COLUMNS].to_dict("records"), group["entity"].tolist())
+        columns = member_columns(old_layouts.get(c, version))
+        sheets[c] = Sheet("members", group[columns].to_dict("records"), group["entity"].tolist(), columns=columns)
     # a company listed twice in one cluster's file: both rows accepted, counted once
     twice = sheets[3]
     twice.rows.append(dict(twice.rows[0]))
@@ -69,12 +95,16 @@ def member_sheets(rng, universe: Universe, memberships: pd.DataFrame, year: int)
     return sheets
 
 
-def plant_bad_member_rows(rng, sheets: dict[int, Sheet]) -> dict[int, set[int]]:
+def plant_bad_member_rows(rng, sheets: dict[int, Sheet], version: int) -> dict[int, set[int]]:
     """Broken rows, each a corrupted copy of a good row, at a random place; returns, per cluster,
     the rows given an extra cell (an unquoted delimiter)."""
     extra_cells: dict[int, set[int]] = {}
-    for mutate, rules in [*BAD_MEMBER_ROWS, (None, ["row.shape"])]:
+    bad_rows = BAD_MEMBER_ROWS if version == 1 else BAD_MEMBER_ROWS_V2
+    for mutate, rules in [*bad_rows, (None, ["row.shape"])]:
         c = int(rng.integers(N_CLUSTERS))
+        # a slip in a column of the year's version goes to a file in that version's layout
+        while not all(r.split(".")[0] in sheets[c].columns or r.startswith("row.") for r in rules):
+            c = (c + 1) % N_CLUSTERS
         sheet = sheets[c]
         row = dict(sheet.rows[int(rng.integers(len(sheet.rows)))])
         position = int(rng.integers(len(sheet.rows) + 1))
@@ -105,7 +135,7 @@ def write_cluster_files(
         dialect = DIALECTS[c % len(DIALECTS)]
         profile = Sheet("profile", [profiles.iloc[c].to_dict()], [None])
         members = sheets[c]
-        members_values = table_values(members, MEMBER_COLUMNS, dialect, extra_cells.get(c, set()))
+        members_values = table_values(members, members.columns, dialect, extra_cells.get(c, set()))
         profile_values = table_values(profile, PROFILE_COLUMNS, dialect)
         if dialect.container == "xlsx":
             names = ("Medlemmer", "Profil") if dialect.danish else ("members", "profile")
@@ -125,7 +155,16 @@ def write_cluster_files(
             if entity is None:
                 bad_rows.append({**source, "rules": sorted(members.expected[i])})
             else:
-                truth_rows.append({**source, "entity": entity})
+                row = members.rows[i]
+                truth_rows.append(
+                    {
+                        **source,
+                        "entity": entity,
+                        "member_type": row.get("member_type"),
+                        "services_used": row.get("services_used"),
+                        "template_version": 2 if "services_used" in members.columns else 1,
+                    }
+                )
     return truth_rows, bad_rows
 
 
@@ -135,7 +174,7 @@ def write_draft(folder: Path, universe: Universe, sheets: dict[int, Sheet], year
     early_sheet = Sheet("members", sheets[2].rows[: max(1, len(sheets[2].rows) // 2)])
     superseded = f"{early['slug']}_members_{year}_udkast.csv"
     dialect = DIALECTS[2 % len(DIALECTS)]
-    write_csv(folder / superseded, table_values(early_sheet, MEMBER_COLUMNS, dialect), dialect)
+    write_csv(folder / superseded, table_values(early_sheet, sheets[2].columns, dialect), dialect)
     return superseded
 
 
@@ -168,17 +207,23 @@ def write_new_cluster_profiles(folder: Path, year: int) -> list[dict]:
     return bad_rows
 
 
-def write_broken_files(rng, folder: Path, sheets: dict[int, Sheet]) -> None:
-    """Broken files (BAD_FILES) and a file that is not a submission."""
+def write_broken_files(rng, folder: Path, sheets: dict[int, Sheet], year: int) -> None:
+    """Broken files (bad_files) and a file that is not a submission."""
     (folder / "tom_fil.csv").write_bytes(b"")
     (folder / "ødelagt_arbejdsbog.xlsx").write_bytes(rng.bytes(4096))
     bad_xlsx_with_entities(folder / "entity_attack.xlsx")
     zip_bomb(folder / "zip_bomb.xlsx")
-    no_postal = [c for c in MEMBER_COLUMNS if c != "postal_code"]
+    columns = member_columns(layouts(year)[0])
+    no_postal = [c for c in columns if c != "postal_code"]
     write_csv(
         folder / "members_uden_postnr.csv", table_values(Sheet("members", sheets[5].rows[:20]), no_postal, PLAIN), PLAIN
     )
-    write_csv(folder / "kun_overskrift.csv", table_values(Sheet("members"), MEMBER_COLUMNS, PLAIN), PLAIN)
+    write_csv(folder / "kun_overskrift.csv", table_values(Sheet("members"), columns, PLAIN), PLAIN)
+    if OLD_LAYOUT_FILE in bad_files(year):  # a secretariat still on the old template after its transition year
+        old = [{**row, "committed_member": row.get("member_type") == "committed"} for row in sheets[7].rows[:20]]
+        write_csv(
+            folder / OLD_LAYOUT_FILE["source_file"], table_values(Sheet("members", old), MEMBER_COLUMNS, PLAIN), PLAIN
+        )
     (folder / "notes.txt").write_text("Husk at sende profilen inden fristen.\n", encoding="utf-8")
 
 
@@ -196,12 +241,14 @@ def generate_year(universe: Universe, year: int, first_year: int, scale: float, 
     folder.mkdir(parents=True, exist_ok=True)
     profiles = year_profiles(rng, universe, year)
     memberships = year_memberships(rng, universe, year, first_year, scale)
+    # the version 2 columns from their own stream, so the other draws stay those of every year
+    memberships = services_used(np.random.default_rng([seed, year, 2]), memberships)
     sheets = member_sheets(rng, universe, memberships, year)
-    extra_cells = plant_bad_member_rows(rng, sheets)
+    extra_cells = plant_bad_member_rows(rng, sheets, layouts(year)[0])
     truth_rows, bad_rows = write_cluster_files(folder, universe, profiles, sheets, extra_cells, year)
     superseded = write_draft(folder, universe, sheets, year)
     bad_rows += write_new_cluster_profiles(folder, year)
-    write_broken_files(rng, folder, sheets)
+    write_broken_files(rng, folder, sheets, year)
     stamp_times(folder, year, superseded)
     truth = year_truth(
         year,
@@ -210,9 +257,10 @@ def generate_year(universe: Universe, year: int, first_year: int, scale: float, 
         memberships,
         truth_rows,
         bad_rows,
-        BAD_FILES,
+        bad_files(year),
         ignored=["notes.txt"],
         superseded=[superseded],
+        old_layout_clusters=sorted(layouts(year)[1]),
     )
     return truth, pd.DataFrame(truth_rows)
 

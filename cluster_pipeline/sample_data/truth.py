@@ -23,7 +23,41 @@ def regional_truth(company_flags: pd.DataFrame, entities: pd.DataFrame) -> dict:
     }
 
 
-def year_truth(year, universe, profiles, memberships, truth_rows, bad_rows, bad_files, ignored, superseded) -> dict:
+def service_intensity_truth(flags: pd.DataFrame, old_layout_clusters: list[int]) -> dict:
+    """Per band of services used: distinct companies and those with each flag (service_intensity).
+    A company with a membership in a file of the old layout has no known total."""
+    companies = flags[flags["actor_type"] == "company"]
+    per_company = companies.groupby("entity").agg(
+        services=("services_used", "sum"),
+        unknown=("cluster_index", lambda c: bool(set(c) & set(old_layout_clusters))),
+        **{f: (f, "any") for f in FLAGS},
+    )
+    bands = seeds.service_bands()
+    band = pd.Series("unknown", index=per_company.index)
+    for row in bands.itertuples():
+        inside = per_company["services"].between(
+            row.low, per_company["services"].max() if pd.isna(row.high) else row.high
+        )
+        band[inside & ~per_company["unknown"]] = row.band
+    truth = {}
+    for name in [*bands["band"], "unknown"]:
+        mine = per_company[band == name]
+        truth[name] = {"companies": len(mine), **{f: int(mine[f].sum()) for f in FLAGS}}
+    return truth
+
+
+def year_truth(
+    year,
+    universe,
+    profiles,
+    memberships,
+    truth_rows,
+    bad_rows,
+    bad_files,
+    ignored,
+    superseded,
+    old_layout_clusters=(),
+) -> dict:
     """What the published figures must be, computed from the generator's own model."""
     rows = pd.DataFrame(truth_rows)
     ents = universe.entities_in(year).set_index("entity")
@@ -77,6 +111,10 @@ def year_truth(year, universe, profiles, memberships, truth_rows, bad_rows, bad_
         "bad_files": bad_files,
         "ignored_files": ignored,
         "superseded_files": superseded,
+        # template version 2 years only (the sample has services_used from then on)
+        "service_intensity": service_intensity_truth(flags, list(old_layout_clusters))
+        if (rows["template_version"] == 2).any()
+        else None,
     }
 
 

@@ -124,6 +124,20 @@ def year_memberships(
     return members
 
 
+SERVICES_BASE, SERVICES_PER_FLAG = 0.6, 0.9  # mean services used: more for a membership with more outcomes
+
+
+def services_used(rng: np.random.Generator, memberships: pd.DataFrame) -> pd.DataFrame:
+    """Template version 2's columns for every membership: its member type (committed members
+    are those of version 1's committed_member) and the services it used, associated with its
+    outcomes (a membership reporting more outcomes used more services on average)."""
+    flags = memberships[FLAGS].sum(axis=1).to_numpy()
+    return memberships.assign(
+        member_type=np.where(memberships["committed_member"], "committed", "participant"),
+        services_used=np.minimum(rng.poisson(SERVICES_BASE + SERVICES_PER_FLAG * flags), 40),
+    )
+
+
 SPELLED_OUT = str.maketrans({"æ": "ae", "ø": "oe", "å": "aa", "Æ": "Ae", "Ø": "Oe", "Å": "Aa"})
 
 
@@ -229,6 +243,7 @@ def noisy_member_rows(
             "actor_type": ents["actor_type"],
             "employees": ents["employees"].astype(int),
             "committed_member": memberships["committed_member"].to_numpy(),
+            **{c: memberships[c].to_numpy() for c in ("member_type", "services_used") if c in memberships},
             **{f: memberships[f].to_numpy() for f in FLAGS},
             "entity": ents["entity"],
             "cluster_index": memberships["cluster_index"].to_numpy(),

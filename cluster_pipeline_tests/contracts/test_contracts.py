@@ -8,8 +8,9 @@ import pytest
 import yaml
 
 from cluster_pipeline.lib.contracts.compiler import RuleInputs, compile_contract
-from cluster_pipeline.lib.contracts.model import ContractError, load_contracts, parse_contract
+from cluster_pipeline.lib.contracts.model import ContractError, parse_contract
 from cluster_pipeline.lib.contracts.submissions import reference_data
+from cluster_pipeline.lib.contracts.template import load_template
 from cluster_pipeline.lib.project_files import contracts_dir
 
 ODCS_SCHEMA = json.loads((Path(open_data_contract_standard.__file__).parent / "schema.json").read_text())
@@ -28,7 +29,7 @@ def test_contract_conforms_to_the_odcs_v3_1_json_schema(kind):
 
 
 def test_danish_header_aliases_live_in_the_contract():
-    members = load_contracts()["members"]
+    members = load_template().current("members", 2016)
     assert members.header_map["aktørtype"] == "actor_type"
     assert members.header_map["klynge_id"] == "cluster_id"
 
@@ -56,11 +57,11 @@ def test_an_unknown_logical_type_option_is_refused():
 
 def test_a_foreign_key_without_its_keys_is_refused():
     with pytest.raises(ContractError, match="foreign key"):
-        compile_contract(load_contracts()["members"], RuleInputs(2016, reference_data()))
+        compile_contract(load_template().current("members", 2016), RuleInputs(2016, reference_data()))
 
 
 def test_every_rule_compiles_to_a_great_expectations_expectation():
-    contracts = load_contracts()
+    contracts = {c.source: c for c in load_template().contracts}
     inputs = RuleInputs(2016, reference_data(), {"profile.cluster_id": {"DK-CL-001"}})
     for contract in contracts.values():
         rules = compile_contract(contract, inputs)
@@ -68,7 +69,7 @@ def test_every_rule_compiles_to_a_great_expectations_expectation():
             getattr(gxe, rule.expectation)(**rule.kwargs)  # constructs, or raises
         ids = [r.rule_id for r in rules]
         assert len(ids) == len(set(ids))
-    member_rules = {r.rule_id for r in compile_contract(contracts["members"], inputs)}
+    member_rules = {r.rule_id for r in compile_contract(contracts["members.yaml"], inputs)}
     assert {
         "postal_code.range",
         "cluster_id.foreign_key",

@@ -2,8 +2,8 @@ import pandas as pd
 import pytest
 
 from cluster_pipeline.lib.contracts import normalise
-from cluster_pipeline.lib.contracts.model import load_contracts
 from cluster_pipeline.lib.contracts.submissions import ingest_manifest, records_frame, unaccounted_files, validate_year
+from cluster_pipeline.lib.contracts.template import load_template
 from cluster_pipeline.lib.ingest.intake import intake_year
 from cluster_pipeline_tests.files import (
     MEMBERS_HEADER_DA,
@@ -16,8 +16,8 @@ from cluster_pipeline_tests.files import (
 
 
 def validated(folder, year=2016):
-    contracts = load_contracts()
-    return validate_year(intake_year(folder, contracts).cells, contracts, year)
+    template = load_template()
+    return validate_year(intake_year(folder, template, year).cells, template, year)
 
 
 def one_cluster(tmp_path, members, profiles=None, delimiter=";", encoding="cp1252"):
@@ -104,9 +104,9 @@ def test_a_gold_label_needs_a_valid_until_date(tmp_path):
 
 def test_a_lost_row_makes_the_file_unaccounted(tmp_path):
     one_cluster(tmp_path, [member(), member()])
-    contracts = load_contracts()
-    intake = intake_year(tmp_path / "2016", contracts)
-    result = validate_year(intake.cells, contracts, 2016)
+    template = load_template()
+    intake = intake_year(tmp_path / "2016", template, 2016)
+    result = validate_year(intake.cells, template, 2016)
     files = records_frame(intake.files)
     complete = ingest_manifest(
         files, [result["members"].accepted, result["profile"].accepted], result["members"].quarantined

@@ -3,7 +3,7 @@ import zipfile
 
 import pytest
 
-from cluster_pipeline.lib.contracts.model import load_contracts
+from cluster_pipeline.lib.contracts.template import load_template
 from cluster_pipeline.lib.ingest.intake import intake_year
 from cluster_pipeline.lib.ingest.landing import FileRejected, check_xlsx_container, discover, read_tables
 from cluster_pipeline_tests.files import (
@@ -129,8 +129,8 @@ def test_xml_entity_declaration_is_rejected(tmp_path):
         read_tables(only_file(tmp_path))
 
 
-def intake(folder):
-    return intake_year(folder, load_contracts())
+def intake(folder, year=2016):
+    return intake_year(folder, load_template(), year)
 
 
 def status_of(result):

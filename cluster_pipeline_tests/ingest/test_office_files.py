@@ -9,8 +9,8 @@ import zipfile
 import dagster as dg
 import pandas as pd
 
-from cluster_pipeline.lib.contracts.model import load_contracts
 from cluster_pipeline.lib.contracts.submissions import records_frame, validate_year
+from cluster_pipeline.lib.contracts.template import load_template
 from cluster_pipeline.lib.ingest.intake import intake_year
 from cluster_pipeline.lib.ingest.landing import discover, read_tables
 from cluster_pipeline_tests.conftest import run_in_order
@@ -31,8 +31,8 @@ MEMBERS = [
 ]
 
 
-def intake(folder):
-    return intake_year(folder, load_contracts())
+def intake(folder, year=2016):
+    return intake_year(folder, load_template(), year)
 
 
 def cells_of(folder) -> pd.DataFrame:
@@ -95,8 +95,8 @@ def formula_workbook(path, cached: dict[str, str] | None = None):
 def test_formula_cells_without_a_saved_value_quarantine_their_rows_naming_the_cell(tmp_path):
     write_csv(tmp_path / "2016" / "profil.csv", [PROFILE_HEADER_DA, profile()], ";")
     formula_workbook(tmp_path / "2016" / "medlemmer.xlsx")
-    contracts = load_contracts()
-    members = validate_year(intake_year(tmp_path / "2016", contracts).cells, contracts, 2016)["members"]
+    template = load_template()
+    members = validate_year(intake_year(tmp_path / "2016", template, 2016).cells, template, 2016)["members"]
     assert members.accepted["name"].tolist() == ["Fjordtek A/S"]
     reasons = dict(zip(members.quarantined["source_row"], members.quarantined["reasons"]))
     assert set(reasons) == {3, 4}

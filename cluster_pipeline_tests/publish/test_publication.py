@@ -111,7 +111,8 @@ def test_the_readme_snippets_read_every_table_alike(sample_run):
         assert str(pandas_frame["year"].dtype) == "int32" and polars_frame.schema["year"] == pl.Int32
         assert str(duckdb_frame["year"].dtype) == "int32"
         assert set(pandas_frame.columns) == set(polars_frame.columns) == set(duckdb_frame.columns)
-        assert set(pandas_frame["year"]) == set(YEARS)  # every year of the sample, read from the path
+        # every year of the sample with rows (service_intensity has rows from template version 2), read from the path
+        assert set(pandas_frame["year"]) == {y for y in YEARS if len(read_partition(sample_run.output, name, y))}
 
 
 def test_the_sqlite_warehouse_holds_every_table_of_the_year(sample_run):

@@ -7,13 +7,13 @@ import pandas as pd
 from cluster_pipeline.defs.metadata import markdown_table, table_metadata
 from cluster_pipeline.defs.partitions import year_of, years
 from cluster_pipeline.defs.resources import OutputFolder
-from cluster_pipeline.lib.contracts.model import load_contracts
 from cluster_pipeline.lib.contracts.submissions import (
     clusters_without_members,
     member_count_jumps,
     validate_year,
     year_quarantine,
 )
+from cluster_pipeline.lib.contracts.template import load_template
 from cluster_pipeline.lib.publish import tables
 
 QUARANTINE_RATE = "quarantine_rate"
@@ -75,9 +75,9 @@ def reasons_summary(quarantine: pd.DataFrame) -> pd.DataFrame:
 )
 def validate_submissions(context: dg.AssetExecutionContext, output: OutputFolder):
     year = year_of(context)
-    contracts = load_contracts()
-    cells = {kind: output.read(f"landed_{kind}_cells", year) for kind in contracts}
-    validated = validate_year(cells, contracts, year)
+    template = load_template()
+    cells = {kind: output.read(f"landed_{kind}_cells", year) for kind in template.kinds}
+    validated = validate_year(cells, template, year)
     files = output.read("landed_files", year)
 
     for kind, asset in (("profile", "accepted_profiles"), ("members", "accepted_members")):

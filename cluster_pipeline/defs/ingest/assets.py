@@ -1,18 +1,20 @@
 """Ingest: read a year's landing folder into text cells, and publish the manifest."""
 
 import dagster as dg
+import pandas as pd
 
 from cluster_pipeline.defs.metadata import markdown_table, table_metadata
 from cluster_pipeline.defs.partitions import year_of, years
 from cluster_pipeline.defs.resources import LandingFolder, OutputFolder
 from cluster_pipeline.lib.contracts.gx_adapter import warm_up
-from cluster_pipeline.lib.contracts.model import load_contracts
 from cluster_pipeline.lib.contracts.submissions import ingest_manifest as build_manifest
 from cluster_pipeline.lib.contracts.submissions import records_frame, unaccounted_files
-from cluster_pipeline.lib.ingest.intake import intake_year
+from cluster_pipeline.lib.contracts.template import load_template
+from cluster_pipeline.lib.ingest.intake import OTHER_VERSION, intake_year
 from cluster_pipeline.lib.publish import tables
 
 ACCOUNTING = "rows_accounted_for"
+CURRENT_TEMPLATE = "files_follow_the_template_in_force"
 
 
 @dg.asset(
@@ -27,7 +29,7 @@ def landed_files(
 ) -> dg.MaterializeResult:
     year = year_of(context)
     warm_up()  # GX's import overlaps the reading; validation (same process, in-process executor) needs it next
-    intake = intake_year(landing.year_dir(year), load_contracts())
+    intake = intake_year(landing.year_dir(year), load_template(), year)
     files = records_frame(intake.files)
     path = output.write("landed_files", files, year)
     for kind, cells in intake.cells.items():
@@ -53,7 +55,14 @@ def landed_files(
             asset="ingest_manifest",
             blocking=True,
             description="For every ingested file: rows read = rows accepted + rows quarantined.",
-        )
+        ),
+        dg.AssetCheckSpec(
+            CURRENT_TEMPLATE,
+            asset="ingest_manifest",
+            description="Warns about files validated by an older template version (accepted in its transition "
+            "year) and files set aside for following another version: their secretariats should move to "
+            "the version in force.",
+        ),
     ],
     description="One row per landing file: sha256, size, kind, status, and rows read / accepted / quarantined, "
     "counted from the published tables.",
@@ -85,5 +94,19 @@ def ingest_manifest(context: dg.AssetExecutionContext, output: OutputFolder):
                 if len(off)
                 else "none"
             ),
+        },
+    )
+    in_force = load_template().version_in_force(year)
+    older = manifest[manifest["template_version"].notna() & (manifest["template_version"] < in_force)]
+    other = manifest[[isinstance(r, str) and OTHER_VERSION in r for r in manifest["reason"]]]
+    behind = pd.concat([older, other])[["source_file", "status", "template_version", "reason"]]
+    yield dg.AssetCheckResult(
+        check_name=CURRENT_TEMPLATE,
+        passed=behind.empty,
+        severity=dg.AssetCheckSeverity.WARN,
+        metadata={
+            "template_version_in_force": in_force,
+            "files": dg.MetadataValue.md(markdown_table(behind) if len(behind) else "none"),
+            "count": len(behind),
         },
     )

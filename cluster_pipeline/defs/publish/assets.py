@@ -57,6 +57,7 @@ REPORT_MATCHES = "report_shows_indicator_status"
         "ingest_manifest",
         "quarantine",
         "memberships",
+        "service_intensity",
         "impact_estimates",
         "impact_balance",
         "impact_event_study",

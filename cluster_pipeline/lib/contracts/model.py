@@ -8,7 +8,7 @@ so that no rule written in a contract is ever silently ignored.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cache
 from pathlib import Path
 
@@ -47,6 +47,11 @@ class Column:
     unique: bool = False  # every row whose value appears twice is ambiguous
     exclusive_minimum: float | None = None
     not_after_reporting_year: bool = False
+    derives: tuple[str, tuple[str, ...]] | None = None  # (column, values meaning true): a boolean it implies
+
+    def same_rules(self, other: Column) -> bool:
+        """The same column in every rule but its description (what a contract diff compares)."""
+        return replace(self, description="") == replace(other, description="")
 
     @property
     def enumerated(self) -> bool:
@@ -62,6 +67,11 @@ class Contract:
     columns: tuple[Column, ...]
     boolean_spellings: dict[str, bool] = field(default_factory=dict)
     confidential: bool = False  # reasons and records never show a cell's value
+    # which version of ../shared/SURVEY_TEMPLATE.md it implements, and when (see template.py)
+    template_version: int = 1
+    years_from: int | None = None  # the first reporting year it is in force (None: from the start)
+    transition_until: int | None = None  # still accepted, with a warning, until this year after a newer one
+    source: str = ""  # the contract file
 
     @property
     def required_columns(self) -> list[str]:
@@ -99,7 +109,18 @@ _PROPERTY_KEYS = {
     "unique",
 }
 _TYPE_OPTIONS = {"pattern", "minimum", "maximum", "exclusiveMinimum"}
-_CONTRACT_PROPERTIES = {"sheetNames", "booleanValues", "confidential"}
+_CONTRACT_PROPERTIES = {
+    "sheetNames",
+    "booleanValues",
+    "confidential",
+    "templateVersion",
+    "reportingYears",
+    "extends",
+    "removesColumns",
+}
+# what a contract that extends another does not inherit: its own place among the versions
+_NOT_INHERITED = {"templateVersion", "reportingYears", "extends", "removesColumns"}
+_REPORTING_YEARS = {"from", "transitionUntil"}
 
 
 def _custom_properties(items: list[dict] | None) -> dict:
@@ -148,6 +169,7 @@ def _parse_column(raw: dict, where: str) -> Column:
         "zeroPadTo",
         "checkDigitRequired",
         "notAfterReportingYear",
+        "derives",
     }
     if set(custom) - known_custom:
         raise ContractError(f"{where}: unsupported customProperties {sorted(set(custom) - known_custom)}")
@@ -161,6 +183,12 @@ def _parse_column(raw: dict, where: str) -> Column:
         if set(cond) != {"column", "in"}:
             raise ContractError(f"{where}: unsupported requiredWhen {cond}")
         required_when = (cond["column"], tuple(canonical_token(str(v)) for v in cond["in"]))
+    derives = None
+    if "derives" in custom:
+        rule = custom["derives"]
+        if set(rule) != {"column", "trueWhen"}:
+            raise ContractError(f"{where}: unsupported derives {rule}")
+        derives = (rule["column"], tuple(str(v) for v in rule["trueWhen"]))
 
     return Column(
         name=name,
@@ -184,6 +212,7 @@ def _parse_column(raw: dict, where: str) -> Column:
         unique=bool(raw.get("unique", False)),
         exclusive_minimum=options.get("exclusiveMinimum"),
         not_after_reporting_year=bool(custom.get("notAfterReportingYear", False)),
+        derives=derives,
     )
 
 
@@ -203,6 +232,9 @@ def parse_contract(document: dict, where: str = "contract") -> Contract:
     boolean_spellings = {
         canonical_token(str(word)): meaning == "true" for meaning, words in spellings.items() for word in words
     }
+    years = contract_props.get("reportingYears") or {}
+    if set(years) - _REPORTING_YEARS:
+        raise ContractError(f"{where}: unsupported reportingYears {sorted(set(years) - _REPORTING_YEARS)}")
     return Contract(
         kind=schema["name"],
         version=str(document["version"]),
@@ -210,17 +242,44 @@ def parse_contract(document: dict, where: str = "contract") -> Contract:
         columns=columns,
         boolean_spellings=boolean_spellings,
         confidential=bool(contract_props.get("confidential", False)),
+        template_version=int(contract_props.get("templateVersion", 1)),
+        years_from=years.get("from"),
+        transition_until=years.get("transitionUntil"),
+        source=where,
     )
 
 
+def resolved_document(path: Path) -> dict:
+    """The contract file as a whole contract: one that `extends` another (a later template
+    version) starts from that one's columns, drops its `removesColumns`, replaces the columns
+    it names again and adds the new ones, so nothing is written twice."""
+    document = yaml.safe_load(path.read_text(encoding="utf-8"))
+    props = _custom_properties(document.get("customProperties"))
+    if "extends" not in props:
+        return document
+    base = resolved_document(path.with_name(props["extends"]))
+    (schema,), (base_schema,) = document["schema"], base["schema"]
+    removed = set(props.get("removesColumns", ()))
+    own = {p["name"]: p for p in schema.get("properties", [])}
+    unknown = removed - {p["name"] for p in base_schema["properties"]}
+    if unknown:
+        raise ContractError(
+            f"{path.name}: removesColumns names columns {props['extends']} does not have: {sorted(unknown)}"
+        )
+    properties = [own.pop(p["name"], p) for p in base_schema["properties"] if p["name"] not in removed]
+    inherited = [item for item in base.get("customProperties") or [] if item["property"] not in _NOT_INHERITED]
+    mine = document.get("customProperties") or []
+    return {
+        **document,
+        "customProperties": [i for i in inherited if i["property"] not in {m["property"] for m in mine}] + mine,
+        "schema": [{**base_schema, **schema, "properties": properties + list(own.values())}],
+    }
+
+
 def load_contract_file(path: Path) -> Contract:
-    return parse_contract(yaml.safe_load(path.read_text(encoding="utf-8")), where=path.name)
+    return parse_contract(resolved_document(path), where=path.name)
 
 
 @cache
 def load_contract(kind: str) -> Contract:
     return load_contract_file(contracts_dir() / f"{kind}.yaml")
-
-
-def load_contracts() -> dict[str, Contract]:
-    return {kind: load_contract(kind) for kind in KINDS}

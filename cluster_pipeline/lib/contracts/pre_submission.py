@@ -17,9 +17,9 @@ from pathlib import Path
 import pandas as pd
 
 from cluster_pipeline.lib.contracts import normalise
-from cluster_pipeline.lib.contracts.model import Contract, load_contracts
 from cluster_pipeline.lib.contracts.submissions import ingest_manifest, records_frame, validate_year, year_quarantine
-from cluster_pipeline.lib.ingest.intake import FileRecord, HeaderMapping, intake_files
+from cluster_pipeline.lib.contracts.template import Template, load_template
+from cluster_pipeline.lib.ingest.intake import FileRecord, HeaderMapping, intake_parts, read_files
 from cluster_pipeline.lib.ingest.landing import LandingFile, landing_file
 
 # the manifest's status -> what the file's sender is told
@@ -59,6 +59,7 @@ class FileCheck:
     problems: list[Problem] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     headers: list[HeaderMapping] = field(default_factory=list)
+    template_version: int | None = None  # the template version it was validated by (None: not read)
 
     def verdict(self) -> str:
         if self.status == "accepted":
@@ -123,9 +124,9 @@ def batch_files(paths: list[Path]) -> list[LandingFile]:
     return [landing_file(p, p.name if names.count(p.name) == 1 else str(p)) for p in paths]
 
 
-def files_reporting_year(cells: dict[str, pd.DataFrame]) -> int | None:
+def files_reporting_year(cells: list[pd.DataFrame]) -> int | None:
     """The reporting year most rows of the batch give."""
-    written = pd.concat([c["reporting_year"] for c in cells.values()], ignore_index=True)
+    written = pd.concat([c["reporting_year"] for c in cells], ignore_index=True)
     years = normalise.parse_number(written).dropna()
     years = years[years == years.round()]
     return int(years.mode().iloc[0]) if len(years) else None
@@ -157,7 +158,7 @@ def _problems(quarantine: pd.DataFrame, columns: set[str]) -> list[Problem]:
 
 def _warnings(record: FileRecord, status: str, invalid: pd.DataFrame, quarantine: pd.DataFrame) -> list[str]:
     """`invalid`: the file's accepted members rows whose CVR fails the check digit."""
-    warnings = list(record.reasons) if status in ("superseded", "ignored") else []
+    warnings = list(record.reasons) if status != "set_aside" else []  # an ingested file's reasons are notes
     warnings += [f"{where}: the rows above it are not read" for where in record.header_found]
     warnings += [
         f"column {header!r} is not in the template: it will be ignored (never published)"
@@ -200,19 +201,20 @@ def _warnings(record: FileRecord, status: str, invalid: pd.DataFrame, quarantine
 
 
 def check_submission(
-    files: list[LandingFile], year: int | None = None, contracts: dict[str, Contract] | None = None
+    files: list[LandingFile], year: int | None = None, template: Template | None = None
 ) -> SubmissionCheck:
     """What a run over these files (as one landing folder) would accept, quarantine and set aside."""
-    contracts = contracts or load_contracts()
-    intake = intake_files(files, contracts)
-    found = files_reporting_year(intake.cells)
+    template = template or load_template()
+    records, parts = read_files(files, template)
+    found = files_reporting_year([p.cells for p in parts]) if parts else None
     source = "given" if year else "files" if found else "assumed"
     year = year or found or date.today().year - 1  # the survey reports on the past year
-    validated = validate_year(intake.cells, contracts, year)
+    intake = intake_parts(records, parts, template, year)
+    validated = validate_year(intake.cells, template, year)
     records = records_frame(intake.files)
     quarantine = year_quarantine(records, validated)
     manifest = ingest_manifest(records, [v.accepted for v in validated.values()], quarantine).set_index("source_file")
-    columns = {c.name for contract in contracts.values() for c in contract.columns}
+    columns = {name for kind in template.kinds for name in template.column_names(kind)}
     members = validated["members"].accepted
     invalid_cvrs = dict(tuple(members[members["cvr_status"] == "invalid"].groupby("source_file")))
 
@@ -232,6 +234,7 @@ def check_submission(
                 problems=_problems(own, columns),
                 warnings=_warnings(record, status, invalid_cvrs.get(record.file.name, members.iloc[:0]), own),
                 headers=record.header_mapping,
+                template_version=record.template_version,
             )
         )
     return SubmissionCheck(year, source, checks)
@@ -267,7 +270,8 @@ def as_text(check: SubmissionCheck) -> str:
     ]
     lines = [f"reporting year {check.year}{year_note}", ""]
     for file in check.files:
-        lines.append(f"{file.file}: {file.kind}")
+        version = f", template version {file.template_version}" if file.template_version else ""
+        lines.append(f"{file.file}: {file.kind}{version}")
         for sheet in dict.fromkeys(m.sheet for m in file.headers):
             mapped = ", ".join(f"{m.header!r} -> {m.column or 'ignored'}" for m in file.headers if m.sheet == sheet)
             lines.append(

@@ -7,8 +7,8 @@ import pandas as pd
 
 from cluster_pipeline.lib import seeds
 from cluster_pipeline.lib.contracts.compiler import RuleInputs
-from cluster_pipeline.lib.contracts.model import Contract
-from cluster_pipeline.lib.contracts.validation import QUARANTINE_COLUMNS, Validated, validate_kind
+from cluster_pipeline.lib.contracts.template import Template
+from cluster_pipeline.lib.contracts.validation import QUARANTINE_COLUMNS, Validated, validate_versions
 from cluster_pipeline.lib.ingest.intake import FileRecord
 from cluster_pipeline.lib.publish.tables import columns
 
@@ -17,11 +17,11 @@ def reference_data() -> dict[str, set[str]]:
     return {"municipalities.municipality_code": set(seeds.municipalities()["municipality_code"])}
 
 
-def validate_year(cells: dict[str, pd.DataFrame], contracts: dict[str, Contract], year: int) -> dict[str, Validated]:
+def validate_year(cells: dict[str, pd.DataFrame], template: Template, year: int) -> dict[str, Validated]:
     """Profiles first: a members row must name a cluster with an accepted profile."""
-    profiles = validate_kind(cells["profile"], contracts["profile"], RuleInputs(year, reference_data()))
+    profiles = validate_versions(cells["profile"], template, "profile", RuleInputs(year, reference_data()))
     keys = {"profile.cluster_id": set(profiles.accepted["cluster_id"])}
-    members = validate_kind(cells["members"], contracts["members"], RuleInputs(year, reference_data(), keys))
+    members = validate_versions(cells["members"], template, "members", RuleInputs(year, reference_data(), keys))
     return {"profile": profiles, "members": members}
 
 
@@ -39,6 +39,7 @@ def records_frame(records: list[FileRecord]) -> pd.DataFrame:
             "ignored_columns": [r.ignored_columns for r in records],
             "header_found": ["; ".join(r.header_found) or None for r in records],
             "tie": [r.tie for r in records],
+            "template_version": pd.array([r.template_version for r in records], dtype="Int64"),
         }
     )
 

@@ -19,7 +19,8 @@ from cluster_pipeline.lib.contracts.compiler import (
 )
 from cluster_pipeline.lib.contracts.gx_adapter import failing_rows
 from cluster_pipeline.lib.contracts.model import Column, Contract, canonical_token
-from cluster_pipeline.lib.ingest.intake import LINEAGE, READ_ERROR
+from cluster_pipeline.lib.contracts.template import Template
+from cluster_pipeline.lib.ingest.intake import LINEAGE, READ_ERROR, TEMPLATE_VERSION
 
 # problems found while reading (a misaligned row, a formula without a saved value): the
 # reader writes the whole reason, "<rule>: <message>", and GX checks that there is none
@@ -96,6 +97,9 @@ def normalise_rows(cells: pd.DataFrame, frame: pd.DataFrame, contract: Contract)
     out = {}
     for column in contract.columns:
         out.update(_normalised_column(column, cells[column.name], frame[column.name], contract))
+        if column.derives:  # a column a later version replaced keeps its meaning (committed_member)
+            derived, true_values = column.derives
+            out[derived] = out[column.name].isin(true_values)
     result = pd.DataFrame(out, index=cells.index)
     for name in LINEAGE:
         result[name] = cells[name]
@@ -107,7 +111,8 @@ def validate_kind(cells: pd.DataFrame, contract: Contract, inputs: RuleInputs) -
     cells = cells.reset_index(drop=True)
     frame = validation_frame(cells, contract)
     rules = [READ_RULE, *compile_contract(contract, inputs)]
-    failures = failing_rows(frame, rules, suite_name=f"{contract.kind}_{inputs.reporting_year}")
+    suite = f"{contract.kind}_v{contract.template_version}_{inputs.reporting_year}"
+    failures = failing_rows(frame, rules, suite_name=suite)
     reasons: dict[int, list[str]] = {}
     for rule in rules:
         for position in failures[rule.rule_id]:
@@ -116,6 +121,48 @@ def validate_kind(cells: pd.DataFrame, contract: Contract, inputs: RuleInputs) -
     quarantined = quarantine_rows(cells.iloc[broken], [reasons[i] for i in broken], contract)
     accepted = normalise_rows(cells.drop(index=broken), frame.drop(index=broken), contract)
     return Validated(accepted, quarantined)
+
+
+def _in_file_order(rows: pd.DataFrame, cells: pd.DataFrame) -> pd.DataFrame:
+    """The rows in the order the files gave them (later steps break ties by the first row seen)."""
+
+    def keys(frame):  # a CSV row has no sheet (None or NaN, which never equals itself)
+        return zip(frame["source_file"], frame["source_sheet"].fillna(""), frame["source_row"].astype("int64"))
+
+    order = {key: i for i, key in enumerate(keys(cells))}
+    position = [order[key] for key in keys(rows)]
+    return rows.iloc[sorted(range(len(rows)), key=position.__getitem__)].reset_index(drop=True)
+
+
+def validate_versions(cells: pd.DataFrame, template: Template, kind: str, inputs: RuleInputs) -> Validated:
+    """Each row by the contract version its file follows (its own GX suite per version), the
+    accepted rows under the columns of every version, blank where a row's version has none
+    (services_used of a version 1 row)."""
+    versions = {c.template_version: c for c in template.versions(kind)}
+    current = template.current(kind, inputs.reporting_year)
+    results = [
+        validate_kind(group, versions[int(version)], inputs) for version, group in cells.groupby(TEMPLATE_VERSION)
+    ] or [validate_kind(cells, current, inputs)]
+    # the columns every version publishes, typed as the version that has them types them
+    typed = {}
+    for contract in versions.values():
+        empty = cells.iloc[:0]
+        for name, column in normalise_rows(empty, validation_frame(empty, contract), contract).items():
+            typed.setdefault(name, column.dtype)
+    aligned = []
+    for result in results:
+        frame = result.accepted
+        for name, dtype in typed.items():
+            if name not in frame:
+                frame[name] = pd.Series(
+                    pd.NA if isinstance(dtype, pd.api.extensions.ExtensionDtype) else None,
+                    index=frame.index,
+                    dtype=dtype,
+                )
+        aligned.append(frame[list(typed)])
+    accepted = aligned[0] if len(aligned) == 1 else _in_file_order(pd.concat(aligned, ignore_index=True), cells)
+    quarantined = [r.quarantined for r in results]
+    return Validated(accepted, pd.concat(quarantined, ignore_index=True) if len(quarantined) > 1 else quarantined[0])
 
 
 QUARANTINE_COLUMNS = ["source_file", "source_sheet", "source_row", "level", "reasons", "record"]

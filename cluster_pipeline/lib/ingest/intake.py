@@ -13,21 +13,30 @@ from pathlib import Path
 
 import pandas as pd
 
+from cluster_pipeline.lib.contracts.changes import layout_advice
 from cluster_pipeline.lib.contracts.model import Contract, canonical_token
+from cluster_pipeline.lib.contracts.template import Template
 from cluster_pipeline.lib.ingest.landing import FileRejected, LandingFile, Table, discover, read_tables
 
 LINEAGE = ["source_file", "source_sheet", "source_row"]
 READ_ERROR = "_read_error"
+TEMPLATE_VERSION = "template_version"  # the version whose contract validates the row
+OTHER_VERSION = "the file follows template version"  # how a file set aside for its layout's version is told
 
 
 @dataclass(eq=False)  # compared by identity: supersession asks "is this part kept?"
 class Part:
-    """A recognised table (CSV file or sheet) ready for validation."""
+    """A recognised table (CSV file or sheet): its cells under every column any version of its
+    kind knows, until the version it follows is chosen for the year."""
 
     file: LandingFile
     kind: str
     cells: pd.DataFrame
     cluster_id: str | None
+    mapping: list[HeaderMapping]
+    present: frozenset[str]  # the columns its header names
+    sheet: str | None = None
+    contract: Contract | None = None
 
 
 @dataclass(frozen=True)
@@ -50,28 +59,29 @@ class FileRecord:
     header_found: list[str] = field(default_factory=list)  # where a header below row 1 was found
     tie: bool = False  # superseded by a file with the same modification time
     rows_read: int = 0
+    template_version: int | None = None  # of the layout it was validated by; None when not read
 
 
 @dataclass
 class Intake:
     files: list[FileRecord]
-    cells: dict[str, pd.DataFrame]  # kind -> text cells of ingested parts
+    cells: dict[str, pd.DataFrame]  # kind -> text cells of ingested parts, with their template version
 
 
 HEADER_SEARCH_ROWS = 10  # a title and a blank row or two may stand above the header
 
 
-def _known_headers(cells: list[str], contracts: dict[str, Contract]) -> int:
-    known = {h for c in contracts.values() for h in c.header_map}
+def _known_headers(cells: list[str], template: Template) -> int:
+    known = {h for kind in template.kinds for h in template.header_map(kind)}
     return len({canonical_token(c) for c in cells if c and c.strip()} & known)
 
 
-def find_header(table: Table, contracts: dict[str, Contract]) -> Table:
+def find_header(table: Table, template: Template) -> Table:
     """The table with its header on the row, among the first ones, that names the most
     contract columns (people put titles above tables); rows above it are not data."""
-    best, best_score = None, _known_headers(table.header, contracts)
+    best, best_score = None, _known_headers(table.header, template)
     for position, cells in enumerate(table.rows[:HEADER_SEARCH_ROWS]):
-        score = _known_headers(cells, contracts)
+        score = _known_headers(cells, template)
         if score > best_score:
             best, best_score = position, score
     if best is None:
@@ -89,25 +99,47 @@ def find_header(table: Table, contracts: dict[str, Contract]) -> Table:
     return rebased
 
 
-def recognise_kind(table: Table, contracts: dict[str, Contract]) -> str | None:
-    """The kind whose own columns (not shared with the other kinds) the header names most."""
+def recognise_kind(table: Table, template: Template) -> str | None:
+    """The kind whose own columns (not shared with the other kinds, in any version) the header names most."""
     headers = {canonical_token(h) for h in table.header if h}
-    own = {}
-    for kind, contract in contracts.items():
-        others = {h for k, c in contracts.items() if k != kind for h in c.header_map}
-        own[kind] = len(headers & (set(contract.header_map) - others))
+    maps = {kind: set(template.header_map(kind)) for kind in template.kinds}
+    own = {
+        kind: len(headers & (known - set().union(*(m for k, m in maps.items() if k != kind))))
+        for kind, known in maps.items()
+    }
     best = max(own, key=own.get)
     if own[best] > 0:
         return best
     sheet = canonical_token(table.source_sheet or "")
-    return next((kind for kind, c in contracts.items() if sheet in c.sheet_names), None)
+    return next((kind for kind in template.kinds for c in template.versions(kind) if sheet in c.sheet_names), None)
 
 
 def table_cells(table: Table, contract: Contract) -> tuple[pd.DataFrame, list[HeaderMapping]]:
-    """Text cells of the contract's columns (missing optional columns as blanks), lineage, and
-    how each header was mapped (unknown columns are dropped). Raises FileRejected for an
-    unusable header."""
-    header_map = contract.header_map
+    """Text cells of one contract's columns (see `read_columns`); raises FileRejected when a
+    required column is missing or there are no data rows."""
+    cells, mapping, present = read_columns(table, contract.header_map, [c.name for c in contract.columns])
+    require_columns(contract, present)
+    require_rows(table)
+    return cells, mapping
+
+
+def require_columns(contract: Contract, present: frozenset[str]) -> None:
+    missing = [c for c in contract.required_columns if c not in present]
+    if missing:
+        raise FileRejected(f"missing required column(s): {', '.join(missing)}")
+
+
+def require_rows(table: Table) -> None:
+    if not table.rows:
+        raise FileRejected("holds no data rows (header only)")
+
+
+def read_columns(
+    table: Table, header_map: dict[str, str], columns: list[str]
+) -> tuple[pd.DataFrame, list[HeaderMapping], frozenset[str]]:
+    """Text cells of the columns (missing ones as blanks), lineage, how each header was mapped
+    (unknown columns are dropped) and which columns the header names. Raises FileRejected
+    when two headers name one column."""
     positions: dict[str, int] = {}
     mapping = []
     for index, header in enumerate(table.header):
@@ -119,23 +151,18 @@ def table_cells(table: Table, contract: Contract) -> tuple[pd.DataFrame, list[He
         if column in positions:
             raise FileRejected(f"two columns map to {column}: {table.header[positions[column]]!r} and {header!r}")
         positions[column] = index
-    missing = [c for c in contract.required_columns if c not in positions]
-    if missing:
-        raise FileRejected(f"missing required column(s): {', '.join(missing)}")
-    if not table.rows:
-        raise FileRejected("holds no data rows (header only)")
 
     width = len(table.header)
     # the rows transposed once, short rows padded with blanks (in C: no pass per cell in Python)
     by_position = list(zip_longest(*table.rows, fillvalue=""))
     by_position += [("",) * len(table.rows)] * (width - len(by_position))  # no row reaches the last columns
     data = {}
-    for column in contract.columns:
-        if column.name in positions:
-            values = [cell.strip() or None for cell in by_position[positions[column.name]]]
+    for column in columns:
+        if column in positions:
+            values = [cell.strip() or None for cell in by_position[positions[column]]]
         else:
             values = [None] * len(table.rows)
-        data[column.name] = pd.Series(values, dtype="object")
+        data[column] = pd.Series(values, dtype="object")
     frame = pd.DataFrame(data)
     frame["source_file"] = table.source_file
     frame["source_sheet"] = table.source_sheet
@@ -153,12 +180,14 @@ def table_cells(table: Table, contract: Contract) -> tuple[pd.DataFrame, list[He
         or None
         for row, number in zip(table.rows, table.row_numbers)
     ]
-    return frame, mapping
+    return frame, mapping, frozenset(positions)
 
 
-def empty_cells(contract: Contract) -> pd.DataFrame:
-    columns = [c.name for c in contract.columns] + LINEAGE + [READ_ERROR]
-    return pd.DataFrame({c: pd.Series(dtype="object") for c in columns})
+def empty_cells(template: Template, kind: str) -> pd.DataFrame:
+    columns = template.column_names(kind) + LINEAGE + [READ_ERROR]
+    frame = pd.DataFrame({c: pd.Series(dtype="object") for c in columns})
+    frame[TEMPLATE_VERSION] = pd.Series(dtype="int64")
+    return frame
 
 
 def _cluster_of(cells: pd.DataFrame) -> str | None:
@@ -166,13 +195,13 @@ def _cluster_of(cells: pd.DataFrame) -> str | None:
     return ids.mode().iloc[0] if not ids.empty else None
 
 
-def _read_parts(record: FileRecord, contracts: dict[str, Contract]) -> list[Part]:
-    tables = [find_header(table, contracts) for table in read_tables(record.file)]
+def _read_parts(record: FileRecord, template: Template) -> list[Part]:
+    tables = [find_header(table, template) for table in read_tables(record.file)]
     # should the file be set aside, these are the rows it held (the quarantine rate counts them)
     record.rows_read = sum(len(table.rows) for table in tables)
     parts, problems = [], []
     for table in tables:
-        kind = recognise_kind(table, contracts)
+        kind = recognise_kind(table, template)
         if kind is None:
             # a workbook may carry an instructions sheet; a CSV must be one of the kinds
             if table.source_sheet is None:
@@ -180,15 +209,13 @@ def _read_parts(record: FileRecord, contracts: dict[str, Contract]) -> list[Part
             continue
         where = f"sheet {table.source_sheet!r}: " if table.source_sheet else ""
         try:
-            cells, mapping = table_cells(table, contracts[kind])
+            cells, mapping, present = read_columns(table, template.header_map(kind), template.column_names(kind))
         except FileRejected as exc:
             problems.append(f"{where}{exc}")
             continue
-        record.header_mapping += mapping
-        record.ignored_columns += [m.header for m in mapping if m.column is None]
         if table.header_row != 1:
             record.header_found.append(f"{where}header on row {table.header_row}")
-        parts.append(Part(record.file, kind, cells, _cluster_of(cells)))
+        parts.append(Part(record.file, kind, cells, _cluster_of(cells), mapping, present, table.source_sheet))
     if problems:
         # the file is the submission unit: a workbook with a broken sheet is quarantined whole
         raise FileRejected("; ".join(problems))
@@ -230,15 +257,82 @@ def supersede(parts: list[Part], records: dict[str, FileRecord]) -> list[Part]:
     return kept
 
 
-def intake_year(year_dir: Path, contracts: dict[str, Contract]) -> Intake:
+def choose_contract(part: Part, template: Template, year: int) -> tuple[Contract, str | None]:
+    """The contract version the part's header follows among those accepted in the year (the
+    current one first), and a warning when it is an older layout in its transition year.
+    Raises FileRejected naming the version when the header follows no accepted version."""
+    accepted = template.accepted(part.kind, year)
+    for contract in accepted:
+        if all(c in part.present for c in contract.required_columns):
+            if contract is accepted[0]:
+                return contract, None
+            current = accepted[0]
+            return contract, (
+                f"{part.kind} in the layout of template version {contract.template_version}: accepted in "
+                f"{year}, a transition year, but from {contract.transition_until + 1} only version "
+                f"{current.template_version} is: {layout_advice(contract, current)}"
+            )
+    current = accepted[0]
+    missing = ", ".join(c for c in current.required_columns if c not in part.present)
+    follows = [
+        c
+        for c in template.versions(part.kind)
+        if c not in accepted and all(col in part.present for col in c.required_columns)
+    ]
+    if not follows:
+        raise FileRejected(f"missing required column(s): {missing}")
+    other = follows[-1]
+    when = (
+        f"in force from {other.years_from}"
+        if other.template_version > current.template_version
+        else f"not accepted after {other.transition_until or (current.years_from or year) - 1}"
+    )
+    raise FileRejected(
+        f"missing required column(s): {missing}: {OTHER_VERSION} {other.template_version} "
+        f"({when}); {year} is validated by version {current.template_version}: {layout_advice(other, current)}"
+    )
+
+
+def _apply_layout(part: Part, record: FileRecord, template: Template, year: int) -> None:
+    """Choose the part's contract, drop the columns it does not have (a later version's column
+    in an earlier year is unknown: ignored and reported) and record how each header was read."""
+    contract, warning = choose_contract(part, template, year)
+    require_rows_of(part)
+    part.contract = contract
+    own = {c.name for c in contract.columns}
+    for column in part.present - own:
+        part.cells[column] = None
+    part.cells[TEMPLATE_VERSION] = contract.template_version
+    mapping = [m if m.column in own else HeaderMapping(m.sheet, m.header, None) for m in part.mapping]
+    record.header_mapping += mapping
+    record.ignored_columns += [m.header for m in mapping if m.column is None]
+    if warning:
+        record.reasons.append(warning)
+    # a workbook follows the version of its members sheet (the profile did not change)
+    version = template.template_version_of(contract, year)
+    record.template_version = min(version, record.template_version or version)
+
+
+def require_rows_of(part: Part) -> None:
+    if part.cells.empty:
+        raise FileRejected("holds no data rows (header only)")
+
+
+def intake_year(year_dir: Path, template: Template, year: int) -> Intake:
     if not year_dir.is_dir():
         raise FileNotFoundError(f"no landing folder for this year: {year_dir}")
-    return intake_files(discover(year_dir), contracts)
+    return intake_files(discover(year_dir), template, year)
 
 
-def intake_files(files: list[LandingFile], contracts: dict[str, Contract]) -> Intake:
+def intake_files(files: list[LandingFile], template: Template, year: int) -> Intake:
     """A batch of submission files (a year's landing folder, or the files a cluster checks
-    before sending them); their names must be distinct."""
+    before sending them) as validated in `year`; their names must be distinct."""
+    records, parts = read_files(files, template)
+    return intake_parts(records, parts, template, year)
+
+
+def read_files(files: list[LandingFile], template: Template) -> tuple[dict[str, FileRecord], list[Part]]:
+    """Every file read and its tables recognised, before any year's version is chosen."""
     records: dict[str, FileRecord] = {}
     parts: list[Part] = []
     for file in files:
@@ -248,24 +342,51 @@ def intake_files(files: list[LandingFile], contracts: dict[str, Contract]) -> In
             record.reasons.append(f"not a submission ({file.suffix or 'no extension'}): only .csv and .xlsx are read")
             continue
         try:
-            file_parts = _read_parts(record, contracts)
+            file_parts = _read_parts(record, template)
         except FileRejected as exc:
             record.status = "quarantined"
             record.reasons.append(str(exc))
             continue
         # a CSV file is one table of one kind; a workbook holds both
         record.kind = "workbook" if file.suffix == ".xlsx" else file_parts[0].kind
-        record.rows_read = 0  # counted below from the parts it passes on
         parts += file_parts
+    return records, parts
 
-    kept = supersede(parts, records)
-    for part in parts:
+
+def _set_aside(record: FileRecord, reason: str) -> None:
+    # as for a file set aside on reading: its kind is not one the pipeline used
+    record.status, record.template_version, record.kind = "quarantined", None, "other"
+    record.reasons.append(reason)
+
+
+def intake_parts(records: dict[str, FileRecord], parts: list[Part], template: Template, year: int) -> Intake:
+    """The parts validated in `year`: each file's layout chosen (a file with a part that follows
+    no accepted version is set aside whole), then the template's supersession rule."""
+    usable = []
+    for name in dict.fromkeys(p.file.name for p in parts):
+        own = [p for p in parts if p.file.name == name]
+        record = records[name]
+        problems = []
+        for part in own:
+            try:
+                _apply_layout(part, record, template, year)
+            except FileRejected as exc:
+                problems.append(f"sheet {part.sheet!r}: {exc}" if part.sheet else str(exc))
+        if problems:
+            # the file is the submission unit: a workbook with a broken sheet is quarantined whole
+            _set_aside(record, "; ".join(problems))
+            continue
+        record.rows_read = 0  # counted below from the parts it passes on
+        usable += own
+
+    kept = supersede(usable, records)
+    for part in usable:
         record = records[part.file.name]
         # an ingested file answers for the rows it passes on; a superseded one for all it held
         if part in kept or record.status == "superseded":
             record.rows_read += len(part.cells)
     cells = {
-        kind: pd.concat([empty_cells(contract)] + [p.cells for p in kept if p.kind == kind], ignore_index=True)
-        for kind, contract in contracts.items()
+        kind: pd.concat([empty_cells(template, kind)] + [p.cells for p in kept if p.kind == kind], ignore_index=True)
+        for kind in template.kinds
     }
     return Intake(list(records.values()), cells)

@@ -116,6 +116,31 @@ def _quality(f: ReportFigures) -> tuple[str, list[dict]]:
     ]
 
 
+def _services(f: ReportFigures) -> dict | None:
+    """Outcomes by services used (template version 2 years), the known bands in the chart."""
+    table = f.service_intensity
+    if table.empty:
+        return None
+    known = table[(table["band"] != "unknown") & (table["companies"] > 0)]
+    unknown = int(table.loc[table["band"] == "unknown", "companies"].sum())
+    return {
+        "chart": report_charts.service_intensity_chart(
+            known["band"].tolist(),
+            {flag: known[f"{flag}_share"].astype(float).tolist() for flag in FLAGS},
+            known["companies"].astype(int).tolist(),
+        ),
+        "rows": [
+            {
+                "band": r["band"],
+                "companies": _count(r["companies"]),
+                "cells": ["-" if pd.isna(r[f"{flag}_share"]) else f"{r[f'{flag}_share']:.0%}" for flag in FLAGS],
+            }
+            for r in table.to_dict("records")
+        ],
+        "unknown": _count(unknown),
+    }
+
+
 def render_report(f: ReportFigures, run_id: str = "", generated: datetime | None = None) -> str:
     generated = generated or datetime.now(timezone.utc)
     national = f.national.loc[f.year]
@@ -212,6 +237,7 @@ def render_report(f: ReportFigures, run_id: str = "", generated: datetime | None
         rules=f.quarantine_rules.to_dict("records"),
         silent=[{"id": r.cluster_id, "name": r.cluster_name} for r in f.clusters_without_members.itertuples()],
         impact=f.impact,
+        services=_services(f),
         method=[
             "A distinct company is one private company (actor type company), counted once however "
             "many clusters list it: "

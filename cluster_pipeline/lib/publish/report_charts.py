@@ -174,3 +174,31 @@ def balance_chart(covariates: list[str], before: list[float], after: list[float]
         "Balance before and after matching: "
         + ", ".join(f"{c}: {b:.2f} to {a:.2f}" for c, b, a in zip(covariates, before, after)),
     )
+
+
+def service_intensity_chart(bands: list[str], shares: dict[str, list[float]], companies: list[int]) -> str:
+    """Per band of services used, the share of its companies with each outcome (grouped bars)."""
+    fig, ax = _pyplot().subplots(figsize=(6.4, 2.8))
+    width = 0.8 / max(len(shares), 1)
+    for i, ((flag, values), colour) in enumerate(zip(shares.items(), OKABE_ITO)):
+        ax.bar(
+            [b + (i - (len(shares) - 1) / 2) * width for b in range(len(bands))],
+            values,
+            width,
+            color=colour,
+            label=flag.replace("_", " "),
+        )
+    ax.set_xticks(range(len(bands)), [f"{b}\n({n:,} companies)" for b, n in zip(bands, companies)], fontsize=7)
+    ax.set_title("Members who used more services report more outcomes (an association)", fontsize=9, loc="left")
+    ax.set_xlabel("services of its clusters a company used that year")
+    ax.set_ylabel("share of the band's companies")
+    ax.yaxis.set_major_formatter(lambda v, _: f"{v:.0%}")
+    ax.legend(fontsize=7, frameon=False, loc="center left", bbox_to_anchor=(1, 0.5))
+    return _svg(
+        fig,
+        "Share of companies with each outcome by services used: "
+        + "; ".join(
+            f"{band}: " + ", ".join(f"{flag.replace('_', ' ')} {values[i]:.0%}" for flag, values in shares.items())
+            for i, band in enumerate(bands)
+        ),
+    )

@@ -33,6 +33,7 @@ class ReportFigures:
     quarantine_rules: pd.DataFrame  # quarantined rows by rule
     clusters_without_members: pd.DataFrame  # profile accepted, no accepted members
     impact: dict  # the impact section's context (lib/impact/report_section.py); available False without one
+    service_intensity: pd.DataFrame  # of the year; empty in a year without template version 2 files
 
     @property
     def previous(self) -> int | None:
@@ -98,4 +99,5 @@ def report_figures(output: Path, year: int) -> ReportFigures:
         quarantine_rules=_rules(quarantine),
         clusters_without_members=silent,
         impact=impact_section(output, year),
+        service_intensity=read_partition(output, "service_intensity", year),
     )

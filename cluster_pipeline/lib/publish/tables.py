@@ -85,6 +85,12 @@ TABLES: dict[str, list[ColumnSpec]] = {
             "Superseded by a file of the same cluster and kind with the same modification time "
             "(the stated tie rule decided: the name later in alphabetical order wins).",
         ),
+        ColumnSpec(
+            "template_version",
+            INT,
+            "The version of the survey template (SURVEY_TEMPLATE.md) the file was validated by: 1 or 2 "
+            "(a workbook: its members sheet's); null for a file not read or set aside.",
+        ),
     ],
     "quarantine": [
         *LINEAGE_SPECS[:2],
@@ -133,7 +139,23 @@ TABLES: dict[str, list[ColumnSpec]] = {
         ColumnSpec("company_id", TEXT, "The resolved organisation (see companies)."),
         *LINEAGE_SPECS,
         ColumnSpec("actor_type", TEXT, "company, knowledge_institution or public_actor, as the row says."),
-        ColumnSpec("committed_member", BOOL, "Formal, committed member (not just a one-off participant)."),
+        ColumnSpec(
+            "committed_member",
+            BOOL,
+            "Formal, committed member (not just a one-off participant); from template version 2 "
+            "derived from member_type (true for committed).",
+        ),
+        ColumnSpec(
+            "member_type",
+            TEXT,
+            "committed or participant (template version 2); null for a row of a version 1 file.",
+        ),
+        ColumnSpec(
+            "services_used",
+            INT,
+            "How many of the cluster's services the member used that year (template version 2); "
+            "null for a row of a version 1 file.",
+        ),
         *flag_specs("The cluster reports that the organisation {}."),
         ColumnSpec(
             "cvr_status",
@@ -194,6 +216,24 @@ TABLES: dict[str, list[ColumnSpec]] = {
             FLOAT,
             "The region's share of innovating companies (new_products) over its share of all companies.",
         ),
+    ],
+    "service_intensity": [
+        ColumnSpec(
+            "band",
+            TEXT,
+            "Services used, summed over a company's memberships that year: 0, 1-2, 3-5, 6+ (the "
+            "service_bands seed), or unknown when one of its memberships has none (a template "
+            "version 1 file). Rows only in years with version 2 files.",
+        ),
+        ColumnSpec("companies", INT, "Distinct private companies in the band."),
+        *[
+            spec
+            for flag, meaning in FLAG_DESCRIPTIONS.items()
+            for spec in (
+                ColumnSpec(flag, INT, f"Distinct companies in the band that {meaning}."),
+                ColumnSpec(f"{flag}_share", FLOAT, f"{flag} / companies (null for an empty band)."),
+            )
+        ],
     ],
     "indicator_status": [
         ColumnSpec(

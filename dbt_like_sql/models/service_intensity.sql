@@ -1,0 +1,52 @@
+-- Companies by how many of their clusters' services they used (template version 2: from 2017),
+-- and the share of each band reporting each outcome: a company's services_used summed over its
+-- memberships (one per cluster: a company listed twice in a cluster counts once, with its
+-- highest figure), in the bands of the service_bands seed; unknown when any of its memberships
+-- has no services_used (a version 1 file). Empty in a year without version 2 files.
+with per_membership as (
+    select company_id, cluster_id,
+        max(services_used) as services_used,
+        bool_or(services_used is null) as unknown
+    from {{ ref('memberships') }}
+    where actor_type = 'company'
+    group by company_id, cluster_id
+),
+per_company as (
+    select company_id, sum(services_used) as services_used, bool_or(unknown) as unknown
+    from per_membership
+    group by company_id
+),
+bands as (
+    select band, cast(low as integer) as low, cast(high as integer) as high,
+        row_number() over (order by cast(low as integer)) as band_order
+    from {{ ref('service_bands') }}
+),
+banded as (
+    select c.*, case when p.unknown then 'unknown' else b.band end as band
+    from per_company as p
+    join {{ ref('companies') }} as c using (company_id)
+    left join bands as b on not p.unknown and p.services_used >= b.low and (b.high is null or p.services_used <= b.high)
+),
+all_bands as (
+    select band, band_order from bands
+    union all
+    select 'unknown', (select count(*) + 1 from bands)
+),
+counted as (
+    select band, count(*) as companies,
+        {% for flag in flags %}count(*) filter (where {{ flag }}) as {{ flag }}{{ "," if not loop.last }}
+        {% endfor %}
+    from banded
+    group by band
+)
+select
+    a.band,
+    coalesce(companies, 0) as companies,
+    {% for flag in flags %}
+    coalesce({{ flag }}, 0) as {{ flag }},
+    {{ flag }} / nullif(companies, 0) as {{ flag }}_share{{ "," if not loop.last }}
+    {% endfor %}
+from all_bands as a
+left join counted using (band)
+where exists (select 1 from {{ ref('memberships') }} where member_type is not null)
+order by a.band_order
