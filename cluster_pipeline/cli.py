@@ -111,9 +111,10 @@ def run(args) -> int:
                     f"    check not passed: {check.asset_key.to_user_string()} / {check.check_name}"
                     f" ({check.severity.value.lower()})"
                 )
-        # a file set aside takes a cluster out of every figure: name each one
-        for file in manifest[manifest["status"].isin(["quarantined", "ignored"])].itertuples():
-            verb = "set aside" if file.status == "quarantined" else "ignored"
+        # a file set aside, replaced or in conflict takes rows out of the figures: name each one, with why
+        verbs = {"quarantined": "set aside", "ignored": "ignored", "superseded": "superseded"}
+        for file in manifest[manifest["reason"].notna()].itertuples():
+            verb = "conflict" if file.conflict else "tie" if file.tie else verbs.get(file.status, "note")
             print(f"    {verb}: {file.source_file}: {file.reason}")
     checks = outcome.identity_checks
     print(
@@ -219,7 +220,9 @@ def explain(args) -> int:
         print(f"explain: {error}", file=sys.stderr)
         return 2
     if args.format == "csv":
-        found.rows.to_csv(sys.stdout, index=False)
+        from cluster_pipeline.lib.publish.exports import write_csv
+
+        write_csv(found.rows, sys.stdout)
     else:
         print(found.summary())
         print(found.rows.to_string(index=False) if len(found.rows) else "(no rows)")

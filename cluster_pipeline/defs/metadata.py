@@ -39,3 +39,18 @@ def table_metadata(
         "path": dg.MetadataValue.path(str(path)),
         "preview": dg.MetadataValue.md(markdown_table(frame if preview is None else preview)),
     }
+
+
+def warn_when_any(check_name: str, found: pd.DataFrame, label: str, asset_key: str | None = None, **extra):
+    """A warning check that passes when nothing was found, and lists what was (as `label`)."""
+    return dg.AssetCheckResult(
+        asset_key=asset_key,
+        check_name=check_name,
+        passed=found.empty,
+        severity=dg.AssetCheckSeverity.WARN,
+        metadata={
+            label: dg.MetadataValue.md(markdown_table(found) if len(found) else "none"),
+            "count": len(found),
+            **extra,
+        },
+    )

@@ -232,12 +232,15 @@ def write_csv(path: Path, values: list[list], dialect: Dialect) -> None:
     path.write_bytes(buffer.getvalue().encode(dialect.encoding, errors="replace"))
 
 
-def write_xlsx(path: Path, sheets: dict[str, list[list]]) -> None:
+def write_xlsx(path: Path, sheets: dict[str, list[list]], hidden: set[str] = frozenset()) -> None:
+    """A workbook with a sheet per entry; the sheets named in `hidden` hidden (as Excel's Hide does)."""
     import openpyxl
 
     workbook = openpyxl.Workbook(write_only=True)
     for title, values in sheets.items():
         sheet = workbook.create_sheet(title)
+        if title in hidden:
+            sheet.sheet_state = "hidden"
         for row in values:
             sheet.append(row)
     workbook.save(path)

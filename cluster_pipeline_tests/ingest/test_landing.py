@@ -202,12 +202,13 @@ def test_non_submissions_are_ignored(tmp_path):
 
 def test_the_later_members_file_of_a_cluster_supersedes_the_earlier(tmp_path):
     write_csv(tmp_path / "2016" / "draft.csv", [MEMBERS_HEADER, member(name="Old")], mtime=1_000_000)
-    write_csv(tmp_path / "2016" / "final.csv", [MEMBERS_HEADER, member(name="New")], mtime=2_000_000)
+    final = [MEMBERS_HEADER, member(name="Old"), member(name="New")]
+    write_csv(tmp_path / "2016" / "final.csv", final, mtime=2_000_000)
     result = intake(tmp_path / "2016")
     statuses = status_of(result)
     assert statuses["draft.csv"][0] == "superseded" and "final.csv" in statuses["draft.csv"][1][0]
     assert statuses["final.csv"] == ("ingested", [])
-    assert result.cells["members"]["name"].tolist() == ["New"]
+    assert result.cells["members"]["name"].tolist() == ["Old", "New"]
 
 
 def test_a_year_without_landing_folder_names_the_folder(tmp_path):

@@ -119,16 +119,24 @@ def test_a_nul_byte_sets_the_csv_aside_naming_its_line_and_byte_offset(tmp_path)
     assert f"NUL byte at line 3 (byte offset {offset})" in record.reasons[0]
 
 
-def test_a_tie_in_modification_time_is_decided_by_the_stated_rule_and_flagged(tmp_path):
-    write_csv(tmp_path / "a_members.csv", [MEMBERS_HEADER, member(name="Old")], mtime=1_000_000)
-    write_csv(tmp_path / "b_members.csv", [MEMBERS_HEADER, member(name="New")], mtime=1_000_000)
+def test_a_tie_in_modification_time_keeps_the_longer_list_and_is_flagged(tmp_path):
+    final = [MEMBERS_HEADER, member(name="Old"), member(name="New")]
+    write_csv(tmp_path / "a_members.csv", final, mtime=1_000_000)
+    write_csv(tmp_path / "b_members.csv", [MEMBERS_HEADER, member(name="Old")], mtime=1_000_000)
     result = intake(tmp_path)
     records = {r.file.name: r for r in result.files}
+    assert records["b_members.csv"].status == "superseded" and records["b_members.csv"].tie
+    assert "same modification time: the one with more rows wins" in records["b_members.csv"].reasons[0]
+    assert not records["a_members.csv"].tie
+    assert result.cells["members"]["name"].tolist() == ["Old", "New"]
+
+
+def test_a_tie_of_lists_of_one_length_is_decided_by_the_name(tmp_path):
+    write_csv(tmp_path / "a_members.csv", [MEMBERS_HEADER, member(name="Old")], mtime=1_000_000)
+    write_csv(tmp_path / "b_members.csv", [MEMBERS_HEADER, member(name="Old")], mtime=1_000_000)
+    records = {r.file.name: r for r in intake(tmp_path).files}
     assert records["a_members.csv"].status == "superseded" and records["a_members.csv"].tie
-    assert "same modification time: the name later in alphabetical order wins" in records["a_members.csv"].reasons[0]
-    assert "modified later" not in records["a_members.csv"].reasons[0]
-    assert not records["b_members.csv"].tie
-    assert result.cells["members"]["name"].tolist() == ["New"]
+    assert "the same rows: the name later in alphabetical order wins" in records["a_members.csv"].reasons[0]
 
 
 def test_the_rows_of_a_file_set_aside_are_counted_where_they_can_be(tmp_path):

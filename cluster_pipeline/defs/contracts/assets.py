@@ -4,11 +4,14 @@ quarantine broken rows and files with every reason, normalise what passes."""
 import dagster as dg
 import pandas as pd
 
-from cluster_pipeline.defs.metadata import markdown_table, table_metadata
+from cluster_pipeline.defs.metadata import markdown_table, table_metadata, warn_when_any
 from cluster_pipeline.defs.partitions import year_of, years
 from cluster_pipeline.defs.resources import OutputFolder
+from cluster_pipeline.lib import seeds
 from cluster_pipeline.lib.contracts.submissions import (
+    PROFILE_CONFLICT,
     clusters_without_members,
+    implausible_first_years,
     member_count_jumps,
     validate_year,
     year_quarantine,
@@ -21,6 +24,8 @@ MAX_QUARANTINE_RATE = 0.02  # above 2% of rows read, someone should look at the 
 CLUSTERS_WITH_MEMBERS = "every_cluster_with_a_profile_has_members"
 STEADY_MEMBERS = "member_counts_within_threefold_of_last_year"
 MAX_CHANGE = 3.0
+ONE_PROFILE = "one_profile_per_cluster"
+FIRST_YEAR_SIZES = "first_year_cluster_sizes_plausible"
 
 
 def reasons_summary(quarantine: pd.DataFrame) -> pd.DataFrame:
@@ -71,6 +76,19 @@ def reasons_summary(quarantine: pd.DataFrame) -> pd.DataFrame:
             description=f"Warns about clusters whose accepted members rows changed more than "
             f"{MAX_CHANGE:g}-fold from the previous year (a test file, a half list).",
         ),
+        dg.AssetCheckSpec(
+            ONE_PROFILE,
+            asset="accepted_profiles",
+            description="Warns about clusters with different profile rows this year: every one of them is quarantined "
+            "and the cluster's members are set aside as for a cluster without a profile.",
+        ),
+        dg.AssetCheckSpec(
+            FIRST_YEAR_SIZES,
+            asset="accepted_members",
+            description="Warns about a cluster in its first year far larger than any other (more than "
+            "first_year_cluster_factor times the year's largest other cluster, or first_year_cluster_limit rows: "
+            "the thresholds seed).",
+        ),
     ],
 )
 def validate_submissions(context: dg.AssetExecutionContext, output: OutputFolder):
@@ -116,28 +134,18 @@ def validate_submissions(context: dg.AssetExecutionContext, output: OutputFolder
     )
     members = validated["members"].accepted
     silent = clusters_without_members(validated["profile"].accepted, members)
-    yield dg.AssetCheckResult(
-        asset_key="accepted_members",
-        check_name=CLUSTERS_WITH_MEMBERS,
-        passed=silent.empty,
-        severity=dg.AssetCheckSeverity.WARN,
-        metadata={
-            "clusters": dg.MetadataValue.md(markdown_table(silent) if len(silent) else "none"),
-            "count": len(silent),
-        },
-    )
+    yield warn_when_any(CLUSTERS_WITH_MEMBERS, silent, "clusters", "accepted_members")
+    conflicting = quarantine[
+        quarantine["reasons"].map(lambda rs: any(r.startswith(PROFILE_CONFLICT) for r in rs)).astype(bool)
+    ]
+    yield warn_when_any(ONE_PROFILE, conflicting[["source_file", "source_row", "reasons"]], "rows", "accepted_profiles")
     previous = output.file("accepted_members", year - 1)
-    jumps = member_count_jumps(
-        output.read("accepted_members", year - 1) if previous.exists() else None, members, MAX_CHANGE
+    last_year = output.read("accepted_members", year - 1) if previous.exists() else None
+    limits = seeds.thresholds()
+    large = implausible_first_years(
+        last_year, members, limits["first_year_cluster_factor"], int(limits["first_year_cluster_limit"])
     )
-    yield dg.AssetCheckResult(
-        asset_key="accepted_members",
-        check_name=STEADY_MEMBERS,
-        passed=jumps.empty,
-        severity=dg.AssetCheckSeverity.WARN,
-        metadata={
-            "clusters": dg.MetadataValue.md(markdown_table(jumps) if len(jumps) else "none"),
-            "count": len(jumps),
-            "compared_with": year - 1 if previous.exists() else "no previous year",
-        },
-    )
+    yield warn_when_any(FIRST_YEAR_SIZES, large, "clusters", "accepted_members")
+    jumps = member_count_jumps(last_year, members, MAX_CHANGE)
+    compared = year - 1 if previous.exists() else "no previous year"
+    yield warn_when_any(STEADY_MEMBERS, jumps, "clusters", "accepted_members", compared_with=compared)

@@ -3,7 +3,7 @@
 import dagster as dg
 import pandas as pd
 
-from cluster_pipeline.defs.metadata import markdown_table, table_metadata
+from cluster_pipeline.defs.metadata import markdown_table, table_metadata, warn_when_any
 from cluster_pipeline.defs.partitions import year_of, years
 from cluster_pipeline.defs.resources import LandingFolder, OutputFolder
 from cluster_pipeline.lib.contracts.gx_adapter import warm_up
@@ -15,6 +15,8 @@ from cluster_pipeline.lib.publish import tables
 
 ACCOUNTING = "rows_accounted_for"
 CURRENT_TEMPLATE = "files_follow_the_template_in_force"
+CONFLICTS = "no_supersession_conflicts"
+TIES = "no_supersession_ties"
 
 
 @dg.asset(
@@ -44,6 +46,10 @@ def landed_files(
     )
 
 
+def flagged_files(manifest: pd.DataFrame, flag: str) -> pd.DataFrame:
+    return manifest[manifest[flag].fillna(False).astype(bool)][["source_file", "status", "reason"]]
+
+
 @dg.asset(
     partitions_def=years,
     group_name="ingest",
@@ -62,6 +68,19 @@ def landed_files(
             description="Warns about files validated by an older template version (accepted in its transition "
             "year) and files set aside for following another version: their secretariats should move to "
             "the version in force.",
+        ),
+        dg.AssetCheckSpec(
+            CONFLICTS,
+            asset="ingest_manifest",
+            description="Warns about files that give a cluster another file gives too without being a version of it "
+            "(another cluster's list under this cluster's id, two members sheets in a workbook): their rows are "
+            "quarantined and the cluster is missing until one list is sent.",
+        ),
+        dg.AssetCheckSpec(
+            TIES,
+            asset="ingest_manifest",
+            description="Warns about files superseded by a file of the same cluster with the same modification time "
+            "(the tie rule decided, not the sender).",
         ),
     ],
     description="One row per landing file: sha256, size, kind, status, and rows read / accepted / quarantined, "
@@ -96,17 +115,10 @@ def ingest_manifest(context: dg.AssetExecutionContext, output: OutputFolder):
             ),
         },
     )
+    yield warn_when_any(CONFLICTS, flagged_files(manifest, "conflict"), "files")
+    yield warn_when_any(TIES, flagged_files(manifest, "tie"), "files")
     in_force = load_template().version_in_force(year)
     older = manifest[manifest["template_version"].notna() & (manifest["template_version"] < in_force)]
-    other = manifest[[isinstance(r, str) and OTHER_VERSION in r for r in manifest["reason"]]]
+    other = manifest[manifest["reason"].map(lambda r: isinstance(r, str) and OTHER_VERSION in r).astype(bool)]
     behind = pd.concat([older, other])[["source_file", "status", "template_version", "reason"]]
-    yield dg.AssetCheckResult(
-        check_name=CURRENT_TEMPLATE,
-        passed=behind.empty,
-        severity=dg.AssetCheckSeverity.WARN,
-        metadata={
-            "template_version_in_force": in_force,
-            "files": dg.MetadataValue.md(markdown_table(behind) if len(behind) else "none"),
-            "count": len(behind),
-        },
-    )
+    yield warn_when_any(CURRENT_TEMPLATE, behind, "files", template_version_in_force=in_force)

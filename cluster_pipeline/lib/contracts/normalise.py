@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 CVR_WEIGHTS = np.array([2, 7, 6, 5, 4, 3, 2, 1])
-_CVR_NOISE = re.compile(r"^DK[-\s]?|[\s\-.]", re.IGNORECASE)
+_CVR_NOISE = re.compile(r"^DK[-\s]?|[\s\-.,]", re.IGNORECASE)  # a comma: Excel's thousands separator
 
 
 def per_distinct(parse: Callable[..., pd.Series]) -> Callable[..., pd.Series]:
@@ -32,7 +32,7 @@ def per_distinct(parse: Callable[..., pd.Series]) -> Callable[..., pd.Series]:
 
 
 def clean_cvr(text: pd.Series) -> pd.Series:
-    """Strip the ways people write a CVR number (DK prefix, spaces, hyphens)."""
+    """Strip the ways people write a CVR number (DK prefix, spaces, hyphens, thousands separators)."""
     return text.str.replace(_CVR_NOISE, "", regex=True).where(text.notna())
 
 

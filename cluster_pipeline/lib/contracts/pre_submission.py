@@ -156,23 +156,35 @@ def _problems(quarantine: pd.DataFrame, columns: set[str]) -> list[Problem]:
     return problems
 
 
-def _warnings(record: FileRecord, status: str, invalid: pd.DataFrame, quarantine: pd.DataFrame) -> list[str]:
-    """`invalid`: the file's accepted members rows whose CVR fails the check digit."""
+def _rows_text(rows: pd.DataFrame) -> str:
+    """ "sheet 'Medlemmer' rows 4 ('1234'), 9 ('x')" for the rows' cvr_raw, per sheet."""
+    sheets: dict[str | None, list[str]] = {}
+    for r in rows.itertuples():
+        sheets.setdefault(_sheet(r.source_sheet), []).append(f"{r.source_row} ({r.cvr_raw!r})")
+    return "; ".join(
+        f"{f'sheet {sheet!r} ' if sheet else ''}row{'' if len(found) == 1 else 's'} {', '.join(found)}"
+        for sheet, found in sheets.items()
+    )
+
+
+def _warnings(record: FileRecord, status: str, members: pd.DataFrame, quarantine: pd.DataFrame) -> list[str]:
+    """`members`: the file's accepted members rows."""
+    invalid = members[members["cvr_status"] == "invalid"]
+    separated = members[(members["cvr_status"] == "valid") & members["cvr_raw"].str.contains(",", regex=False)]
     warnings = list(record.reasons) if status != "set_aside" else []  # an ingested file's reasons are notes
     warnings += [f"{where}: the rows above it are not read" for where in record.header_found]
     warnings += [
         f"column {header!r} is not in the template: it will be ignored (never published)"
         for header in record.ignored_columns
     ]
+    if len(separated):
+        warnings.append(
+            f"column cvr: {_count(len(separated), 'CVR number')} written with thousands separators, in "
+            f"{_rows_text(separated)}: read as the 8 digits (the template writes them without separators)"
+        )
     if len(invalid):
         one = len(invalid) == 1
-        sheets: dict[str | None, list[str]] = {}
-        for r in invalid.itertuples():
-            sheets.setdefault(_sheet(r.source_sheet), []).append(f"{r.source_row} ({r.cvr_raw!r})")
-        cells = "; ".join(
-            f"{f'sheet {sheet!r} ' if sheet else ''}row{'' if len(rows) == 1 else 's'} {', '.join(rows)}"
-            for sheet, rows in sheets.items()
-        )
+        cells = _rows_text(invalid)
         outcome = "the row counts, but its company is" if one else "the rows count, but their companies are"
         warnings.append(
             f"column cvr: {_count(len(invalid), 'CVR number')} {'fails' if one else 'fail'} the check "
@@ -195,7 +207,8 @@ def _warnings(record: FileRecord, status: str, invalid: pd.DataFrame, quarantine
         )
     if record.tie:
         warnings.append(
-            "two files of this batch have the same modification time: the name later in alphabetical order wins"
+            "two files of this batch have the same modification time: the one with more rows wins, then the "
+            "name later in alphabetical order"
         )
     return warnings
 
@@ -216,7 +229,7 @@ def check_submission(
     manifest = ingest_manifest(records, [v.accepted for v in validated.values()], quarantine).set_index("source_file")
     columns = {name for kind in template.kinds for name in template.column_names(kind)}
     members = validated["members"].accepted
-    invalid_cvrs = dict(tuple(members[members["cvr_status"] == "invalid"].groupby("source_file")))
+    members_of = dict(tuple(members.groupby("source_file")))
 
     checks = []
     for record in intake.files:
@@ -232,7 +245,7 @@ def check_submission(
                 rows_accepted=int(entry["rows_accepted"]),
                 rows_quarantined=int(entry["rows_quarantined"]),
                 problems=_problems(own, columns),
-                warnings=_warnings(record, status, invalid_cvrs.get(record.file.name, members.iloc[:0]), own),
+                warnings=_warnings(record, status, members_of.get(record.file.name, members.iloc[:0]), own),
                 headers=record.header_mapping,
                 template_version=record.template_version,
             )

@@ -8,7 +8,7 @@ import pandas as pd
 from cluster_pipeline.lib import seeds
 from cluster_pipeline.lib.contracts.compiler import RuleInputs
 from cluster_pipeline.lib.contracts.template import Template
-from cluster_pipeline.lib.contracts.validation import QUARANTINE_COLUMNS, Validated, validate_versions
+from cluster_pipeline.lib.contracts.validation import QUARANTINE_COLUMNS, Validated, quarantine_rows, validate_versions
 from cluster_pipeline.lib.ingest.intake import FileRecord
 from cluster_pipeline.lib.publish.tables import columns
 
@@ -17,9 +17,59 @@ def reference_data() -> dict[str, set[str]]:
     return {"municipalities.municipality_code": set(seeds.municipalities()["municipality_code"])}
 
 
+PROFILE_DUPLICATE, PROFILE_CONFLICT = "profile.duplicate", "profile.conflict"
+
+
+def _where(rows: pd.DataFrame) -> str:
+    """ "a.csv rows 2 and 3" / "a.csv row 2 and b.csv row 4" """
+    parts = []
+    for (file, sheet), group in rows.groupby(["source_file", rows["source_sheet"].fillna("")], sort=False):
+        numbers = [str(n) for n in group["source_row"]]
+        label = f"row {numbers[0]}" if len(numbers) == 1 else f"rows {', '.join(numbers[:-1])} and {numbers[-1]}"
+        parts.append(f"{file}{f' sheet {sheet!r}' if sheet else ''} {label}")
+    return " and ".join(parts)
+
+
+def one_profile_per_cluster(profiles: Validated, template: Template, year: int) -> Validated:
+    """A cluster has one profile a year: identical rows count once (the copies quarantined as
+    duplicates); different rows for one cluster are all quarantined, naming each other, and
+    the cluster's members are then handled as for a cluster without a profile."""
+    accepted = profiles.accepted
+    values = [c for c in accepted.columns if c not in ("source_file", "source_sheet", "source_row")]
+    repeated = accepted[accepted.duplicated("cluster_id", keep=False)]
+    set_aside, reasons = [], []
+    for cluster, rows in repeated.groupby("cluster_id"):
+        first = rows.iloc[[0]]
+        if len(rows.drop_duplicates(subset=values)) == 1:
+            for index in rows.index[1:]:
+                set_aside.append(index)
+                reasons.append([f"{PROFILE_DUPLICATE}: the same profile of {cluster} as {_where(first)}: counted once"])
+        else:
+            for index in rows.index:
+                set_aside.append(index)
+                reasons.append(
+                    [
+                        f"{PROFILE_CONFLICT}: {cluster} has {len(rows)} different profiles this year ({_where(rows)}): "
+                        "none is used, and its members are set aside as for a cluster without a profile; "
+                        "send one profile"
+                    ]
+                )
+    if not set_aside:
+        return profiles
+    contract = template.current("profile", year)
+    # the record holds the row as validated (normalised values, as text)
+    text = accepted.loc[set_aside].astype(object).map(lambda v: None if pd.isna(v) else str(v))
+    quarantined = quarantine_rows(text, reasons, contract)
+    return Validated(
+        accepted.drop(index=set_aside).reset_index(drop=True),
+        pd.concat([profiles.quarantined, quarantined], ignore_index=True),
+    )
+
+
 def validate_year(cells: dict[str, pd.DataFrame], template: Template, year: int) -> dict[str, Validated]:
-    """Profiles first: a members row must name a cluster with an accepted profile."""
+    """Profiles first: a members row must name a cluster with one accepted profile."""
     profiles = validate_versions(cells["profile"], template, "profile", RuleInputs(year, reference_data()))
+    profiles = one_profile_per_cluster(profiles, template, year)
     keys = {"profile.cluster_id": set(profiles.accepted["cluster_id"])}
     members = validate_versions(cells["members"], template, "members", RuleInputs(year, reference_data(), keys))
     return {"profile": profiles, "members": members}
@@ -39,6 +89,7 @@ def records_frame(records: list[FileRecord]) -> pd.DataFrame:
             "ignored_columns": [r.ignored_columns for r in records],
             "header_found": ["; ".join(r.header_found) or None for r in records],
             "tie": [r.tie for r in records],
+            "conflict": [r.conflict for r in records],
             "template_version": pd.array([r.template_version for r in records], dtype="Int64"),
         }
     )
@@ -86,6 +137,23 @@ def clusters_without_members(profiles: pd.DataFrame, members: pd.DataFrame) -> p
     """Clusters with an accepted profile but no accepted members rows."""
     missing = profiles[~profiles["cluster_id"].isin(set(members["cluster_id"]))]
     return missing[["cluster_id", "cluster_name"]].sort_values("cluster_id").reset_index(drop=True)
+
+
+def implausible_first_years(
+    previous: pd.DataFrame | None, members: pd.DataFrame, factor: float, limit: int
+) -> pd.DataFrame:
+    """Clusters in their first year (no members rows the year before) with more than `limit` rows,
+    or more than `factor` times the rows of the year's largest other cluster (a test file, a
+    register extract sent as a members list)."""
+    columns = ["cluster_id", "rows", "largest_other_cluster"]
+    counts = members["cluster_id"].value_counts()
+    new = counts[~counts.index.isin(set(previous["cluster_id"]))] if previous is not None else counts
+    found = []
+    for cluster, rows in new.items():
+        largest = int(counts.drop(cluster).max()) if len(counts) > 1 else 0
+        if rows > limit or (largest and rows > factor * largest):
+            found.append({"cluster_id": cluster, "rows": int(rows), "largest_other_cluster": largest})
+    return pd.DataFrame(found, columns=columns)
 
 
 def member_count_jumps(previous: pd.DataFrame | None, members: pd.DataFrame, factor: float) -> pd.DataFrame:

@@ -114,9 +114,13 @@ def validate_kind(cells: pd.DataFrame, contract: Contract, inputs: RuleInputs) -
     suite = f"{contract.kind}_v{contract.template_version}_{inputs.reporting_year}"
     failures = failing_rows(frame, rules, suite_name=suite)
     reasons: dict[int, list[str]] = {}
+    unreadable = set(failures[READ_RULE.rule_id])
     for rule in rules:
         for position in failures[rule.rule_id]:
-            reasons.setdefault(position, []).append(_reason(rule, cells, position, contract.confidential))
+            # a row that could not be read as written (shifted cells, a byte that is not UTF-8) breaks
+            # the other rules only as a consequence: its read problem is its reason
+            if rule is READ_RULE or position not in unreadable:
+                reasons.setdefault(position, []).append(_reason(rule, cells, position, contract.confidential))
     broken = sorted(reasons)
     quarantined = quarantine_rows(cells.iloc[broken], [reasons[i] for i in broken], contract)
     accepted = normalise_rows(cells.drop(index=broken), frame.drop(index=broken), contract)
@@ -170,10 +174,13 @@ QUARANTINE_COLUMNS = ["source_file", "source_sheet", "source_row", "level", "rea
 
 def quarantine_rows(cells: pd.DataFrame, reasons: list[list[str]], contract: Contract) -> pd.DataFrame:
     known = [c.name for c in contract.columns]
+    # every known column, null for a blank cell (a missing value read back from Parquet is NaN, not JSON)
     records = [
         None
         if contract.confidential
-        else json.dumps({k: v for k, v in row.items() if v is not None}, ensure_ascii=False)
+        else json.dumps(
+            {k: v if isinstance(v, str) else None for k, v in row.items()}, ensure_ascii=False, allow_nan=False
+        )
         for row in cells[known].to_dict("records")
     ]
     return pd.DataFrame(

@@ -2,12 +2,13 @@
 
 Recognises what each CSV file or sheet is from its header, maps English or Danish
 headers to contract columns, drops unknown columns (they may hold personal data),
-rejects files that cannot be used, and applies the template's supersession rule.
+rejects files that cannot be used, and applies the template's supersession rule (supersession.py).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import re
+from dataclasses import dataclass, field, replace
 from itertools import zip_longest
 from pathlib import Path
 
@@ -17,6 +18,7 @@ from cluster_pipeline.lib.contracts.changes import layout_advice
 from cluster_pipeline.lib.contracts.model import Contract, canonical_token
 from cluster_pipeline.lib.contracts.template import Template
 from cluster_pipeline.lib.ingest.landing import FileRejected, LandingFile, Table, discover, read_tables
+from cluster_pipeline.lib.ingest.supersession import cluster_ids, supersede
 
 LINEAGE = ["source_file", "source_sheet", "source_row"]
 READ_ERROR = "_read_error"
@@ -32,11 +34,11 @@ class Part:
     file: LandingFile
     kind: str
     cells: pd.DataFrame
-    cluster_id: str | None
     mapping: list[HeaderMapping]
     present: frozenset[str]  # the columns its header names
     sheet: str | None = None
     contract: Contract | None = None
+    encoding: str = "utf-8"
 
 
 @dataclass(frozen=True)
@@ -58,6 +60,7 @@ class FileRecord:
     header_mapping: list[HeaderMapping] = field(default_factory=list)
     header_found: list[str] = field(default_factory=list)  # where a header below row 1 was found
     tie: bool = False  # superseded by a file with the same modification time
+    conflict: bool = False  # rows of a cluster given by another file too, and not a version of it: quarantined
     rows_read: int = 0
     template_version: int | None = None  # of the layout it was validated by; None when not read
 
@@ -94,6 +97,8 @@ def find_header(table: Table, template: Template) -> Table:
         table.rows[best + 1 :],
         table.row_numbers[best + 1 :],
         header_row=number,
+        notes=table.notes,
+        encoding=table.encoding,
     )
     rebased.problems = {n: p for n, p in table.problems.items() if n > number}
     return rebased
@@ -171,7 +176,10 @@ def read_columns(
     frame[READ_ERROR] = [
         "; ".join(
             (
-                [f"row.shape: row has {len(row)} cells but the header has {width}"]
+                [
+                    f"row.shape: row has {len(row)} cells but the header has {width}: an unquoted delimiter "
+                    "inside a value? (put the value in quotes, or save the file with another delimiter)"
+                ]
                 if len(row) > width and any(c.strip() for c in row[width:])
                 else []
             )
@@ -190,13 +198,9 @@ def empty_cells(template: Template, kind: str) -> pd.DataFrame:
     return frame
 
 
-def _cluster_of(cells: pd.DataFrame) -> str | None:
-    ids = cells["cluster_id"].dropna().str.strip().str.upper()
-    return ids.mode().iloc[0] if not ids.empty else None
-
-
 def _read_parts(record: FileRecord, template: Template) -> list[Part]:
     tables = [find_header(table, template) for table in read_tables(record.file)]
+    record.reasons += [note for table in tables for note in table.notes]
     # should the file be set aside, these are the rows it held (the quarantine rate counts them)
     record.rows_read = sum(len(table.rows) for table in tables)
     parts, problems = [], []
@@ -215,46 +219,32 @@ def _read_parts(record: FileRecord, template: Template) -> list[Part]:
             continue
         if table.header_row != 1:
             record.header_found.append(f"{where}header on row {table.header_row}")
-        parts.append(Part(record.file, kind, cells, _cluster_of(cells), mapping, present, table.source_sheet))
+        parts.append(Part(record.file, kind, cells, mapping, present, table.source_sheet, encoding=table.encoding))
     if problems:
         # the file is the submission unit: a workbook with a broken sheet is quarantined whole
         raise FileRejected("; ".join(problems))
     if not parts:
         raise FileRejected("no members or profile sheet found")
+    _note_other_clusters(record, parts, template)
     return parts
 
 
-def supersede(parts: list[Part], records: dict[str, FileRecord]) -> list[Part]:
-    """Per cluster and kind, the part from the file modified last wins (template rule); on
-    the same modification time, the name later in alphabetical order wins (a stated rule,
-    named in the reason, and the tie flagged in the manifest)."""
-    latest: dict[tuple, Part] = {}
-    for part in parts:
-        key = (part.kind, part.cluster_id)
-        best = latest.get(key)
-        if (
-            part.cluster_id is None
-            or best is None
-            or (part.file.mtime, part.file.name) > (best.file.mtime, best.file.name)
-        ):
-            latest[key] = part
-    kept = [p for p in parts if p.cluster_id is None or latest[(p.kind, p.cluster_id)] is p]
-    for part in parts:
-        if part in kept:
-            continue
-        winner = latest[(part.kind, part.cluster_id)].file
-        record = records[part.file.name]
-        if winner.mtime == part.file.mtime:
-            record.tie = True
-            why = "same modification time: the name later in alphabetical order wins"
-        else:
-            why = "modified later"
-        record.reasons.append(f"{part.kind} of {part.cluster_id} superseded by {winner.name} ({why})")
-    for name, record in records.items():
-        own = [p for p in parts if p.file.name == name]
-        if own and all(p not in kept for p in own):
-            record.status = "superseded"
-    return kept
+def _note_other_clusters(record: FileRecord, parts: list[Part], template: Template) -> None:
+    """A workbook whose members rows name a cluster its profile does not: each row counts for the
+    cluster it names, and the file says so (a copy-paste slip, or another cluster's list). A
+    malformed id has its own reason already."""
+    pattern = template.versions("members")[-1].column("cluster_id").pattern
+
+    def ids(kind):
+        found = {c for p in parts if p.kind == kind for c in cluster_ids(p.cells).dropna()}
+        return {c for c in found if re.fullmatch(pattern, c)}
+
+    profiles, members = ids("profile"), ids("members")
+    if profiles and members - profiles:
+        record.reasons.append(
+            f"members rows name {', '.join(sorted(members - profiles))}, which the profile of this file "
+            f"({', '.join(sorted(profiles))}) does not: each row counts for the cluster it names"
+        )
 
 
 def choose_contract(part: Part, template: Template, year: int) -> tuple[Contract, str | None]:
@@ -280,7 +270,14 @@ def choose_contract(part: Part, template: Template, year: int) -> tuple[Contract
         if c not in accepted and all(col in part.present for col in c.required_columns)
     ]
     if not follows:
-        raise FileRejected(f"missing required column(s): {missing}")
+        unread = [m.header for m in part.mapping if m.column is None and not m.header.isascii()]
+        hint = (
+            f" (read as Windows-1252, headers {', '.join(map(repr, unread))} were not recognised: "
+            "if the file is UTF-8, save it as CSV UTF-8 and send it again)"
+            if part.encoding == "cp1252" and unread
+            else ""
+        )
+        raise FileRejected(f"missing required column(s): {missing}{hint}")
     other = follows[-1]
     when = (
         f"in force from {other.years_from}"
@@ -379,12 +376,16 @@ def intake_parts(records: dict[str, FileRecord], parts: list[Part], template: Te
         record.rows_read = 0  # counted below from the parts it passes on
         usable += own
 
-    kept = supersede(usable, records)
-    for part in usable:
-        record = records[part.file.name]
-        # an ingested file answers for the rows it passes on; a superseded one for all it held
-        if part in kept or record.status == "superseded":
-            record.rows_read += len(part.cells)
+    dropped = supersede(usable, records, READ_ERROR).dropped
+    for name in dict.fromkeys(p.file.name for p in usable):
+        own = [p for p in usable if p.file.name == name]
+        record = records[name]
+        if all(dropped[id(p)].all() for p in own):
+            record.status = "superseded"  # it answers for all it held: a later version replaced it
+            record.rows_read = sum(len(p.cells) for p in own)
+        else:  # an ingested file answers for the rows it passes on
+            record.rows_read = sum(int((~dropped[id(p)]).sum()) for p in own)
+    kept = [replace(p, cells=p.cells[~dropped[id(p)]]) for p in usable if records[p.file.name].status != "superseded"]
     cells = {
         kind: pd.concat([empty_cells(template, kind)] + [p.cells for p in kept if p.kind == kind], ignore_index=True)
         for kind in template.kinds

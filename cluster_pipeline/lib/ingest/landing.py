@@ -60,6 +60,8 @@ class Table:
     row_numbers: list[int] = field(default_factory=list)  # as a person sees them: header is row 1
     problems: dict[int, list[str]] = field(default_factory=dict)  # row number -> "<rule>: <message>" found on read
     header_row: int = 1  # where the header was found (a title may stand above it)
+    notes: list[str] = field(default_factory=list)  # about the file, for its record (a hidden sheet, an encoding)
+    encoding: str = "utf-8"
 
 
 def sha256_of(path: Path) -> str:
@@ -92,28 +94,38 @@ def read_tables(file: LandingFile) -> list[Table]:
     return [read_csv(file)]
 
 
+# a UTF-8 multi-byte sequence: evidence that a file is UTF-8 (Windows-1252 text almost never holds one)
+_UTF8_SEQUENCE = re.compile(rb"[\xc2-\xdf][\x80-\xbf]|[\xe0-\xef][\x80-\xbf]{2}|[\xf0-\xf4][\x80-\xbf]{3}")
+_NOT_UTF8 = re.compile("[\udc80-\udcff]")  # a byte that is not UTF-8, kept by surrogateescape
+
+
 def _decode(raw: bytes) -> tuple[str, str, int]:
-    """(text, codec, length of the byte-order mark). Excel's "Unicode text" export is UTF-16
-    with a BOM; then UTF-8 (with or without BOM); Danish Excel's Windows-1252 otherwise.
-    UTF-8 decoding is strict, so a Windows-1252 file with æøå never passes as UTF-8."""
+    """(text, codec, length of the byte-order mark), decided with evidence. Excel's "Unicode
+    text" export is UTF-16 with a BOM. A file with a UTF-8 BOM, or one whose non-ASCII bytes
+    are mostly UTF-8 sequences, is UTF-8: a stray byte that is not (one Windows-1252 'ø'
+    pasted in) is kept as a surrogate escape, so the row that holds it is quarantined rather
+    than the whole file re-read as Windows-1252 (which garbles every other æ, ø, å). Only a
+    file that is not UTF-8 is read as Danish Excel's Windows-1252."""
     for bom, codec in ((codecs.BOM_UTF16_LE, "utf-16-le"), (codecs.BOM_UTF16_BE, "utf-16-be")):
         if raw.startswith(bom):
             try:
                 return raw[len(bom) :].decode(codec), codec, len(bom)
             except UnicodeDecodeError as exc:
                 raise FileRejected(f"starts as UTF-16 but cannot be decoded (byte {exc.start + len(bom)})") from None
-    if raw.startswith(codecs.BOM_UTF8):
-        raw, bom = raw[len(codecs.BOM_UTF8) :], len(codecs.BOM_UTF8)
-    else:
-        bom = 0
+    bom = len(codecs.BOM_UTF8) if raw.startswith(codecs.BOM_UTF8) else 0
+    body = raw[bom:]
     try:
-        return raw.decode("utf-8"), "utf-8", bom
+        return body.decode("utf-8"), "utf-8", bom
     except UnicodeDecodeError:
         pass
+    text = body.decode("utf-8", errors="surrogateescape")
+    stray = len(_NOT_UTF8.findall(text))
+    if bom or len(_UTF8_SEQUENCE.findall(body)) > stray:
+        return text, "utf-8", bom
     try:
-        return raw.decode("cp1252"), "cp1252", bom
+        return body.decode("cp1252"), "cp1252", bom
     except UnicodeDecodeError as exc:
-        raise FileRejected(f"cannot decode as UTF-16, UTF-8 or Windows-1252 (byte {exc.start})") from None
+        raise FileRejected(f"cannot decode as UTF-16, UTF-8 or Windows-1252 (byte {exc.start + bom})") from None
 
 
 def decode(raw: bytes) -> str:
@@ -133,6 +145,42 @@ def _blank(cells: list[str]) -> bool:
     return not "".join(cells).strip()
 
 
+# UTF-8 æ ø å Æ Ø Å é ü read as Windows-1252 and saved again as UTF-8: 'MÃ¸lledata'
+_DOUBLE_ENCODED = re.compile("Ã[¦¸¥†˜…©¼]")
+
+
+def _encoding_problems(table: Table, lines: list[str], bom: int, last_lines: dict[int, int]) -> None:
+    """Rows holding a byte that is not UTF-8 (in a UTF-8 file) are marked with the line and
+    byte offset, the byte shown as U+FFFD; text that looks double-encoded is a note on the file.
+    `last_lines`: row number -> the last line of the row (a quoted newline stays inside a cell)."""
+    offset = bom
+    for number, line in enumerate(lines if any(_NOT_UTF8.search(line) for line in lines) else [], start=1):
+        stray = _NOT_UTF8.search(line)
+        if stray:
+            byte = ord(stray.group()) - 0xDC00
+            at = offset + len(line[: stray.start()].encode("utf-8", errors="surrogateescape"))
+            row = next((r for r, last in last_lines.items() if last >= number), None)
+            if row is None or row not in table.row_numbers:
+                raise FileRejected(
+                    f"the header holds a byte that is not UTF-8 (0x{byte:02X} at byte offset {at}) in a file that "
+                    "is otherwise UTF-8: save the file as UTF-8 (CSV UTF-8 in Excel) and send it again"
+                )
+            table.problems.setdefault(row, []).append(
+                f"row.encoding: line {number} holds a byte that is not UTF-8 (0x{byte:02X} at byte offset {at}) "
+                "in a file that is otherwise UTF-8: save the file as UTF-8 (CSV UTF-8 in Excel) and send it again"
+            )
+            position = table.row_numbers.index(row)
+            table.rows[position] = [_NOT_UTF8.sub("\ufffd", cell) for cell in table.rows[position]]
+        offset += len(line.encode("utf-8", errors="surrogateescape"))
+    garbled = next((i for i, line in enumerate(lines, start=1) if _DOUBLE_ENCODED.search(line)), None)
+    if garbled:
+        sample = _DOUBLE_ENCODED.search(lines[garbled - 1]).group()
+        table.notes.append(
+            f"text looks double-encoded ({sample!r} on line {garbled}, where an æ, ø or å belongs): the file "
+            "was probably converted twice; check the names before it is published"
+        )
+
+
 def read_csv(file: LandingFile) -> Table:
     text, codec, bom = _decode(file.path.read_bytes())
     if not text.strip():
@@ -148,14 +196,19 @@ def read_csv(file: LandingFile) -> Table:
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
     try:
         header = next(reader)
-        table = Table(file.name, None, [h.strip() for h in header])
+        table = Table(file.name, None, [h.strip() for h in header], encoding=codec)
         # Excel shows one row per record (a quoted newline stays inside its cell)
+        last_lines = {1: reader.line_num}
         for number, cells in enumerate(reader, start=2):
+            last_lines[number] = reader.line_num
             if not _blank(cells):
                 table.rows.append(cells)
                 table.row_numbers.append(number)
     except csv.Error as exc:
         raise FileRejected(f"malformed CSV at line {reader.line_num}: {exc}") from None
+    if codec == "utf-8" and (_NOT_UTF8.search(text) or _DOUBLE_ENCODED.search(text)):
+        # the lines as the csv reader counts them
+        _encoding_problems(table, io.StringIO(text, newline="").readlines(), bom, last_lines)
     return table
 
 
@@ -284,7 +337,7 @@ def read_xlsx(file: LandingFile) -> list[Table]:
     the container check. Rows are numbered as Excel shows them: calamine is asked for the
     sheet from A1 (skip_empty_area=False), so list position + 1 is the Excel row."""
     parts_with_formulas = check_xlsx_container(file.path)
-    from python_calamine import CalamineWorkbook
+    from python_calamine import CalamineWorkbook, SheetVisibleEnum
 
     try:
         workbook = CalamineWorkbook.from_path(str(file.path))
@@ -293,7 +346,10 @@ def read_xlsx(file: LandingFile) -> list[Table]:
     try:
         formulas = formulas_without_value(file.path, parts_with_formulas)
         tables = []
-        for name in workbook.sheet_names:
+        # a hidden sheet is not what the sender sees (last year's list, a lookup): never read as data
+        hidden = [s.name for s in workbook.sheets_metadata if s.visible != SheetVisibleEnum.Visible]
+        notes = [f"sheet {name!r} is hidden: ignored, not read as data" for name in hidden]
+        for name in (n for n in workbook.sheet_names if n not in hidden):
             rows = workbook.get_sheet_by_name(name).to_python(skip_empty_area=False)
             if not rows:
                 continue
@@ -308,6 +364,10 @@ def read_xlsx(file: LandingFile) -> list[Table]:
                     table.row_numbers.append(number)
             _mark_formula_cells(table, formulas.get(name, []))
             tables.append(table)
+        if not tables and hidden:
+            raise FileRejected(f"holds no visible sheet (hidden: {', '.join(hidden)})")
+        if tables:
+            tables[0].notes += notes
         return tables
     except Exception as exc:
         raise FileRejected(f"cannot be read as an XLSX workbook: {type(exc).__name__}: {exc}") from None

@@ -105,11 +105,17 @@ def _quality(f: ReportFigures) -> tuple[str, list[dict]]:
         f"{int(f.manifest['rows_accepted'].sum()):,} accepted, "
         f"{int(f.manifest['rows_quarantined'].sum()):,} quarantined."
     )
-    listed = f.manifest[f.manifest["status"] != "ingested"].sort_values(["status", "source_file"])
+    # files that took rows out of the figures: set aside, replaced (a tie said so), in conflict with another
+    conflict = f.manifest["conflict"].fillna(False).astype(bool)
+    listed = f.manifest[(f.manifest["status"] != "ingested") | conflict].sort_values(["status", "source_file"])
     return sentence, [
         {
             "file": r.source_file,
-            "status": {"quarantined": "set aside"}.get(r.status, r.status),
+            "status": "conflict: rows quarantined"
+            if r.conflict
+            else "superseded (same modification time)"
+            if r.tie
+            else {"quarantined": "set aside"}.get(r.status, r.status),
             "reason": r.reason or "",
         }
         for r in listed.itertuples()

@@ -83,7 +83,13 @@ TABLES: dict[str, list[ColumnSpec]] = {
             "tie",
             BOOL,
             "Superseded by a file of the same cluster and kind with the same modification time "
-            "(the stated tie rule decided: the name later in alphabetical order wins).",
+            "(the stated tie rule decided: the one with more rows wins, then the name later in alphabetical order).",
+        ),
+        ColumnSpec(
+            "conflict",
+            BOOL,
+            "Some of its rows give a cluster that another file (or sheet) of the same kind gives too, and "
+            "neither is a version of the other (they share too few organisations): those rows are quarantined.",
         ),
         ColumnSpec(
             "template_version",
