@@ -11,7 +11,7 @@ nothing else.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, cached_property
 from pathlib import Path
 
 from cluster_pipeline.lib.contracts.model import KINDS, Contract, ContractError, load_contract_file
@@ -63,7 +63,16 @@ class Template:
 
     def header_map(self, kind: str) -> dict[str, str]:
         """Every header any version of the kind knows (to recognise a file before its version is chosen)."""
-        return {h: name for c in self.versions(kind) for h, name in c.header_map.items()}
+        return self._header_maps[kind]
+
+    @cached_property
+    def _header_maps(self) -> dict[str, dict[str, str]]:
+        return {k: {h: name for c in self.versions(k) for h, name in c.header_map.items()} for k in self.kinds}
+
+    @cached_property
+    def known_headers(self) -> frozenset[str]:
+        """Every header of every kind and version (to find the header row below a title)."""
+        return frozenset(h for k in self.kinds for h in self._header_maps[k])
 
     def column_names(self, kind: str) -> list[str]:
         """Every column of any version of the kind, in the order the versions introduce them."""

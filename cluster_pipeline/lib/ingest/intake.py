@@ -37,7 +37,6 @@ class Part:
     mapping: list[HeaderMapping]
     present: frozenset[str]  # the columns its header names
     sheet: str | None = None
-    contract: Contract | None = None
     encoding: str = "utf-8"
 
 
@@ -75,8 +74,7 @@ HEADER_SEARCH_ROWS = 10  # a title and a blank row or two may stand above the he
 
 
 def _known_headers(cells: list[str], template: Template) -> int:
-    known = {h for kind in template.kinds for h in template.header_map(kind)}
-    return len({canonical_token(c) for c in cells if c and c.strip()} & known)
+    return len({canonical_token(c) for c in cells if c and c.strip()} & template.known_headers)
 
 
 def find_header(table: Table, template: Template) -> Table:
@@ -134,9 +132,12 @@ def require_columns(contract: Contract, present: frozenset[str]) -> None:
         raise FileRejected(f"missing required column(s): {', '.join(missing)}")
 
 
+NO_DATA_ROWS = "holds no data rows (header only)"
+
+
 def require_rows(table: Table) -> None:
     if not table.rows:
-        raise FileRejected("holds no data rows (header only)")
+        raise FileRejected(NO_DATA_ROWS)
 
 
 def read_columns(
@@ -294,8 +295,8 @@ def _apply_layout(part: Part, record: FileRecord, template: Template, year: int)
     """Choose the part's contract, drop the columns it does not have (a later version's column
     in an earlier year is unknown: ignored and reported) and record how each header was read."""
     contract, warning = choose_contract(part, template, year)
-    require_rows_of(part)
-    part.contract = contract
+    if part.cells.empty:
+        raise FileRejected(NO_DATA_ROWS)
     own = {c.name for c in contract.columns}
     for column in part.present - own:
         part.cells[column] = None
@@ -308,11 +309,6 @@ def _apply_layout(part: Part, record: FileRecord, template: Template, year: int)
     # a workbook follows the version of its members sheet (the profile did not change)
     version = template.template_version_of(contract, year)
     record.template_version = min(version, record.template_version or version)
-
-
-def require_rows_of(part: Part) -> None:
-    if part.cells.empty:
-        raise FileRejected("holds no data rows (header only)")
 
 
 def intake_year(year_dir: Path, template: Template, year: int) -> Intake:
@@ -376,7 +372,7 @@ def intake_parts(records: dict[str, FileRecord], parts: list[Part], template: Te
         record.rows_read = 0  # counted below from the parts it passes on
         usable += own
 
-    dropped = supersede(usable, records, READ_ERROR).dropped
+    dropped = supersede(usable, records, READ_ERROR)
     for name in dict.fromkeys(p.file.name for p in usable):
         own = [p for p in usable if p.file.name == name]
         record = records[name]

@@ -154,7 +154,7 @@ def _encoding_problems(table: Table, lines: list[str], bom: int, last_lines: dic
     byte offset, the byte shown as U+FFFD; text that looks double-encoded is a note on the file.
     `last_lines`: row number -> the last line of the row (a quoted newline stays inside a cell)."""
     offset = bom
-    for number, line in enumerate(lines if any(_NOT_UTF8.search(line) for line in lines) else [], start=1):
+    for number, line in enumerate(lines, start=1):
         stray = _NOT_UTF8.search(line)
         if stray:
             byte = ord(stray.group()) - 0xDC00

@@ -63,14 +63,9 @@ def _mark_conflict(slice_: Slice, reason: str, read_error: str) -> None:
     cells.loc[slice_.rows, read_error] = [f"{b}; {reason}" if isinstance(b, str) else reason for b in before]
 
 
-@dataclass
-class Supersession:
-    dropped: dict[int, pd.Series]  # id(part) -> rows replaced by a later version
-
-
-def supersede(parts: list, records: dict, read_error: str) -> Supersession:
+def supersede(parts: list, records: dict, read_error: str) -> dict[int, pd.Series]:
     """Decide per kind and cluster; conflicting rows are marked (in `read_error`) to be
-    quarantined; returns the rows each part loses to a later version."""
+    quarantined; returns, per id(part), the rows it loses to a later version."""
     minimum = seeds.thresholds()["min_shared_for_supersession"]
     slices: dict[tuple[str, str], list[Slice]] = {}
     for part in parts:
@@ -101,7 +96,7 @@ def supersede(parts: list, records: dict, read_error: str) -> Supersession:
             else:
                 why = "modified later"
             record.reasons.append(f"{kind} of {cluster} superseded by {winner.file.name} ({why}; {share:.0%} shared)")
-    return Supersession(dropped)
+    return dropped
 
 
 def _conflict(kind, cluster, winner: Slice, other: Slice, share, same_file, records, read_error) -> None:
