@@ -1,11 +1,12 @@
 """The whole pipeline against its floor, side by side in one run.
 
-    .venv/bin/python benchmarks/pipeline.py                 # scale 1 (3 years CLI, 1 year UI path), scale 10
-    .venv/bin/python benchmarks/pipeline.py --scales 1 10 100
+    .venv/bin/python benchmarks/pipeline.py                 # scale 1: five years and one year, every path
+    .venv/bin/python benchmarks/pipeline.py --scales 1 20 100   # + five years at scale 20, one year at 100
 
-The floor is what any pipeline must do: read every landing file of the year(s) into
-pandas frames in one cold Python process (python-calamine for XLSX after the zip check,
-pandas for CSV after decoding). Each measurement is a fresh process (wall time and peak
+The floor is what any pipeline must do: read every file the run reads into pandas frames in
+one cold Python process: the landing files of the year(s) (python-calamine for XLSX after the
+zip check, pandas for CSV after decoding) and the firm register's files (the impact step reads
+all of them in every run). Each measurement is a fresh process (wall time and peak
 RSS from wait4); times are reported as multiples of the floor measured in the same run,
 since this machine is shared and noisy. Sample data is generated once per scale under
 benchmarks/.data/ (not timed). Results: benchmarks/results/pipeline.md.
@@ -27,7 +28,7 @@ ROOT = HERE.parent
 DATA = HERE / ".data"
 RESULTS = HERE / "results" / "pipeline.md"
 BIN = Path(sys.executable).parent
-CLI_YEARS = [2014, 2015, 2016]
+FIVE_YEARS = [2014, 2015, 2016, 2017, 2018]
 ONE_YEAR = 2016
 
 FLOOR = """
@@ -56,6 +57,13 @@ for folder in sys.argv[1:]:
             except Exception:
                 continue
 print(frames, "frames")
+"""
+REGISTER_FLOOR = """
+import sys
+from pathlib import Path
+import pandas as pd
+for path in sorted(Path(sys.argv[1]).glob("firms_*.csv")):
+    pd.read_csv(path, sep=";", dtype=str)
 """
 
 
@@ -99,11 +107,16 @@ def register_for(landing: Path) -> Path:
     return landing.with_name(landing.name.replace("landing", "register"))
 
 
-def floor(landing: Path, years: list[int]) -> tuple[float, float]:
-    return measure([sys.executable, "-c", FLOOR, *[str(landing / str(y)) for y in years]])
+def floor(landing: Path, years: list[int], register: bool = True) -> tuple[float, float]:
+    """The landing files of the years and (when the run reads it) the register's files."""
+    files, rss = measure([sys.executable, "-c", FLOOR, *[str(landing / str(y)) for y in years]])
+    if not register:
+        return files, rss
+    register_seconds, register_rss = measure([sys.executable, "-c", REGISTER_FLOOR, str(register_for(landing))])
+    return files + register_seconds, max(rss, register_rss)
 
 
-def cli(landing: Path, years: list[int]) -> tuple[float, float]:
+def cli(landing: Path, years: list[int], register: bool = True) -> tuple[float, float]:
     with tempfile.TemporaryDirectory() as output, tempfile.TemporaryDirectory() as home:
         return measure(
             [
@@ -116,27 +129,19 @@ def cli(landing: Path, years: list[int]) -> tuple[float, float]:
                 "--years",
                 ",".join(map(str, years)),
                 "--register",
-                register_for(landing),
+                register_for(landing) if register else Path(output) / "no_register",
             ],
             env={"DAGSTER_HOME": home},
         )
 
 
-def ui_path(landing: Path, year: int) -> tuple[float, float]:
-    """How the UI, the schedule and the sensor run a year: dagster asset materialize."""
+def through_dagster(landing: Path, years: list[int]) -> tuple[float, float]:
+    """How the UI, the schedule and the sensor run years: `dagster asset materialize` of every
+    asset, one year by --partition, several as one single-run backfill by --partition-range."""
+    span = ["--partition", str(years[0])] if len(years) == 1 else ["--partition-range", f"{years[0]}...{years[-1]}"]
     with tempfile.TemporaryDirectory() as output, tempfile.TemporaryDirectory() as home:
         return measure(
-            [
-                BIN / "dagster",
-                "asset",
-                "materialize",
-                "-m",
-                "cluster_pipeline.definitions",
-                "--select",
-                "*",
-                "--partition",
-                str(year),
-            ],
+            [BIN / "dagster", "asset", "materialize", "-m", "cluster_pipeline.definitions", "--select", "*", *span],
             env={
                 "DAGSTER_HOME": home,
                 "CLUSTER_PIPELINE_LANDING_DIR": str(landing),
@@ -148,7 +153,7 @@ def ui_path(landing: Path, year: int) -> tuple[float, float]:
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--scales", nargs="+", type=float, default=[1, 10])
+    parser.add_argument("--scales", nargs="+", type=float, default=[1])
     args = parser.parse_args()
     rows = []
 
@@ -158,25 +163,26 @@ def main() -> None:
         )
         print(rows[-1], flush=True)
 
+    def span(years):
+        return f"{years[0]}-{years[-1]}" if len(years) > 1 else str(years[0])
+
     for scale in args.scales:
-        if scale == 1:
-            landing = landing_for(1, CLI_YEARS)
-            f3, r3 = floor(landing, CLI_YEARS)
-            record("floor: read the files into pandas", 1, "2014-2016", f3, r3, f3)
-            seconds, rss = cli(landing, CLI_YEARS)
-            record("`cluster-pipeline run`", 1, "2014-2016", seconds, rss, f3)
-            f1, r1 = floor(landing, [ONE_YEAR])
-            record("floor: read the files into pandas", 1, str(ONE_YEAR), f1, r1, f1)
-            seconds, rss = ui_path(landing, ONE_YEAR)
-            record("`dagster asset materialize` (UI path)", 1, str(ONE_YEAR), seconds, rss, f1)
-            seconds, rss = cli(landing, [ONE_YEAR])
-            record("`cluster-pipeline run`", 1, str(ONE_YEAR), seconds, rss, f1)
-        else:
-            landing = landing_for(scale, [ONE_YEAR])
-            f1, r1 = floor(landing, [ONE_YEAR])
-            record("floor: read the files into pandas", scale, str(ONE_YEAR), f1, r1, f1)
-            seconds, rss = cli(landing, [ONE_YEAR])
-            record("`cluster-pipeline run`", scale, str(ONE_YEAR), seconds, rss, f1)
+        measured = [FIVE_YEARS, [ONE_YEAR]] if scale <= 20 else [[ONE_YEAR]]
+        landing = landing_for(scale, sorted({y for years in measured for y in years}))
+        # the survey pipeline alone (no register: the impact step is skipped), then with the register
+        floor_seconds, rss = floor(landing, measured[0], register=False)
+        record("floor: read the landing files into pandas", scale, span(measured[0]), floor_seconds, rss, floor_seconds)
+        seconds, rss = cli(landing, measured[0], register=False)
+        record("`cluster-pipeline run`, no register", scale, span(measured[0]), seconds, rss, floor_seconds)
+        for years in measured:
+            floor_seconds, rss = floor(landing, years)
+            record("floor: read the files and the register", scale, span(years), floor_seconds, rss, floor_seconds)
+            seconds, rss = cli(landing, years)
+            record("`cluster-pipeline run`", scale, span(years), seconds, rss, floor_seconds)
+            if scale == 1:
+                seconds, rss = through_dagster(landing, years)
+                what = "`dagster asset materialize` (UI path)" if len(years) == 1 else "single-run backfill (UI path)"
+                record(what, scale, span(years), seconds, rss, floor_seconds)
 
     lines = [
         "# Pipeline against its floor",

@@ -91,16 +91,20 @@ def run(args) -> int:
     waiting = f"waiting for another run that is writing {output.resolve()} ..."
     with _instance() as instance, year_lock(output, "identities", on_wait=lambda: print(waiting, flush=True)):
         outcome = run_years(years, resources, instance, progress=lambda line: print(line, flush=True))
-    print()
+    together = (
+        f"{years[0]}-{years[-1]} in one run per part of the graph" if outcome.one_run_per_part else "year by year"
+    )
+    print(f"\n{len(years)} year(s) in {outcome.seconds:.1f}s ({together})")
     for year, result in outcome.years.items():
+        took = "" if outcome.one_run_per_part else f" ({result.seconds:.1f}s)"
         if not result.success:
-            print(f"{year}: FAILED ({result.seconds:.1f}s)\n    " + "\n    ".join(result.errors))
+            print(f"{year}: FAILED{took}\n    " + "\n    ".join(result.errors))
             continue
         manifest = read_partition(output, "ingest_manifest", year)
         ingested = manifest[manifest["status"] == "ingested"]
         files = ", ".join(f"{n} {status}" for status, n in manifest["status"].value_counts().items())
         print(
-            f"{year}: ok ({result.seconds:.1f}s)\n    files: {files}\n    rows of ingested files: "
+            f"{year}: ok{took}\n    files: {files}\n    rows of ingested files: "
             f"{int(ingested['rows_read'].sum()):,} read = {int(ingested['rows_accepted'].sum()):,} accepted + "
             f"{int(ingested['rows_quarantined'].sum()):,} quarantined\n"
             f"    checks: {sum(c.passed for c in result.checks)} of {len(result.checks)} passed"

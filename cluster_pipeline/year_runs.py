@@ -10,6 +10,11 @@ assets the UI shows, in steps so that what spans all years is computed once
    deployment with dagster-daemon);
 4. the impact measurement once, over every published year (skipped without a register);
 5. per year, the report, which shows the impact measurement too.
+
+Consecutive years go through each part in one Dagster run (steps 1-3 in one, as a single-run
+backfill from the UI does), so imports, the contracts' suites and the run overhead are paid
+once. When that run fails, the years go again one by one, so that a failing year is named and
+the others are published.
 """
 
 from __future__ import annotations
@@ -21,17 +26,30 @@ import dagster as dg
 
 from cluster_pipeline.definitions import ASSETS
 from cluster_pipeline.defs.companies.assets import IDS, out_of_date_years
+from cluster_pipeline.defs.partitions import PASSED_BY_YEAR, range_tags
 from cluster_pipeline.defs.selections import AFTER_IDENTITIES, IDENTITIES, IMPACT, REPORTS, REPUBLISH, UP_TO_RESOLUTION
 
 QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+YEAR_TAG = "cluster_pipeline/year"
+
+
+@dataclass(frozen=True)
+class YearCheck:
+    """One year's verdict of an asset check (a check over many years holds each year's)."""
+
+    asset_key: dg.AssetKey
+    check_name: str
+    passed: bool
+    severity: dg.AssetCheckSeverity
+    metadata: dict
 
 
 @dataclass
 class YearOutcome:
     year: int
-    seconds: float = 0.0
+    seconds: float = 0.0  # of the runs of this year alone; 0 when it ran with other years
     errors: list[str] = field(default_factory=list)
-    checks: list = field(default_factory=list)  # AssetCheckEvaluation
+    checks: list[YearCheck] = field(default_factory=list)
 
     @property
     def success(self) -> bool:
@@ -47,12 +65,19 @@ class Outcome:
     impact_errors: list[str] = field(default_factory=list)
     impact_checks: list = field(default_factory=list)
     impact_skipped: bool = True  # no register files: nothing measured
+    seconds: float = 0.0
+    one_run_per_part: bool = False  # the years went through each part of the graph together
 
 
 def _errors(result: dg.ExecuteInProcessResult) -> list[str]:
-    failures = [
-        e.event_specific_data.error.message.strip() for e in result.all_events if e.event_type_value == "STEP_FAILURE"
-    ]
+    """Each failed step with what went wrong: the innermost cause, not Dagster's wrapper."""
+    failures = []
+    for event in result.all_events:
+        if event.event_type_value == "STEP_FAILURE":
+            error = event.event_specific_data.error
+            while error.cause is not None:
+                error = error.cause
+            failures.append(f"{event.step_key}: {error.message.strip()}")
     return failures or ([] if result.success else ["run failed"])
 
 
@@ -60,11 +85,14 @@ def _skipped(result: dg.ExecuteInProcessResult) -> bool:
     return result.success and not result.get_asset_materialization_events()
 
 
-def _materialise(selection, resources, instance, partition: int | None = None, tags: dict | None = None):
+def _materialise(selection, resources, instance, years: list[int] | None = None, tags: dict | None = None):
+    """One run of the selection; for consecutive years, one run over their range."""
+    if years and len(years) > 1:
+        tags = {**(tags or {}), **range_tags(years[0], years[-1])}
     return dg.materialize(
         ASSETS,
         selection=selection,
-        partition_key=None if partition is None else str(partition),
+        partition_key=str(years[0]) if years and len(years) == 1 else None,
         instance=instance,
         resources=resources,
         raise_on_error=False,
@@ -73,16 +101,103 @@ def _materialise(selection, resources, instance, partition: int | None = None, t
     )
 
 
+def _year_checks(evaluations, year: int) -> list[YearCheck]:
+    """The year's verdicts: a check over many years says each year's in its metadata."""
+    checks = []
+    for check in evaluations:
+        by_year = check.metadata.get(PASSED_BY_YEAR)
+        prefix = f"{year}: "
+        checks.append(
+            YearCheck(
+                check.asset_key,
+                check.check_name,
+                by_year.value[str(year)] if by_year else check.passed,
+                check.severity,
+                {k.removeprefix(prefix): v for k, v in check.metadata.items() if k.startswith(prefix)}
+                if by_year
+                else dict(check.metadata),
+            )
+        )
+    return checks
+
+
 def _year_step(outcome: YearOutcome, selection, resources, instance) -> None:
     """One run of the year's assets in the selection; its time, errors and checks go to the year."""
     started = time.perf_counter()
-    result = _materialise(selection, resources, instance, outcome.year, {"cluster_pipeline/year": str(outcome.year)})
+    result = _materialise(selection, resources, instance, [outcome.year], {YEAR_TAG: str(outcome.year)})
     outcome.seconds += time.perf_counter() - started
     outcome.errors += _errors(result)
-    outcome.checks += result.get_asset_check_evaluations()
+    outcome.checks += _year_checks(result.get_asset_check_evaluations(), outcome.year)
+
+
+def _consecutive(years: list[int]) -> bool:
+    return len(years) > 1 and years == list(range(years[0], years[-1] + 1))
 
 
 def run_years(years: list[int], resources: dict, instance: dg.DagsterInstance, progress=print) -> Outcome:
+    started = time.perf_counter()
+    outcome = None
+    if _consecutive(years):
+        outcome = _together(years, resources, instance, progress)
+    if outcome is None:
+        outcome = _year_by_year(years, resources, instance, progress)
+    outcome.seconds = time.perf_counter() - started
+    return outcome
+
+
+def _together(years: list[int], resources: dict, instance, progress) -> Outcome | None:
+    """Every part of the graph in one run over the years (None when a step failed)."""
+    span = f"{years[0]}-{years[-1]}"
+    progress(f"{span}: ingest, contracts, companies, identities, statistics, warehouse in one run ...")
+    published = _materialise(UP_TO_RESOLUTION | IDENTITIES | AFTER_IDENTITIES, resources, instance, years)
+    if not published.success:
+        progress(f"{span}: a step failed; the years go again one by one, to name the failing year ...")
+        return None
+    identity_keys = IDENTITIES.resolve(ASSETS)
+    evaluations = published.get_asset_check_evaluations()
+    yearly = [c for c in evaluations if c.asset_key not in identity_keys]
+    outcomes = {year: YearOutcome(year, checks=_year_checks(yearly, year)) for year in years}
+    identity_checks = [c for c in evaluations if c.asset_key in identity_keys]
+    republished, republish_errors = _republish(resources, instance, progress)
+    impact = _impact(resources, instance, progress)
+    progress(f"{span}: reports ...")
+    reports = _materialise(REPORTS, resources, instance, years)
+    for year, outcome in outcomes.items():
+        outcome.errors += _errors(reports)
+        outcome.checks += _year_checks(reports.get_asset_check_evaluations(), year)
+    return Outcome(
+        outcomes,
+        republish_errors,
+        identity_checks,
+        republished,
+        _errors(impact),
+        impact.get_asset_check_evaluations(),
+        _skipped(impact),
+        one_run_per_part=True,
+    )
+
+
+def _republish(resources: dict, instance, progress) -> tuple[list[int], list[str]]:
+    """Every year whose published ids the identities changed is published again under them."""
+    output = resources["output"]
+    republished, errors = [], []
+    for year in out_of_date_years(output, output.read(IDS)):
+        progress(f"{year}: re-publishing companies and memberships under the new identities ...")
+        tags = {YEAR_TAG: str(year), "cluster_pipeline/trigger": "identities_changed"}
+        result = _materialise(REPUBLISH, resources, instance, [year], tags)
+        if result.success:
+            republished.append(year)
+        else:
+            errors += [f"re-publishing {year}: {e}" for e in _errors(result)]
+    return republished, errors
+
+
+def _impact(resources: dict, instance, progress) -> dg.ExecuteInProcessResult:
+    progress("impact measurement across years ...")
+    return _materialise(IMPACT, resources, instance)
+
+
+def _year_by_year(years: list[int], resources: dict, instance, progress) -> Outcome:
     outcomes = {year: YearOutcome(year) for year in years}
     for year, outcome in outcomes.items():
         progress(f"{year}: ingest, contracts, companies of the year ...")
@@ -91,41 +206,24 @@ def run_years(years: list[int], resources: dict, instance: dg.DagsterInstance, p
     progress("company identities across years ...")
     identities = _materialise(IDENTITIES, resources, instance)
     identity_errors = _errors(identities)
-    republished: list[int] = []
     if identity_errors:
         for outcome in outcomes.values():
             outcome.errors.append("company identities failed")
-        return Outcome(outcomes, identity_errors, identities.get_asset_check_evaluations(), republished)
+        return Outcome(outcomes, identity_errors, identities.get_asset_check_evaluations(), [])
 
     for year, outcome in outcomes.items():
         if outcome.success:
             progress(f"{year}: companies, statistics, warehouse ...")
             _year_step(outcome, AFTER_IDENTITIES, resources, instance)
-
-    output = resources["output"]
-    for year in out_of_date_years(output, output.read(IDS)):
-        progress(f"{year}: re-publishing companies and memberships under the new identities ...")
-        result = _materialise(
-            REPUBLISH,
-            resources,
-            instance,
-            year,
-            {"cluster_pipeline/year": str(year), "cluster_pipeline/trigger": "identities_changed"},
-        )
-        if result.success:
-            republished.append(year)
-        else:
-            identity_errors += [f"re-publishing {year}: {e}" for e in _errors(result)]
-
-    progress("impact measurement across years ...")
-    impact = _materialise(IMPACT, resources, instance)
+    republished, republish_errors = _republish(resources, instance, progress)
+    impact = _impact(resources, instance, progress)
     for year, outcome in outcomes.items():
         if outcome.success:
             progress(f"{year}: report ...")
             _year_step(outcome, REPORTS, resources, instance)
     return Outcome(
         outcomes,
-        identity_errors,
+        identity_errors + republish_errors,
         identities.get_asset_check_evaluations(),
         republished,
         _errors(impact),

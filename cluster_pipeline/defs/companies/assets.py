@@ -16,7 +16,7 @@ import pandas as pd
 
 from cluster_pipeline.defs.conditions import follows
 from cluster_pipeline.defs.metadata import markdown_table, table_metadata
-from cluster_pipeline.defs.partitions import year_of, years
+from cluster_pipeline.defs.partitions import ONE_RUN_FOR_MANY_YEARS, for_each_year, years
 from cluster_pipeline.defs.resources import OutputFolder, Warehouse
 from cluster_pipeline.defs.selections import REPUBLISH
 from cluster_pipeline.lib import seeds
@@ -47,20 +47,24 @@ IDENTITIES_UPDATED = follows(
 
 @dg.asset(
     partitions_def=years,
+    backfill_policy=ONE_RUN_FOR_MANY_YEARS,
     group_name="companies",
     deps=["accepted_members"],
     kinds={"python", "parquet"},
     description="The year's members rows resolved to distinct organisations, from that year's evidence alone, "
     "with the year's own ids (intermediate: company_identities names them across years).",
 )
-def resolved_companies(context: dg.AssetExecutionContext, output: OutputFolder) -> dg.MaterializeResult:
-    year = year_of(context)
+def resolved_companies(context: dg.AssetExecutionContext, output: OutputFolder):
+    yield from for_each_year(context, lambda year: _resolve_year(year, output))
+
+
+def _resolve_year(year: int, output: OutputFolder):
     members = output.read("accepted_members", year)
     resolution = resolve(members, seeds.municipalities(), seeds.sme_employee_limit())
     path = output.write("resolved_companies", resolution.companies, year)
     output.write("resolved_memberships", resolution.memberships, year)
     rules = resolution.memberships["match_rule"].value_counts().rename_axis("match_rule").reset_index(name="rows")
-    return dg.MaterializeResult(
+    yield dg.MaterializeResult(
         metadata={
             **table_metadata(resolution.companies, path),
             "memberships": len(resolution.memberships),
@@ -84,6 +88,7 @@ def out_of_date_years(output: OutputFolder, ids: pd.DataFrame) -> list[int]:
     deps=["resolved_companies"],
     kinds={"python", "parquet", "sql"},
     pool="company_identities",  # one writer of the identities at a time
+    backfill_policy=ONE_RUN_FOR_MANY_YEARS,  # once in a backfill's run, after every year's resolution
     check_specs=[
         dg.AssetCheckSpec(
             STABLE_IDS,
@@ -159,6 +164,7 @@ def company_identities(context: dg.AssetExecutionContext, output: OutputFolder, 
 
 @dg.multi_asset(
     partitions_def=years,
+    backfill_policy=ONE_RUN_FOR_MANY_YEARS,
     group_name="companies",
     specs=[
         dg.AssetSpec(
@@ -205,9 +211,13 @@ def company_identities(context: dg.AssetExecutionContext, output: OutputFolder, 
     can_subset=False,
 )
 def identified_companies(context: dg.AssetExecutionContext, output: OutputFolder):
-    year = year_of(context)
-    members = output.read("accepted_members", year)
     ids = output.read(IDS)
+    identities = output.read("company_identities")
+    yield from for_each_year(context, lambda year: _identify_year(year, ids, identities, output))
+
+
+def _identify_year(year: int, ids: pd.DataFrame, identities: pd.DataFrame, output: OutputFolder):
+    members = output.read("accepted_members", year)
     companies = apply_ids(output.read("resolved_companies", year), ids, year)
     memberships = apply_ids(output.read("resolved_memberships", year), ids, year)
 
@@ -256,7 +266,6 @@ def identified_companies(context: dg.AssetExecutionContext, output: OutputFolder
         severity=dg.AssetCheckSeverity.WARN,
         metadata={"ratio": dg.MetadataValue.float(ratio), "companies": len(companies), "memberships": len(memberships)},
     )
-    identities = output.read("company_identities")
     known = set(identities.loc[identities["company_id"] == identities["current_id"], "company_id"])
     unknown = sorted(set(companies["company_id"]) - known)
     yield dg.AssetCheckResult(

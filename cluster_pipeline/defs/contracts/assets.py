@@ -5,7 +5,7 @@ import dagster as dg
 import pandas as pd
 
 from cluster_pipeline.defs.metadata import markdown_table, table_metadata, warn_when_any
-from cluster_pipeline.defs.partitions import year_of, years
+from cluster_pipeline.defs.partitions import ONE_RUN_FOR_MANY_YEARS, for_each_year, years
 from cluster_pipeline.defs.resources import OutputFolder
 from cluster_pipeline.lib import seeds
 from cluster_pipeline.lib.contracts.submissions import (
@@ -35,6 +35,7 @@ def reasons_summary(quarantine: pd.DataFrame) -> pd.DataFrame:
 
 @dg.multi_asset(
     partitions_def=years,
+    backfill_policy=ONE_RUN_FOR_MANY_YEARS,
     group_name="contracts",
     specs=[
         dg.AssetSpec(
@@ -92,8 +93,11 @@ def reasons_summary(quarantine: pd.DataFrame) -> pd.DataFrame:
     ],
 )
 def validate_submissions(context: dg.AssetExecutionContext, output: OutputFolder):
-    year = year_of(context)
     template = load_template()
+    yield from for_each_year(context, lambda year: _validate_year(year, template, output))
+
+
+def _validate_year(year: int, template, output: OutputFolder):
     cells = {kind: output.read(f"landed_{kind}_cells", year) for kind in template.kinds}
     validated = validate_year(cells, template, year)
     files = output.read("landed_files", year)

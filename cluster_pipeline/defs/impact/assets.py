@@ -15,7 +15,7 @@ import dagster as dg
 import pandas as pd
 
 from cluster_pipeline.defs.metadata import markdown_table, table_metadata
-from cluster_pipeline.defs.partitions import years
+from cluster_pipeline.defs.partitions import ONE_RUN_FOR_MANY_YEARS, years
 from cluster_pipeline.defs.resources import OutputFolder, RegisterFolder, Warehouse
 from cluster_pipeline.lib import seeds
 from cluster_pipeline.lib.impact.disclosure import disclosure_problems
@@ -56,6 +56,7 @@ def _publish(output: OutputFolder, warehouse: Warehouse, frames: dict[str, pd.Da
 
 @dg.multi_asset(
     group_name="impact",
+    backfill_policy=ONE_RUN_FOR_MANY_YEARS,  # once in a backfill's run, over every published year
     specs=[
         dg.AssetSpec(
             "register_manifest",
@@ -130,6 +131,7 @@ def _headline_text(estimates: pd.DataFrame) -> str:
 
 @dg.multi_asset(
     group_name="impact",
+    backfill_policy=ONE_RUN_FOR_MANY_YEARS,  # once in a backfill's run, over every published year
     specs=[
         dg.AssetSpec(
             name,

@@ -4,7 +4,7 @@ import dagster as dg
 import pandas as pd
 
 from cluster_pipeline.defs.metadata import markdown_table, table_metadata, warn_when_any
-from cluster_pipeline.defs.partitions import year_of, years
+from cluster_pipeline.defs.partitions import ONE_RUN_FOR_MANY_YEARS, for_each_year, years
 from cluster_pipeline.defs.resources import LandingFolder, OutputFolder
 from cluster_pipeline.lib.contracts.gx_adapter import warm_up
 from cluster_pipeline.lib.contracts.submissions import ingest_manifest as build_manifest
@@ -21,23 +21,25 @@ TIES = "no_supersession_ties"
 
 @dg.asset(
     partitions_def=years,
+    backfill_policy=ONE_RUN_FOR_MANY_YEARS,
     group_name="ingest",
     kinds={"python", "parquet"},
     description="Every file in <landing>/<year>/ read as text cells with lineage (file, sheet, Excel row); "
     "headers mapped to the contracts' columns; unknown columns dropped; unreadable files set aside.",
 )
-def landed_files(
-    context: dg.AssetExecutionContext, landing: LandingFolder, output: OutputFolder
-) -> dg.MaterializeResult:
-    year = year_of(context)
+def landed_files(context: dg.AssetExecutionContext, landing: LandingFolder, output: OutputFolder):
     warm_up()  # GX's import overlaps the reading; validation (same process, in-process executor) needs it next
+    yield from for_each_year(context, lambda year: _land_year(year, landing, output))
+
+
+def _land_year(year: int, landing: LandingFolder, output: OutputFolder):
     intake = intake_year(landing.year_dir(year), load_template(), year)
     files = records_frame(intake.files)
     path = output.write("landed_files", files, year)
     for kind, cells in intake.cells.items():
         output.write(f"landed_{kind}_cells", cells, year)
     by_status = files["status"].value_counts().to_dict()
-    return dg.MaterializeResult(
+    yield dg.MaterializeResult(
         metadata={
             **table_metadata(files, path, preview=files[["source_file", "kind", "status", "rows_read"]]),
             "files_by_status": dg.MetadataValue.json(by_status),
@@ -52,6 +54,7 @@ def flagged_files(manifest: pd.DataFrame, flag: str) -> pd.DataFrame:
 
 @dg.asset(
     partitions_def=years,
+    backfill_policy=ONE_RUN_FOR_MANY_YEARS,
     group_name="ingest",
     kinds={"parquet"},
     deps=["landed_files", "accepted_members", "accepted_profiles", "quarantine"],
@@ -87,7 +90,10 @@ def flagged_files(manifest: pd.DataFrame, flag: str) -> pd.DataFrame:
     "counted from the published tables.",
 )
 def ingest_manifest(context: dg.AssetExecutionContext, output: OutputFolder):
-    year = year_of(context)
+    yield from for_each_year(context, lambda year: _manifest_year(year, output))
+
+
+def _manifest_year(year: int, output: OutputFolder):
     files = output.read("landed_files", year)
     accepted = [output.read("accepted_members", year), output.read("accepted_profiles", year)]
     manifest = build_manifest(files, accepted, output.read("quarantine", year))

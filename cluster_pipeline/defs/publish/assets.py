@@ -6,7 +6,7 @@ import pandas as pd
 
 from cluster_pipeline.defs.conditions import follows
 from cluster_pipeline.defs.metadata import markdown_table
-from cluster_pipeline.defs.partitions import year_of, years
+from cluster_pipeline.defs.partitions import ONE_RUN_FOR_MANY_YEARS, for_each_year, years
 from cluster_pipeline.defs.resources import OutputFolder, Warehouse
 from cluster_pipeline.lib.publish import tables
 from cluster_pipeline.lib.publish.report import indicator_differences, indicators_in_report, write_report
@@ -16,6 +16,7 @@ from cluster_pipeline.lib.publish.warehouse import replace_year
 
 @dg.asset(
     partitions_def=years,
+    backfill_policy=ONE_RUN_FOR_MANY_YEARS,
     group_name="publish",
     kinds={"sql"},
     deps=list(tables.TABLES),
@@ -24,15 +25,16 @@ from cluster_pipeline.lib.publish.warehouse import replace_year
     description="Every published table in the SQL database (SQLite beside the Parquet by default, PostgreSQL by "
     "CLUSTER_PIPELINE_WAREHOUSE_URL): one table each with a year column; the year is replaced in one transaction.",
 )
-def sql_warehouse(
-    context: dg.AssetExecutionContext, output: OutputFolder, warehouse: Warehouse
-) -> dg.MaterializeResult:
-    year = year_of(context)
+def sql_warehouse(context: dg.AssetExecutionContext, output: OutputFolder, warehouse: Warehouse):
+    yield from for_each_year(context, lambda year: _copy_year(year, output, warehouse))
+
+
+def _copy_year(year: int, output: OutputFolder, warehouse: Warehouse):
     frames = {name: (output.read(name, year), tables.schema(name)) for name in tables.TABLES}
     with warehouse.connect(output) as engine:
         written = replace_year(engine, year, frames)
     summary = pd.DataFrame({"table": list(written), "rows": list(written.values())})
-    return dg.MaterializeResult(
+    yield dg.MaterializeResult(
         metadata={
             "dagster/row_count": dg.MetadataValue.int(int(summary["rows"].sum())),
             "database": dg.MetadataValue.text(engine.url.render_as_string(hide_password=True)),
@@ -46,6 +48,7 @@ REPORT_MATCHES = "report_shows_indicator_status"
 
 @dg.asset(
     partitions_def=years,
+    backfill_policy=ONE_RUN_FOR_MANY_YEARS,
     group_name="publish",
     kinds={"html"},
     deps=[
@@ -77,9 +80,12 @@ REPORT_MATCHES = "report_shows_indicator_status"
     "impact measurement, when there is one) and method. Every figure is read from the published tables.",
 )
 def yearly_report(context: dg.AssetExecutionContext, output: OutputFolder):
-    year = year_of(context)
+    yield from for_each_year(context, lambda year: _report_year(year, output, context.run.run_id))
+
+
+def _report_year(year: int, output: OutputFolder, run_id: str):
     figures = report_figures(output.root, year)
-    path = write_report(figures, output.root / "reports", context.run.run_id)
+    path = write_report(figures, output.root / "reports", run_id)
     shown = indicators_in_report(path.read_text(encoding="utf-8"))
     summary = pd.DataFrame([{"indicator": i, "value": v, "status": s} for i, (v, s) in shown.items()])
     yield dg.MaterializeResult(

@@ -5,7 +5,7 @@ import dagster as dg
 import pandas as pd
 
 from cluster_pipeline.defs.metadata import table_metadata
-from cluster_pipeline.defs.partitions import year_of, years
+from cluster_pipeline.defs.partitions import ONE_RUN_FOR_MANY_YEARS, for_each_year, years
 from cluster_pipeline.defs.resources import OutputFolder
 from cluster_pipeline.lib import seeds
 from cluster_pipeline.lib.publish import tables
@@ -53,6 +53,7 @@ def model_asset(model: Model) -> dg.AssetsDefinition:
         name=model.name,
         deps=upstream,
         partitions_def=years,
+        backfill_policy=ONE_RUN_FOR_MANY_YEARS,
         group_name="statistics",
         kinds={"duckdb", "sql", "parquet"},
         description=model.description,
@@ -63,7 +64,9 @@ def model_asset(model: Model) -> dg.AssetsDefinition:
         },
     )
     def _model(context: dg.AssetExecutionContext, output: OutputFolder):
-        year = year_of(context)
+        yield from for_each_year(context, lambda year: _model_year(year, output))
+
+    def _model_year(year: int, output: OutputFolder):
         frame = run_model(model, year, {name: output.file(name, year) for name in upstream})
         frame = frame[tables.columns(model.name)]
         schema = tables.schema(model.name)
