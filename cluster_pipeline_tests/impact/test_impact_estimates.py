@@ -125,3 +125,18 @@ def test_the_report_leads_the_impact_section_with_the_headline_in_words(sample_r
         f"(95% CI {headline['ci_low']:.1f} to {headline['ci_high']:.1f}); a plain comparison with every other "
         f"firm would have said {naive['estimate']:.1f}"
     ) in report
+
+
+def test_one_reporting_year_is_measured_without_an_event_study(sample_run):
+    """With one year published nobody is seen joining: the estimates stand, the event study is
+    empty and its pre-trend test is not evaluated (not a crash)."""
+    from cluster_pipeline.defs.impact.assets import FIRMS
+    from cluster_pipeline.defs.resources import OutputFolder
+    from cluster_pipeline.lib.impact.measurement import measure_impact
+
+    output = OutputFolder(path=str(sample_run.output))
+    measured = measure_impact(output.read(FIRMS), {2016: output.read("companies", 2016)})
+    assert measured.tables["impact_event_study"].empty
+    assert pd.isna(measured.pre_trend_p_value)
+    headlines = measured.tables["impact_estimates"].query("headline")
+    assert len(headlines) == 4 and headlines["estimate"].notna().all()

@@ -72,6 +72,9 @@ def balance(design: str, naive: Comparison, matched: Comparison) -> pd.DataFrame
     return pd.DataFrame(rows)
 
 
+EVENT_STUDY_COLUMNS = ["outcome", "event_time", "estimate", "ci_low", "ci_high", "n_firms", "n_firms_control"]
+
+
 def _event_times(panel: Panel) -> pd.DataFrame:
     """Growth firm-years of firms first seen in a cluster after the first reporting year (with their
     years since joining) and of firms never seen in one (the comparison)."""
@@ -92,6 +95,8 @@ def event_study(panel: Panel) -> tuple[pd.DataFrame, float]:
     sample = _event_times(panel)
     observed = set(sample["event_time"].dropna().astype(int))  # a short panel reaches fewer event times
     times = [k for k in range(EVENT_WINDOW[0], EVENT_WINDOW[1] + 1) if k != REFERENCE and k in observed]
+    if not times:  # one reporting year: nobody is seen joining, so there is nothing to study (nor a pre-trend)
+        return pd.DataFrame(columns=EVENT_STUDY_COLUMNS), float("nan")
     design = pd.DataFrame({k: (sample["event_time"] == k).astype("float64") for k in times}, index=sample.index)
     cells = sample["division"] + "|" + sample["year"].astype(str)
     y = 100 * (sample["growth"] - sample.groupby(cells)["growth"].transform("mean"))
