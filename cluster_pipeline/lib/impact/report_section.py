@@ -106,13 +106,17 @@ def impact_section(output: Path, year: int) -> dict:
             }
             for r in estimates.itertuples()
         ],
-        "event_chart": report_charts.event_study_chart(
+        # one reporting year published: nobody is seen joining, so there is no event study to draw
+        "event_chart": ""
+        if events.empty
+        else report_charts.event_study_chart(
             shown_events["event_time"].tolist(),
             [None if pd.isna(v) else float(v) for v in shown_events["estimate"]],
             [None if pd.isna(v) else float(v) for v in shown_events["ci_low"]],
             [None if pd.isna(v) else float(v) for v in shown_events["ci_high"]],
         ),
-        "pre_trend": ""
+        "pre_trend": "Only one reporting year is published, so no firm is seen joining a cluster: the comparison "
+        "before and after joining needs two years or more."
         if pre_trend is None
         else f"The joint test that growth did not differ in the years before joining gives p = {pre_trend:.2f}"
         + (
