@@ -71,11 +71,12 @@ class OutputFolder(dg.ConfigurableResource):
             return parquet_store.write_table(self._folder(table), table, frame, schema)
         return parquet_store.write_partition(self._folder(table), table, year, frame, schema)
 
-    def read(self, table: str, year: int | None = None):
-        """A year's partition (an error when missing), or the all-years table (None before its first run)."""
+    def read(self, table: str, year: int | None = None, columns: list[str] | None = None):
+        """A year's partition (an error when missing; only the columns given, if any), or the
+        all-years table (None before its first run)."""
         if year is None:
             return parquet_store.read_table(self._folder(table), table)
-        return parquet_store.read_partition(self._folder(table), table, year)
+        return parquet_store.read_partition(self._folder(table), table, year, columns)
 
     def years_with(self, table: str) -> list[int]:
         """The years for which the table has been written."""

@@ -1,10 +1,26 @@
 """One id per organisation across years, on small hand-made cases, one behaviour each."""
 
+import numpy as np
 import pandas as pd
 
 from cluster_pipeline.lib import seeds
-from cluster_pipeline.lib.companies.identities import apply_ids, ids_with_two_cvrs, link_years
-from cluster_pipeline.lib.companies.resolution import resolve_companies
+from cluster_pipeline.lib.companies.identities import (
+    apply_ids,
+    ids_with_two_cvrs,
+    link_years,
+    node_edges,
+    year_evidence,
+)
+from cluster_pipeline.lib.companies.resolution import (
+    name_edges,
+    name_forms,
+    normalise_address,
+    resolve_companies,
+    spelling_block,
+    spelling_table,
+)
+from cluster_pipeline.sample_data.organisations import build_universe
+from cluster_pipeline.sample_data.years import accepted_member_rows
 from cluster_pipeline_tests.companies.test_entity_resolution import row
 
 MUNICIPALITIES = seeds.municipalities()
@@ -122,3 +138,52 @@ def test_the_two_cvr_check_finds_an_id_standing_for_two_cvrs():
     forced = pd.DataFrame({"year": [2016, 2017], "local_id": ["CVR12345674", "CVR87654329"], "company_id": ["X", "X"]})
     assert ids_with_two_cvrs(forced, years) == ["X"]
     assert ids_with_two_cvrs(link_years(years).ids, years) == []
+
+
+def sample_years(scale: float = 0.5, years=(2014, 2015, 2016)) -> dict[int, pd.DataFrame]:
+    """Resolved sample years, with the generator's slips, shared spellings and CVR gaps."""
+    universe = build_universe(np.random.default_rng(7), scale, list(years))
+    return {
+        year: resolved_frame(accepted_member_rows(universe, year, years[0], scale, 7).drop(columns=["entity"]))
+        for year in years
+    }
+
+
+def resolved_frame(rows: pd.DataFrame) -> pd.DataFrame:
+    return resolve_companies(rows, MUNICIPALITIES).memberships
+
+
+def test_linking_each_years_distinct_spellings_gives_the_identities_of_all_its_rows():
+    years = sample_years()
+    from_rows = link_years(years)
+    from_spellings = link_years({year: year_evidence(rows) for year, rows in years.items()})
+    assert sum(map(len, map(year_evidence, years.values()))) < sum(map(len, years.values()))
+    pd.testing.assert_frame_equal(from_rows.ids, from_spellings.ids)
+    pd.testing.assert_frame_equal(from_rows.table, from_spellings.table)
+    assert from_rows.stability == from_spellings.stability
+
+
+def test_comparing_each_distinct_spelling_once_finds_the_edges_of_comparing_every_nodes_spellings():
+    rows = pd.concat([rows.assign(year=year) for year, rows in sample_years().items()], ignore_index=True)
+    node_of_row, _ = pd.factorize(rows["year"].astype(str) + "|" + rows["company_id"])
+    node_cvr = rows.groupby(node_of_row)["cvr"].first().astype(object).to_numpy()
+    forms = name_forms(rows["name"])
+    postal = rows["postal_code"].fillna("")
+    spellings = spelling_table(
+        node_of_row, forms, postal, normalise_address(rows["address"]), ["node", "name_key", "postal", "address_key"]
+    )
+    every = spellings.assign(cvr=node_cvr[spellings["node"]], block=lambda s: spelling_block(s))
+    found = name_edges(every)
+    expected = pd.DataFrame(
+        {
+            "query": every["node"].to_numpy()[found["query"]],
+            "candidate": every["node"].to_numpy()[found["candidate"]],
+            "score": found["score"].to_numpy(),
+        }
+    )
+    distinct = node_edges(spellings, node_cvr)
+    assert len(distinct) == len(expected) > 0
+    key = ["query", "candidate", "score"]
+    pd.testing.assert_frame_equal(
+        distinct.sort_values(key).reset_index(drop=True), expected.sort_values(key).reset_index(drop=True)
+    )

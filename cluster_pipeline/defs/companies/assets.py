@@ -20,7 +20,13 @@ from cluster_pipeline.defs.partitions import ONE_RUN_FOR_MANY_YEARS, for_each_ye
 from cluster_pipeline.defs.resources import OutputFolder, Warehouse
 from cluster_pipeline.defs.selections import REPUBLISH
 from cluster_pipeline.lib import seeds
-from cluster_pipeline.lib.companies.identities import apply_ids, ids_with_two_cvrs, link_years
+from cluster_pipeline.lib.companies.identities import (
+    LINKED_COLUMNS,
+    apply_ids,
+    ids_with_two_cvrs,
+    link_years,
+    year_evidence,
+)
 from cluster_pipeline.lib.companies.resolution import resolve_companies as resolve
 from cluster_pipeline.lib.publish import tables
 from cluster_pipeline.lib.publish.warehouse import replace_table
@@ -116,8 +122,11 @@ def out_of_date_years(output: OutputFolder, ids: pd.DataFrame) -> list[int]:
 def company_identities(context: dg.AssetExecutionContext, output: OutputFolder, warehouse: Warehouse):
     partition_years = {int(k) for k in years.get_partition_keys()}
     resolved_years = [y for y in output.years_with("resolved_memberships") if y in partition_years]
-    memberships = {y: output.read("resolved_memberships", y) for y in resolved_years}
-    identities = link_years(memberships, output.read("company_identities"))
+    # of each year only what linking looks at: its distinct spellings, not its rows
+    evidence = {
+        y: year_evidence(output.read("resolved_memberships", y, columns=LINKED_COLUMNS)) for y in resolved_years
+    }
+    identities = link_years(evidence, output.read("company_identities"))
     table, ids = identities.table, identities.ids
     schema = tables.schema("company_identities")
     output.write(IDS, ids)
@@ -148,7 +157,7 @@ def company_identities(context: dg.AssetExecutionContext, output: OutputFolder, 
             "by_year_pair": dg.MetadataValue.json({k: round(v, 5) for k, v in stability.items()}),
         },
     )
-    cvrs = ids_with_two_cvrs(ids, memberships)
+    cvrs = ids_with_two_cvrs(ids, evidence)
     yield dg.AssetCheckResult(
         check_name=ONE_CVR_PER_IDENTITY,
         passed=not cvrs,

@@ -36,6 +36,7 @@ from cluster_pipeline.lib.companies.resolution import (
 )
 
 EVIDENCE = ["year", "local_id", "cvr", "name", "address", "postal_code"]
+LINKED_COLUMNS = ["company_id", "cvr", "name", "address", "postal_code"]  # what linking reads of a year
 IDENTITY_COLUMNS = ["company_id", "current_id", "cvr", "name", "first_year", "last_year", "n_years"]
 
 
@@ -46,10 +47,19 @@ class Identities:
     stability: dict[str, float]  # per pair of consecutive years (see id_stability)
 
 
+def year_evidence(rows: pd.DataFrame) -> pd.DataFrame:
+    """The rows of a year's resolved memberships that linking looks at: each distinct spelling
+    (own id, CVR, name, address, postal code) where it first occurs, and each company's last
+    row (whose name is its latest). link_years gives the same identities from these as from
+    all rows, in a fraction of the memory: a company is written alike in most of its rows."""
+    rows = rows[LINKED_COLUMNS]
+    return rows[~rows.duplicated() | ~rows.duplicated("company_id", keep="last")].reset_index(drop=True)
+
+
 def _evidence(years: dict[int, pd.DataFrame]) -> pd.DataFrame:
     """Distinct (year, local company, name, address, postal code, CVR) over all years."""
     frames = [
-        rows.rename(columns={"company_id": "local_id"}).assign(year=year)[EVIDENCE]
+        year_evidence(rows).drop_duplicates().rename(columns={"company_id": "local_id"}).assign(year=year)[EVIDENCE]
         for year, rows in sorted(years.items())
     ]
     if not frames:
@@ -104,15 +114,10 @@ def link_years(years: dict[int, pd.DataFrame], previous: pd.DataFrame | None = N
     spellings = spelling_table(
         node_of_row, forms, postal, address_key, ["node", "name_key", "postal", "legal_form", "address_key"]
     )
-    spellings["cvr"] = node_cvr[spellings["node"].to_numpy()]
-    spellings["block"] = spelling_block(spellings)
-    edges = name_edges(spellings)
-    query, candidate = spellings["node"].to_numpy()[edges["query"]], spellings["node"].to_numpy()[edges["candidate"]]
+    edges = node_edges(spellings, node_cvr)
+    query, candidate = edges["query"].to_numpy(), edges["candidate"].to_numpy()
     # within a year the resolver has decided; within one identity there is nothing to join
-    open_edges = (node_year[query] != node_year[candidate]) & (roots[query] != roots[candidate])
-    edges = pd.DataFrame(
-        {"query": query[open_edges], "candidate": candidate[open_edges], "score": edges["score"].to_numpy()[open_edges]}
-    )
+    edges = edges[(node_year[query] != node_year[candidate]) & (roots[query] != roots[candidate])]
 
     # forms and addresses matter only where a name edge may join two identities: gather
     # them for the nodes of those identities, onto each identity's root
@@ -160,6 +165,49 @@ def link_years(years: dict[int, pd.DataFrame], previous: pd.DataFrame | None = N
     return Identities(
         ids[["year", "local_id", "company_id"]], identity_table(ids, years, previous), id_stability(keyed)
     )
+
+
+def node_edges(spellings: pd.DataFrame, node_cvr: np.ndarray) -> pd.DataFrame:
+    """Name edges (query node without CVR, candidate node, score) between the nodes' spellings.
+    Most spellings recur in every year a company reports, so names are compared once per
+    distinct spelling, and each fitting pair of spellings then stands for every pair of
+    nodes written that way: the same edges as comparing every node's spellings, for a
+    fifth of the comparisons over five years."""
+    node = spellings["node"].to_numpy()
+    content = _codes(spellings, ["name_key", "name_wide", "postal", "address_key"])
+    n_contents = int(content.max(initial=-1)) + 1
+    is_query = pd.isna(node_cvr[node])
+    any_query = np.bincount(content, weights=is_query, minlength=n_contents) > 0
+    distinct = spellings.iloc[np.unique(content, return_index=True)[1]].reset_index(drop=True)
+    distinct["cvr"] = np.where(any_query, None, "held")  # name_edges asks only: written by a node without CVR?
+    distinct["block"] = spelling_block(distinct)
+    found = name_edges(distinct)
+    # one spelling written by several nodes: an exact match between each two of them
+    repeated = np.flatnonzero(any_query & (np.bincount(content, minlength=n_contents) > 1))
+    found = pd.concat(
+        [found, pd.DataFrame({"query": repeated, "candidate": repeated, "score": 1.0})], ignore_index=True
+    )
+    rows = pd.DataFrame({"content": content, "row": np.arange(len(content))})
+    pairs = found.merge(rows[is_query].rename(columns={"content": "query", "row": "query_row"}), on="query").merge(
+        rows.rename(columns={"content": "candidate", "row": "candidate_row"}), on="candidate"
+    )
+    pairs = pairs[pairs["query_row"] != pairs["candidate_row"]]
+    return pd.DataFrame(
+        {
+            "query": node[pairs["query_row"].to_numpy()],
+            "candidate": node[pairs["candidate_row"].to_numpy()],
+            "score": pairs["score"].to_numpy(),
+        }
+    )
+
+
+def _codes(frame: pd.DataFrame, columns: list[str]) -> np.ndarray:
+    """One integer per distinct combination of the columns' values."""
+    code = np.zeros(len(frame), dtype=np.int64)
+    for column in columns:
+        values = pd.factorize(frame[column])[0].astype(np.int64)
+        code = pd.factorize(code * (values.max(initial=0) + 1) + values)[0].astype(np.int64)
+    return code
 
 
 def identity_table(ids: pd.DataFrame, years: dict[int, pd.DataFrame], previous: pd.DataFrame | None) -> pd.DataFrame:

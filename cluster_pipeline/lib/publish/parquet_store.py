@@ -78,8 +78,8 @@ def read_table(root: Path, table: str) -> pd.DataFrame | None:
     return pq.read_table(path).to_pandas() if path.exists() else None
 
 
-def read_partition(root: Path, table: str, year: int) -> pd.DataFrame:
+def read_partition(root: Path, table: str, year: int, columns: list[str] | None = None) -> pd.DataFrame:
     path = partition_path(root, table, year)
     if not path.exists():
         raise FileNotFoundError(f"{table} has no data for {year}: {path} is missing (materialise it first)")
-    return pq.read_table(path).to_pandas()
+    return pq.read_table(path, columns=columns).to_pandas()
