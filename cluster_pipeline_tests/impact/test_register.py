@@ -9,7 +9,8 @@ import pandas as pd
 import pytest
 
 from cluster_pipeline.defs.resources import resources_from_env
-from cluster_pipeline.lib.impact.register import read_register, read_register_file
+from cluster_pipeline.lib.impact import register as register_module
+from cluster_pipeline.lib.impact.register import ValidatedFiles, read_register, read_register_file
 from cluster_pipeline.lib.publish import tables
 from cluster_pipeline.lib.publish.parquet_store import read_table
 from cluster_pipeline.sample_data.register import load_register_truth
@@ -78,6 +79,50 @@ def test_a_register_file_without_a_required_column_is_set_aside_whole(tmp_path):
     assert extract.manifest["status"].tolist() == ["quarantined"]
     assert "missing required column" in extract.manifest["reason"].iat[0]
     assert extract.quarantine["level"].tolist() == ["file"]
+
+
+ROWS_2016 = [
+    "12345674;2016;620100;101;2001;12,5;5400;16000;0;;",
+    "12345674;2016;620100;101;2001;3,0;900;2000;0;;",
+    "11111114;2016;620100;101;2001;3,0;900;2000;1;1;12,5",
+]
+
+
+def extracts_equal(a, b) -> None:
+    for name in ("manifest", "quarantine", "firms"):
+        pd.testing.assert_frame_equal(getattr(a, name), getattr(b, name))
+
+
+def test_an_unchanged_register_file_is_not_validated_again(tmp_path, monkeypatch):
+    register_file(tmp_path / "register", 2016, ROWS_2016)
+    register_file(tmp_path / "register", 2017, [r.replace("2016", "2017") for r in ROWS_2016[2:]])
+    from_scratch = read_register(tmp_path / "register")
+    read_register(tmp_path / "register", ValidatedFiles(tmp_path / "validated"))
+
+    def fail(*_):
+        raise AssertionError("validated again")
+
+    monkeypatch.setattr(register_module, "read_register_file", fail)
+    extracts_equal(read_register(tmp_path / "register", ValidatedFiles(tmp_path / "validated")), from_scratch)
+
+
+def test_a_changed_byte_in_a_register_file_is_validated_again(tmp_path):
+    path = register_file(tmp_path / "register", 2016, ROWS_2016)
+    read_register(tmp_path / "register", ValidatedFiles(tmp_path / "validated"))
+    path.write_text(path.read_text(encoding="utf-8-sig").replace("11111114", "1111111X"), encoding="utf-8-sig")
+    extract = read_register(tmp_path / "register", ValidatedFiles(tmp_path / "validated"))
+    assert extract.quarantine["source_row"].tolist() == [2, 3, 4] and extract.firms.empty
+    assert len(list((tmp_path / "validated").iterdir())) == 1  # the old file's entry is gone
+
+
+def test_another_validator_validates_every_register_file_again(tmp_path, monkeypatch):
+    register_file(tmp_path / "register", 2016, ROWS_2016)
+    read_register(tmp_path / "register", ValidatedFiles(tmp_path / "validated"))
+    calls = []
+    monkeypatch.setattr(register_module, "validator_fingerprint", lambda: "a changed rule")
+    monkeypatch.setattr(register_module, "read_register_file", lambda *a: calls.append(a) or read_register_file(*a))
+    read_register(tmp_path / "register", ValidatedFiles(tmp_path / "validated"))
+    assert len(calls) == 1
 
 
 def test_without_a_register_folder_the_measurement_is_skipped_and_nothing_else_changes(tmp_path):

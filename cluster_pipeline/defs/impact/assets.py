@@ -18,15 +18,16 @@ import pandas as pd
 
 from cluster_pipeline.defs.metadata import markdown_table, table_metadata
 from cluster_pipeline.defs.partitions import ONE_RUN_FOR_MANY_YEARS, years
-from cluster_pipeline.defs.resources import OutputFolder, RegisterFolder, Warehouse
+from cluster_pipeline.defs.resources import WORK, OutputFolder, RegisterFolder, Warehouse
 from cluster_pipeline.lib import seeds
 from cluster_pipeline.lib.impact.disclosure import disclosure_problems
 from cluster_pipeline.lib.impact.measurement import measure_impact
-from cluster_pipeline.lib.impact.register import read_register, register_files
+from cluster_pipeline.lib.impact.register import ValidatedFiles, read_register, register_files
 from cluster_pipeline.lib.publish import tables
 from cluster_pipeline.lib.publish.warehouse import replace_tables
 
 FIRMS = "register_firms"  # accepted register rows (intermediate, confidential)
+VALIDATED = "register_validated"  # each register file's validation, for the runs after (confidential)
 ROWS_ACCOUNTED = "every_register_row_accounted_for"
 DISCLOSURE = "aggregates_only_and_at_least_five_firms"
 BALANCE = "balance_after_matching"
@@ -83,12 +84,15 @@ def _publish(output: OutputFolder, warehouse: Warehouse, frames: dict[str, pd.Da
             description="Every row of every register file is accepted or quarantined.",
         )
     ],
-    description="The firm register extract read and validated against data_contracts/register.yaml with GX.",
+    description="The firm register extract read and validated against data_contracts/register.yaml with GX; "
+    "a file validated in an earlier run by the same validator (its bytes, the contracts, the code) is not "
+    "validated again.",
 )
 def register_extract(
     context: dg.AssetExecutionContext, register: RegisterFolder, output: OutputFolder, warehouse: Warehouse
 ):
-    extract = read_register(register.root)
+    validated = ValidatedFiles(output.root / WORK / VALIDATED)
+    extract = read_register(register.root, validated)
     if extract is None:
         yield from _skipped(context, register)
         return
@@ -102,6 +106,7 @@ def register_extract(
         metadata={
             **table_metadata(manifest, paths["register_manifest"], tables.schema("register_manifest")),
             "firm_years_accepted": int(manifest["rows_accepted"].sum()),
+            "files_validated_in_an_earlier_run": validated.reused,
         },
     )
     yield dg.MaterializeResult(
