@@ -56,25 +56,72 @@ def year_evidence(rows: pd.DataFrame) -> pd.DataFrame:
     return rows[~rows.duplicated() | ~rows.duplicated("company_id", keep="last")].reset_index(drop=True)
 
 
-def _evidence(years: dict[int, pd.DataFrame]) -> pd.DataFrame:
-    """Distinct (year, local company, name, address, postal code, CVR) over all years."""
-    frames = [
-        year_evidence(rows).drop_duplicates().rename(columns={"company_id": "local_id"}).assign(year=year)[EVIDENCE]
-        for year, rows in sorted(years.items())
-    ]
-    if not frames:
-        return pd.DataFrame({c: pd.Series(dtype="object") for c in EVIDENCE})
-    evidence = pd.concat(frames, ignore_index=True)
-    for column in ("local_id", "cvr", "name", "address", "postal_code"):
-        evidence[column] = evidence[column].astype(object)
-    return evidence.drop_duplicates().sort_values(["year", "local_id"], kind="stable").reset_index(drop=True)
+@dataclass
+class _Evidence:
+    rows: pd.DataFrame  # distinct (year, local_id, cvr, name, address, postal_code), by year and local id
+    node_of_row: np.ndarray  # each row's node: a year's resolved company, numbered by year, then local id
+    node_year: np.ndarray
+    node_local: np.ndarray  # the node's year-local id
+    node_local_code: np.ndarray  # the same id in any year, the same code
+    node_name: np.ndarray  # the name of the node's last row (its latest)
+
+
+def _evidence(years: dict[int, pd.DataFrame]) -> _Evidence:
+    """The distinct evidence rows of every year and the nodes they belong to. Nodes are
+    numbered by year, then by the order their ids first occur over the years (which breaks
+    ties when edges are equally strong), with integer codes throughout rather than strings."""
+    parts = []
+    for year, rows in sorted(years.items()):
+        rows = rows[LINKED_COLUMNS].reset_index(drop=True)
+        company, companies = pd.factorize(rows["company_id"], sort=True)
+        distinct = np.flatnonzero(~pd.Series(_codes(rows, LINKED_COLUMNS)).duplicated().to_numpy())
+        distinct = distinct[np.argsort(company[distinct], kind="stable")]  # by local id, as first written
+        reversed_first = np.unique(company[::-1], return_index=True)[1]
+        last_row = len(rows) - 1 - reversed_first  # each company's last row, in local id order
+        parts.append(
+            (
+                year,
+                rows.iloc[distinct],
+                company[distinct],
+                np.asarray(companies, dtype=object),
+                rows["name"].to_numpy()[last_row],
+            )
+        )
+    if not parts:
+        empty = pd.DataFrame({c: pd.Series(dtype="object") for c in EVIDENCE})
+        nothing = np.array([], dtype=np.int64)
+        return _Evidence(empty, nothing, nothing, nothing.astype(object), nothing, nothing.astype(object))
+    local_code, _ = pd.factorize(np.concatenate([companies for _, _, _, companies, _ in parts]))
+    frames, node_of_row, node_year, node_local, node_code, node_name = [], [], [], [], [], []
+    offset, start = 0, 0
+    for year, distinct, company, companies, names in parts:
+        codes = local_code[start : start + len(companies)]
+        order = np.argsort(codes, kind="stable")  # the year's nodes, in first-occurrence order of their ids
+        rank = np.empty(len(order), dtype=np.int64)
+        rank[order] = np.arange(len(order))
+        frames.append(distinct.rename(columns={"company_id": "local_id"}).assign(year=year)[EVIDENCE])
+        node_of_row.append(offset + rank[company])
+        node_year.append(np.full(len(order), year))
+        node_local.append(companies[order])
+        node_code.append(codes[order])
+        node_name.append(names[order])
+        offset, start = offset + len(order), start + len(companies)
+    return _Evidence(
+        pd.concat(frames, ignore_index=True),
+        np.concatenate(node_of_row),
+        np.concatenate(node_year).astype(int),
+        np.concatenate(node_local),
+        np.concatenate(node_code),
+        np.concatenate(node_name),
+    )
 
 
 def link_years(years: dict[int, pd.DataFrame], previous: pd.DataFrame | None = None) -> Identities:
     """years: per year its resolved memberships (company_id = the year's own id, cvr, name,
-    address, postal_code). previous: the company_identities table published before, whose
-    ids stay in the table pointing to what they stand for now."""
-    evidence = _evidence(years)
+    address, postal_code), or only their year_evidence. previous: the company_identities table
+    published before, whose ids stay in the table pointing to what they stand for now."""
+    linked = _evidence(years)
+    evidence, node_of_row, node_year, node_local = linked.rows, linked.node_of_row, linked.node_year, linked.node_local
     if evidence.empty:
         empty = pd.DataFrame(
             {
@@ -82,27 +129,23 @@ def link_years(years: dict[int, pd.DataFrame], previous: pd.DataFrame | None = N
                 "local_id": pd.Series(dtype=object),
                 "company_id": pd.Series(dtype=object),
                 "cvr": pd.Series(dtype=object),
+                "name": pd.Series(dtype=object),
             }
         )
-        return Identities(empty[["year", "local_id", "company_id"]], identity_table(empty, years, previous), {})
-    # nodes: a year's resolved company, numbered in (year, local id) order
-    local_code, locals_ = pd.factorize(evidence["local_id"])
-    year_code, year_values = pd.factorize(evidence["year"], sort=True)
+        return Identities(empty[["year", "local_id", "company_id"]], identity_table(empty, previous), {})
+    year_values = np.unique(node_year)
     if len(year_values) > 62:
         raise ValueError("more than 62 reporting years: the year masks below need a wider integer")
-    node_of_row, node_keys = pd.factorize(year_code.astype(np.int64) * len(locals_) + local_code, sort=True)
-    node_year_code, node_local_code = node_keys // len(locals_), node_keys % len(locals_)
-    node_year = year_values.to_numpy()[node_year_code].astype(int)
-    node_local = np.asarray(locals_, dtype=object)[node_local_code]
-    n_nodes = len(node_keys)
+    node_year_code = np.searchsorted(year_values, node_year)
+    n_nodes = len(node_year)
     node_cvr = np.full(n_nodes, None, dtype=object)
     with_cvr = evidence["cvr"].notna().to_numpy()
-    node_cvr[node_of_row[with_cvr]] = evidence["cvr"].to_numpy()[with_cvr]
+    node_cvr[node_of_row[with_cvr]] = evidence["cvr"].to_numpy(dtype=object)[with_cvr]
 
     # the same year-local id in several years is one identity: "CVR<n>" is the CVR itself
     # (a CVR decides, whatever forms and addresses: a company that moved), "N..." the same
     # name, postal code and address; one id never occurs twice in a year
-    roots = pd.Series(np.arange(n_nodes)).groupby(node_local_code).transform("min").to_numpy()
+    roots = pd.Series(np.arange(n_nodes)).groupby(linked.node_local_code).transform("min").to_numpy()
     organisations = OrganisationGroups(node_cvr.tolist(), {}, {})
     organisations.parent = roots.tolist()
     year_bits = pd.Series(np.left_shift(1, node_year_code).astype(np.int64)).groupby(roots).sum()
@@ -121,10 +164,9 @@ def link_years(years: dict[int, pd.DataFrame], previous: pd.DataFrame | None = N
 
     # forms and addresses matter only where a name edge may join two identities: gather
     # them for the nodes of those identities, onto each identity's root
-    touched = np.flatnonzero(np.isin(roots, roots[np.r_[edges["query"].to_numpy(), edges["candidate"].to_numpy()]]))
-    for sets, values in ((organisations.forms, forms["legal_form"]), (organisations.addresses, address_key)):
-        for node, found in sets_per_node(values, node_of_row, touched).items():
-            sets[roots[node]] = sets.get(roots[node], frozenset()) | found
+    touched = np.unique(roots[np.r_[edges["query"].to_numpy(), edges["candidate"].to_numpy()]])
+    organisations.forms = sets_per_node(forms["legal_form"], roots[node_of_row], touched)
+    organisations.addresses = sets_per_node(address_key, roots[node_of_row], touched)
     # strongest evidence first, then the nearest years; node numbers make ties deterministic
     edges["gap"] = np.abs(node_year[edges["query"]] - node_year[edges["candidate"]])
     ordered = edges.sort_values(
@@ -151,20 +193,15 @@ def link_years(years: dict[int, pd.DataFrame], previous: pd.DataFrame | None = N
     nodes_frame["company_id"] = np.where(
         nodes_frame["cvr"].notna(), "CVR" + nodes_frame["cvr"].fillna(""), nodes_frame["root"].map(seed)
     )
-    ids = nodes_frame[["year", "local_id", "company_id", "cvr"]]
+    ids = nodes_frame[["year", "local_id", "company_id", "cvr"]].assign(name=linked.node_name)
     # evidently the same company: the same CVR, else the same normalised name in the same postal code
     row_cvr = pd.Series(node_cvr[node_of_row], dtype=object)
-    key = np.where(
-        row_cvr.notna(),
-        "cvr:" + row_cvr.fillna("").astype(str),
-        "name:" + forms["name_key"].astype(str).to_numpy() + "|" + postal.to_numpy(),
-    )
+    name_in_town = _codes(pd.DataFrame({"name_key": forms["name_key"], "postal": postal}), ["name_key", "postal"])
+    key = np.where(row_cvr.notna(), -1 - pd.factorize(row_cvr)[0], name_in_town)
     keyed = pd.DataFrame(
         {"year": node_year[node_of_row], "company_id": nodes_frame["company_id"].to_numpy()[node_of_row], "key": key}
     )
-    return Identities(
-        ids[["year", "local_id", "company_id"]], identity_table(ids, years, previous), id_stability(keyed)
-    )
+    return Identities(ids[["year", "local_id", "company_id"]], identity_table(ids, previous), id_stability(keyed))
 
 
 def node_edges(spellings: pd.DataFrame, node_cvr: np.ndarray) -> pd.DataFrame:
@@ -205,26 +242,17 @@ def _codes(frame: pd.DataFrame, columns: list[str]) -> np.ndarray:
     """One integer per distinct combination of the columns' values."""
     code = np.zeros(len(frame), dtype=np.int64)
     for column in columns:
-        values = pd.factorize(frame[column])[0].astype(np.int64)
+        values = pd.factorize(frame[column], use_na_sentinel=False)[0].astype(np.int64)  # a blank is a value
         code = pd.factorize(code * (values.max(initial=0) + 1) + values)[0].astype(np.int64)
     return code
 
 
-def identity_table(ids: pd.DataFrame, years: dict[int, pd.DataFrame], previous: pd.DataFrame | None) -> pd.DataFrame:
+def identity_table(ids: pd.DataFrame, previous: pd.DataFrame | None) -> pd.DataFrame:
     """Current ids (pointing to themselves), every year's own id that now stands for another
-    (an analyst may hold it from a run of that year alone), and every id published before."""
-    names = pd.concat(
-        [rows[["company_id", "name"]].assign(year=year) for year, rows in years.items()]
-        or [pd.DataFrame({"company_id": [], "name": [], "year": []})],
-        ignore_index=True,
-    )
-    names = (
-        names.astype({"company_id": object})
-        .rename(columns={"company_id": "local_id"})
-        .merge(ids, on=["year", "local_id"])
-    )
+    (an analyst may hold it from a run of that year alone), and every id published before.
+    ids: year, local_id, company_id, cvr and the name of the local company's last row."""
     latest_name = (
-        names.sort_values("year", kind="stable")
+        ids.sort_values("year", kind="stable")
         .drop_duplicates("company_id", keep="last")
         .set_index("company_id")["name"]
     )

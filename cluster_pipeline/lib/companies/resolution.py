@@ -359,12 +359,18 @@ def _majority(values: pd.Series, groups: pd.Series) -> pd.Series:
 
 def sets_per_node(values: pd.Series, node_of_row: np.ndarray, nodes: np.ndarray) -> dict[int, frozenset]:
     """For the given nodes, the distinct non-empty values their rows give (legal forms, addresses)."""
-    wanted = np.isin(node_of_row, nodes)
-    pairs = pd.DataFrame({"node": node_of_row[wanted], "value": np.asarray(values.to_numpy(), dtype=object)[wanted]})
-    pairs = pairs[pairs["value"].notna() & (pairs["value"] != "")].drop_duplicates().sort_values("node", kind="stable")
-    node, value = pairs["node"].to_numpy(), pairs["value"].to_numpy()
-    starts = np.flatnonzero(np.r_[True, node[1:] != node[:-1]]) if len(node) else np.array([], dtype=int)
-    return {int(node[start]): frozenset(chunk) for start, chunk in zip(starts, np.split(value, starts[1:]))}
+    wanted = np.isin(node_of_row, nodes) & values.notna().to_numpy() & (values.fillna("") != "").to_numpy()
+    codes, labels = pd.factorize(values[wanted])  # each distinct value once as a Python string
+    labels = np.asarray(labels, dtype=object)
+    pairs = np.unique(node_of_row[wanted].astype(np.int64) * max(len(labels), 1) + codes)
+    node, value = pairs // max(len(labels), 1), labels[pairs % max(len(labels), 1)]
+    starts = np.flatnonzero(np.r_[True, node[1:] != node[:-1]]) if len(node) else np.array([], dtype=np.int64)
+    ends = np.r_[starts[1:], len(node)].astype(np.int64)
+    single = ends - starts == 1  # most nodes write one form and one address: no split for them
+    sets = {int(n): frozenset((v,)) for n, v in zip(node[starts[single]].tolist(), value[starts[single]].tolist())}
+    for start, end in zip(starts[~single].tolist(), ends[~single].tolist()):
+        sets[int(node[start])] = frozenset(value[start:end].tolist())
+    return sets
 
 
 def _stable_id(node_key: str) -> str:
