@@ -61,9 +61,9 @@ class _Evidence:
     rows: pd.DataFrame  # distinct (year, local_id, cvr, name, address, postal_code), by year and local id
     node_of_row: np.ndarray  # each row's node: a year's resolved company, numbered by year, then local id
     node_year: np.ndarray
-    node_local: np.ndarray  # the node's year-local id
+    node_local: pd.Series  # the node's year-local id
     node_local_code: np.ndarray  # the same id in any year, the same code
-    node_name: np.ndarray  # the name of the node's last row (its latest)
+    node_name: pd.Series  # the name of the node's last row (its latest)
 
 
 def _evidence(years: dict[int, pd.DataFrame]) -> _Evidence:
@@ -83,15 +83,15 @@ def _evidence(years: dict[int, pd.DataFrame]) -> _Evidence:
                 year,
                 rows.iloc[distinct],
                 company[distinct],
-                np.asarray(companies, dtype=object),
-                rows["name"].to_numpy()[last_row],
+                pd.Series(companies),  # strings stay Arrow strings: no million Python objects
+                rows["name"].iloc[last_row].reset_index(drop=True),
             )
         )
     if not parts:
         empty = pd.DataFrame({c: pd.Series(dtype="object") for c in EVIDENCE})
         nothing = np.array([], dtype=np.int64)
-        return _Evidence(empty, nothing, nothing, nothing.astype(object), nothing, nothing.astype(object))
-    local_code, _ = pd.factorize(np.concatenate([companies for _, _, _, companies, _ in parts]))
+        return _Evidence(empty, nothing, nothing, pd.Series(dtype=object), nothing, pd.Series(dtype=object))
+    local_code, _ = pd.factorize(pd.concat([companies for _, _, _, companies, _ in parts], ignore_index=True))
     frames, node_of_row, node_year, node_local, node_code, node_name = [], [], [], [], [], []
     offset, start = 0, 0
     for year, distinct, company, companies, names in parts:
@@ -102,17 +102,17 @@ def _evidence(years: dict[int, pd.DataFrame]) -> _Evidence:
         frames.append(distinct.rename(columns={"company_id": "local_id"}).assign(year=year)[EVIDENCE])
         node_of_row.append(offset + rank[company])
         node_year.append(np.full(len(order), year))
-        node_local.append(companies[order])
+        node_local.append(companies.iloc[order])
         node_code.append(codes[order])
-        node_name.append(names[order])
+        node_name.append(names.iloc[order])
         offset, start = offset + len(order), start + len(companies)
     return _Evidence(
         pd.concat(frames, ignore_index=True),
         np.concatenate(node_of_row),
         np.concatenate(node_year).astype(int),
-        np.concatenate(node_local),
+        pd.concat(node_local, ignore_index=True),
         np.concatenate(node_code),
-        np.concatenate(node_name),
+        pd.concat(node_name, ignore_index=True),
     )
 
 
