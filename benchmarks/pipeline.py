@@ -6,11 +6,12 @@
 
 The floor is what any pipeline must do: read every file the run reads into pandas frames in
 one cold Python process: the landing files of the year(s) (python-calamine for XLSX after the
-zip check, pandas for CSV after decoding) and the firm register's files (the impact step reads
-all of them in every run). Each measurement is a fresh process (wall time and peak
-RSS from wait4); times are reported as multiples of the floor measured in the same run,
-since this machine is shared and noisy. Sample data is generated once per scale under
-benchmarks/.data/ (not timed). Results: benchmarks/results/pipeline.md.
+zip check, pandas for CSV after decoding) and, at scale 1, the firm register's files (the
+impact step reads all of them in every run; above scale 1 the survey pipeline runs without
+them). Each measurement is a fresh process (wall time and peak RSS from wait4); times are
+reported as multiples of the floor measured in the same run, since this machine is shared
+and noisy. Sample data is generated once per scale under benchmarks/.data/ (not timed).
+Results: benchmarks/results/pipeline.md.
 """
 
 from __future__ import annotations
@@ -84,14 +85,11 @@ def measure(command: list[str], env: dict | None = None) -> tuple[float, float]:
 def landing_for(scale: float, years: list[int]) -> Path:
     """The sample's landing folder at this scale; at scale 1 with its firm register (above it the
     register is left out: the impact step is measured on its own in benchmarks/impact.py)."""
+    from cluster_pipeline.sample_data.generate import generate
+
     landing = DATA / f"landing_scale{scale:g}"
     if not all((landing / str(y)).is_dir() for y in years):
-        register = f"Path({str(register_for(landing))!r})" if scale == 1 else "None"
-        generate = (
-            "from pathlib import Path; from cluster_pipeline.sample_data.generate import generate; "
-            f"generate(Path({str(landing)!r}), {years!r}, scale={scale!r}, register={register})"
-        )
-        subprocess.run([sys.executable, "-c", generate], check=True, cwd=ROOT)
+        generate(landing, years, scale=scale, register=register_for(landing) if scale == 1 else None)
     return landing
 
 
@@ -176,20 +174,14 @@ def main() -> None:
     for scale in args.scales:
         measured = [FIVE_YEARS, [ONE_YEAR]] if scale <= 20 else [[ONE_YEAR]]
         landing = landing_for(scale, sorted({y for years in measured for y in years}))
-        if scale > 1:  # the survey pipeline alone (the register's step: benchmarks/impact.py)
-            for years in measured:
-                floor_seconds, rss = floor(landing, years, register=False)
-                record(
-                    "floor: read the landing files into pandas", scale, span(years), floor_seconds, rss, floor_seconds
-                )
-                seconds, rss = cli(landing, years, register=False)
-                record("`cluster-pipeline run`, no register", scale, span(years), seconds, rss, floor_seconds)
-            continue
         # the survey pipeline alone (no register: the impact step is skipped), then with the register
-        floor_seconds, rss = floor(landing, measured[0], register=False)
-        record("floor: read the landing files into pandas", scale, span(measured[0]), floor_seconds, rss, floor_seconds)
-        seconds, rss = cli(landing, measured[0], register=False)
-        record("`cluster-pipeline run`, no register", scale, span(measured[0]), seconds, rss, floor_seconds)
+        for years in measured if scale > 1 else measured[:1]:
+            floor_seconds, rss = floor(landing, years, register=False)
+            record("floor: read the landing files into pandas", scale, span(years), floor_seconds, rss, floor_seconds)
+            seconds, rss = cli(landing, years, register=False)
+            record("`cluster-pipeline run`, no register", scale, span(years), seconds, rss, floor_seconds)
+        if scale > 1:  # the register's step above scale 1: benchmarks/impact.py
+            continue
         for years in measured:
             floor_seconds, rss = floor(landing, years)
             record("floor: read the files and the register", scale, span(years), floor_seconds, rss, floor_seconds)
