@@ -29,7 +29,7 @@ from starlette.routing import Route
 
 from cluster_pipeline.lib import html_pages
 from cluster_pipeline.lib.contracts.pre_submission import SubmissionCheck, check_submission
-from cluster_pipeline.lib.ingest.landing import landing_file
+from cluster_pipeline.lib.ingest.landing import SUBMISSION_SUFFIXES, landing_file
 
 DEFAULT_MAX_UPLOAD_BYTES = 20 * 1024 * 1024
 MAX_FILES = 100  # a cluster sends two files; a whole year's folder is about 80
@@ -91,7 +91,7 @@ async def _check_uploads(uploads: list[UploadFile], year: int | None) -> Submiss
         stamp = time.time()
         for position, (upload, name) in enumerate(zip(uploads, names)):
             suffix = PurePosixPath(name).suffix.lower()
-            path = Path(folder) / f"{position:03d}{suffix if suffix in ('.csv', '.xlsx') else '.upload'}"
+            path = Path(folder) / f"{position:03d}{suffix if suffix in SUBMISSION_SUFFIXES else '.upload'}"
             with path.open("wb") as stored:
                 while chunk := await upload.read(1 << 20):
                     stored.write(chunk)

@@ -12,6 +12,13 @@ from pathlib import Path
 from cluster_pipeline import settings
 from cluster_pipeline.lib import seeds
 
+FILE_STATUS_WORDS = {
+    "ingested": "ingested",
+    "quarantined": "set aside",
+    "ignored": "ignored",
+    "superseded": "superseded",
+}
+
 
 def parse_years(text: str) -> list[int]:
     """'2014-2018', '2016' or '2014,2016'."""
@@ -57,7 +64,12 @@ def dagster_home() -> Path:
     config = home / "dagster.yaml"
     if not os.environ.get("DAGSTER_HOME") and not config.exists():
         # the project-local instance: local storage under this folder (production: deploy/dagster.yaml)
-        config.write_text("# The instance of cluster-pipeline run, demo and ui: storage in this folder.\n")
+        config.write_text(
+            "# The instance of cluster-pipeline run, demo and ui: storage in this folder.\n"
+            "# No usage data leaves a statistics office's machine (and no notice interrupts the run's summary).\n"
+            "telemetry:\n  enabled: false\n"
+            "nux:\n  enabled: false\n"  # no welcome pop-up over the demo's runs
+        )
     return home
 
 
@@ -102,7 +114,7 @@ def run(args) -> int:
             continue
         manifest = read_partition(output, "ingest_manifest", year)
         ingested = manifest[manifest["status"] == "ingested"]
-        files = ", ".join(f"{n} {status}" for status, n in manifest["status"].value_counts().items())
+        files = ", ".join(f"{n} {FILE_STATUS_WORDS[status]}" for status, n in manifest["status"].value_counts().items())
         print(
             f"{year}: ok{took}\n    files: {files}\n    rows of ingested files: "
             f"{int(ingested['rows_read'].sum()):,} read = {int(ingested['rows_accepted'].sum()):,} accepted + "
@@ -111,14 +123,15 @@ def run(args) -> int:
         )
         for check in result.checks:
             if not check.passed:
+                named = check.metadata.get("cluster_ids")  # a check about clusters says which
                 print(
                     f"    check not passed: {check.asset_key.to_user_string()} / {check.check_name}"
-                    f" ({check.severity.value.lower()})"
+                    f" ({check.severity.value.lower()})" + (f": {named.value}" if named is not None else "")
                 )
         # a file set aside, replaced or in conflict takes rows out of the figures: name each one, with why
-        verbs = {"quarantined": "set aside", "ignored": "ignored", "superseded": "superseded"}
         for file in manifest[manifest["reason"].notna()].itertuples():
-            verb = "conflict" if file.conflict else "tie" if file.tie else verbs.get(file.status, "note")
+            verb = "conflict" if file.conflict else "tie" if file.tie else FILE_STATUS_WORDS.get(file.status, "note")
+            verb = "note" if verb == "ingested" else verb
             print(f"    {verb}: {file.source_file}: {file.reason}")
     checks = outcome.identity_checks
     print(
@@ -229,7 +242,9 @@ def explain(args) -> int:
         write_csv(found.rows, sys.stdout)
     else:
         print(found.summary())
-        print(found.rows.to_string(index=False) if len(found.rows) else "(no rows)")
+        # a CSV file's rows have no sheet: shown blank, not as NaN
+        shown = found.rows.fillna({"source_sheet": ""}) if "source_sheet" in found.rows else found.rows
+        print(shown.to_string(index=False) if len(shown) else "(no rows)")
     if not found.agrees:
         print(
             f"explain: the rows listed give {found.listed:,.4g}, the published value is {found.published:,.4g}: "
@@ -263,11 +278,35 @@ def contracts(args) -> int:
     return 0
 
 
+def partitions(args) -> int:
+    """Every year whose landing folder holds files made a partition of the instance (the landing
+    sensor, the nightly schedule, `run` and `ui` do this themselves)."""
+    from cluster_pipeline.defs.partitions import add_partitions, partition_years, year_range
+    from cluster_pipeline.lib.ingest.landing_state import year_folders
+
+    landing = Path(settings.LANDING.value(args.landing))
+    # not `with`: Dagster 1.13's instance __exit__ leaves its state storage set for the process
+    instance = _instance()
+    try:
+        added = add_partitions(instance, year_folders(landing, *year_range()))
+        known = partition_years(instance)
+    finally:
+        instance.dispose()
+    print(f"reporting years (partitions of {dagster_home()}): {', '.join(map(str, known)) or 'none'}")
+    print(f"added from {landing.resolve()}: {', '.join(added) or 'none'}")
+    return 0
+
+
 def ui(args) -> int:
     """The Dagster UI and daemon (schedules, sensors, alerts) on the instance `run` and `demo` use."""
     import shutil
 
+    from cluster_pipeline.defs.partitions import add_partitions, year_range
+    from cluster_pipeline.lib.ingest.landing_state import year_folders
+
     home = dagster_home()
+    with _instance() as instance:  # the years with landing files are partitions before the UI shows them
+        add_partitions(instance, year_folders(Path(settings.LANDING.value()), *year_range()))
     dagster = shutil.which("dagster", path=str(Path(sys.executable).parent)) or "dagster"
     command = [dagster, "dev", "-m", "cluster_pipeline.definitions", "-h", args.host, "-p", str(args.port)]
     print(f"the Dagster UI on http://{args.host}:{args.port}/ (instance {home}); Ctrl-C stops it", flush=True)
@@ -284,7 +323,36 @@ def check_server(args) -> int:
 
 def demo(args) -> int:
     sample_data(args)
-    return run(args)
+    code = run(args)
+    print(what_next(Path(settings.OUTPUT.value(args.output)), Path(args.landing), parse_years(args.years)))
+    return code
+
+
+def what_next(output: Path, landing: Path, years: list[int]) -> str:
+    """Where a newcomer goes after the demo: the UI on the demo's instance, the report, and
+    explain and check lines that work on the demo's own data."""
+    from cluster_pipeline.lib.publish.parquet_store import read_table
+
+    last = years[-1]
+    identities = read_table(output, "company_identities")
+    lines = [
+        "",
+        "What next:",
+        "  the Dagster UI:    .venv/bin/cluster-pipeline ui   (then open http://127.0.0.1:3000/; the demo's runs,",
+        f"                     checks and metadata are in the instance {dagster_home()})",
+        f"  the report:        {(output / 'reports' / f'{last}.html').resolve()}",
+        f"  explain a figure:  .venv/bin/cluster-pipeline explain --year {last} --indicator innovation",
+    ]
+    if identities is not None:
+        # the company seen in most years (then the lowest id): there in every demo
+        current = identities[(identities["company_id"] == identities["current_id"]) & identities["cvr"].notna()]
+        if len(current):
+            company = current.sort_values(["n_years", "company_id"], ascending=[False, True]).iloc[0]["company_id"]
+            lines.append(f"  one company:       .venv/bin/cluster-pipeline explain --company {company}")
+    lines.append(
+        f"  check files:       .venv/bin/cluster-pipeline check {landing / str(last)}/<file>  (before sending)"
+    )
+    return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -353,6 +421,13 @@ def main(argv: list[str] | None = None) -> int:
     server_cmd.add_argument("--host", default="127.0.0.1", help="address to listen on (default: this machine only)")
     server_cmd.add_argument("--port", type=int, default=8080)
     server_cmd.add_argument("--max-upload-mb", type=int, default=20, help="largest upload accepted (default 20)")
+    partitions_cmd = commands.add_parser(
+        "partitions",
+        help="make every year with landing files a partition (for `dagster asset materialize`)",
+        description="Reporting years are partitions once their landing folder holds files: the landing sensor, "
+        "the nightly schedule, run and ui add them. This adds them without running anything.",
+    )
+    partitions_cmd.add_argument("--landing", default=landing, help=f"landing folder (default {landing})")
     ui_cmd = commands.add_parser(
         "ui",
         help="the Dagster UI and daemon on the instance run and demo use",
@@ -373,6 +448,7 @@ def main(argv: list[str] | None = None) -> int:
         "contracts": contracts,
         "check-server": check_server,
         "ui": ui,
+        "partitions": partitions,
     }
     return commands[args.command](args)
 

@@ -11,8 +11,9 @@ from cluster_pipeline.defs.companies.assets import (
     resolved_companies,
 )
 from cluster_pipeline.defs.contracts.assets import validate_submissions
+from cluster_pipeline.defs.contracts.manifest import ingest_manifest
 from cluster_pipeline.defs.impact.assets import impact_measurement, register_extract
-from cluster_pipeline.defs.ingest.assets import ingest_manifest, landed_files
+from cluster_pipeline.defs.ingest.assets import landed_files
 from cluster_pipeline.defs.ingest.automation import landing_files_sensor, nightly_latest_year
 from cluster_pipeline.defs.operations.sensors import (
     current_year_freshness,

@@ -26,8 +26,17 @@ import dagster as dg
 
 from cluster_pipeline.definitions import ASSETS
 from cluster_pipeline.defs.companies.assets import IDS, out_of_date_years
-from cluster_pipeline.defs.partitions import PASSED_BY_YEAR, range_tags
-from cluster_pipeline.defs.selections import AFTER_IDENTITIES, IDENTITIES, IMPACT, REPORTS, REPUBLISH, UP_TO_RESOLUTION
+from cluster_pipeline.defs.partitions import DETAILS_BY_YEAR, PASSED_BY_YEAR, add_partitions, as_metadata, range_tags
+from cluster_pipeline.defs.selections import (
+    AFTER_IDENTITIES,
+    IDENTITIES,
+    IMPACT,
+    REPORTS,
+    REPUBLISH,
+    SURVEY,
+    UP_TO_RESOLUTION,
+    run_name,
+)
 
 QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
 YEAR_TAG = "cluster_pipeline/year"
@@ -86,18 +95,25 @@ def _skipped(result: dg.ExecuteInProcessResult) -> bool:
 
 
 def _materialise(selection, resources, instance, years: list[int] | None = None, tags: dict | None = None):
-    """One run of the selection; for consecutive years, one run over their range."""
+    """One run of the selection, as a job named after its part of the graph (the UI lists runs by
+    job) and tagged with its years; for consecutive years, one run over their range."""
+    tags = dict(tags or {})
+    if years:  # the years in the UI's run list: "2016", or "2014-2018" for a run over a range
+        tags[YEAR_TAG] = str(years[0]) if len(years) == 1 else f"{years[0]}-{years[-1]}"
     if years and len(years) > 1:
-        tags = {**(tags or {}), **range_tags(years[0], years[-1])}
-    return dg.materialize(
-        ASSETS,
-        selection=selection,
-        partition_key=str(years[0]) if years and len(years) == 1 else None,
-        instance=instance,
-        resources=resources,
-        raise_on_error=False,
-        run_config=QUIET,
-        tags=tags,
+        tags |= range_tags(years[0], years[-1])
+    name = run_name(selection)
+    job = dg.define_asset_job(name, selection=selection)
+    return (
+        dg.Definitions(assets=ASSETS, jobs=[job], resources=resources)
+        .resolve_job_def(name)
+        .execute_in_process(
+            instance=instance,
+            partition_key=str(years[0]) if years and len(years) == 1 else None,
+            raise_on_error=False,
+            run_config=QUIET,
+            tags=tags,
+        )
     )
 
 
@@ -106,16 +122,14 @@ def _year_checks(evaluations, year: int) -> list[YearCheck]:
     checks = []
     for check in evaluations:
         by_year = check.metadata.get(PASSED_BY_YEAR)
-        prefix = f"{year}: "
+        details = check.metadata.get(DETAILS_BY_YEAR)
         checks.append(
             YearCheck(
                 check.asset_key,
                 check.check_name,
                 by_year.value[str(year)] if by_year else check.passed,
                 check.severity,
-                {k.removeprefix(prefix): v for k, v in check.metadata.items() if k.startswith(prefix)}
-                if by_year
-                else dict(check.metadata),
+                {k: as_metadata(v) for k, v in details.value[str(year)].items()} if by_year else dict(check.metadata),
             )
         )
     return checks
@@ -124,7 +138,7 @@ def _year_checks(evaluations, year: int) -> list[YearCheck]:
 def _year_step(outcome: YearOutcome, selection, resources, instance) -> None:
     """One run of the year's assets in the selection; its time, errors and checks go to the year."""
     started = time.perf_counter()
-    result = _materialise(selection, resources, instance, [outcome.year], {YEAR_TAG: str(outcome.year)})
+    result = _materialise(selection, resources, instance, [outcome.year])
     outcome.seconds += time.perf_counter() - started
     outcome.errors += _errors(result)
     outcome.checks += _year_checks(result.get_asset_check_evaluations(), outcome.year)
@@ -136,6 +150,7 @@ def _consecutive(years: list[int]) -> bool:
 
 def run_years(years: list[int], resources: dict, instance: dg.DagsterInstance, progress=print) -> Outcome:
     started = time.perf_counter()
+    add_partitions(instance, years)
     outcome = None
     if _consecutive(years):
         outcome = _together(years, resources, instance, progress)
@@ -149,7 +164,7 @@ def _together(years: list[int], resources: dict, instance, progress) -> Outcome 
     """Every part of the graph in one run over the years (None when a step failed)."""
     span = f"{years[0]}-{years[-1]}"
     progress(f"{span}: ingest, contracts, companies, identities, statistics, warehouse in one run ...")
-    published = _materialise(UP_TO_RESOLUTION | IDENTITIES | AFTER_IDENTITIES, resources, instance, years)
+    published = _materialise(SURVEY, resources, instance, years)
     if not published.success:
         progress(f"{span}: a step failed; the years go again one by one, to name the failing year ...")
         return None
@@ -181,9 +196,11 @@ def _republish(resources: dict, instance, progress) -> tuple[list[int], list[str
     """Every year whose published ids the identities changed is published again under them."""
     output = resources["output"]
     republished, errors = [], []
-    for year in out_of_date_years(output, output.read(IDS)):
+    stale = out_of_date_years(output, output.read(IDS))
+    add_partitions(instance, stale)  # a year published by another instance into this output folder
+    for year in stale:
         progress(f"{year}: re-publishing companies and memberships under the new identities ...")
-        tags = {YEAR_TAG: str(year), "cluster_pipeline/trigger": "identities_changed"}
+        tags = {"cluster_pipeline/trigger": "identities_changed"}
         result = _materialise(REPUBLISH, resources, instance, [year], tags)
         if result.success:
             republished.append(year)

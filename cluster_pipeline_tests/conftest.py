@@ -5,8 +5,8 @@ files for everything else."""
 from __future__ import annotations
 
 import os
-import tempfile
 import uuid
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -14,15 +14,15 @@ import dagster as dg
 import pytest
 import sqlalchemy as sa
 
+import cluster_pipeline_tests.isolated_folders  # noqa: F401 (first: before definitions reads the environment)
 from cluster_pipeline.definitions import ASSETS
+from cluster_pipeline.defs.partitions import add_partitions
 from cluster_pipeline.defs.resources import resources_from_env
 from cluster_pipeline.sample_data.generate import generate
 from cluster_pipeline.sample_data.register import NO_EFFECT
 from cluster_pipeline.year_runs import Outcome, YearOutcome, run_years
 
 SAMPLE_YEAR = 2016
-# `run` and `demo` default to the project's data/dagster_home: tests never write into the checkout
-os.environ.setdefault("DAGSTER_HOME", tempfile.mkdtemp(prefix="cluster_pipeline_dagster_home_"))
 
 
 @dataclass
@@ -37,6 +37,7 @@ class SampleRun:
 
 
 def materialise(landing: Path, output: Path, year: int, instance: dg.DagsterInstance) -> dg.ExecuteInProcessResult:
+    add_partitions(instance, [year])
     return dg.materialize(
         ASSETS,
         partition_key=str(year),
@@ -108,8 +109,8 @@ def no_effect_run(tmp_path_factory) -> SampleRun:
     return SampleRun(landing, output, years[-1], truths[years[-1]], outcome.years[years[-1]], outcome, register)
 
 
-@pytest.fixture
-def postgres_database() -> sa.URL:
+@contextmanager
+def new_postgres_database():
     """A new, empty database on the test PostgreSQL (CLUSTER_PIPELINE_TEST_POSTGRES_URL), dropped afterwards."""
     url = os.environ.get("CLUSTER_PIPELINE_TEST_POSTGRES_URL")
     if not url:
@@ -124,3 +125,28 @@ def postgres_database() -> sa.URL:
         with admin.connect() as connection:
             connection.execute(sa.text(f'DROP DATABASE "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+@pytest.fixture
+def postgres_database() -> sa.URL:
+    with new_postgres_database() as url:
+        yield url
+
+
+@pytest.fixture
+def postgres_warehouse() -> sa.URL:
+    """A second new database, for a test that also keeps its Dagster instance on PostgreSQL."""
+    with new_postgres_database() as url:
+        yield url
+
+
+@pytest.fixture(autouse=True)
+def no_disposed_instance_left_behind():
+    """Dagster 1.13's `with DagsterInstance(...)` sets the instance's state storage for the thread
+    and its __exit__ disposes the instance without unsetting it: a later test that loads
+    definitions then meets a dead instance ("undefined DagsterInstance weakref"). Each test
+    starts without one and leaves none behind."""
+    from dagster._core.storage.defs_state.base import set_defs_state_storage
+
+    with set_defs_state_storage(None):
+        yield

@@ -121,9 +121,10 @@ def write_lying_zip_bomb(path: Path, megabytes: int, declared_bytes: int = 100_0
 
 
 def cluster_batch(folder: Path, bad_rows: int) -> list[Path]:
-    """A cluster's profile and members files, with `bad_rows` members rows that break the contract."""
+    """A cluster's profile and members files, with `bad_rows` members rows that break the contract,
+    each with a value of its own (so each is a problem of its own)."""
     rows = [member(name=f"Firma {i} ApS") for i in range(5)] + [
-        member(name=f"Fejl {i}", employees="mange") for i in range(bad_rows)
+        member(name=f"Fejl {i}", employees=f"mange{i}") for i in range(bad_rows)
     ]
     return [
         write_csv(folder / "profil.csv", [PROFILE_HEADER, profile()]),

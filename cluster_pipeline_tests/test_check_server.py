@@ -243,3 +243,14 @@ def test_uploaded_names_are_never_used_as_paths_and_nothing_is_kept(server, tmp_
 def test_a_form_without_files_gets_a_message(server):
     response = requests.post(f"{server.url}/check", timeout=30, files=[("year", (None, "2016"))])
     assert response.status_code == 400 and "No file was chosen" in response.text
+
+
+@needs_chromium
+def test_rows_with_the_very_same_problem_share_one_line_on_the_page(server, tmp_path):
+    members = write_csv(tmp_path / "medlemmer.csv", [MEMBERS_HEADER, *(member(name=f"Firma {i}") for i in range(30))])
+    with uploaded_in_chromium(server, [members]) as page:  # no profile: every row fails alike
+        shown = page.eval_on_selector_all(
+            "#problems tbody tr", "rows => rows.map(r => [...r.cells].map(c => c.textContent))"
+        )
+    ((file, sheet, rows, column, reason),) = shown
+    assert rows == "2-31 (30 rows)" and column == "cluster_id" and reason.startswith("cluster_id.foreign_key")

@@ -11,9 +11,11 @@ import time
 import urllib.request
 from pathlib import Path
 
+import dagster as dg
 import pytest
 from dagster_graphql import DagsterGraphQLClient
 
+from cluster_pipeline.defs.partitions import add_partitions
 from cluster_pipeline.sample_data.generate import generate
 from cluster_pipeline_tests.browser import needs_chromium, screenshot
 
@@ -46,6 +48,9 @@ def dagster_dev(tmp_path):
     home.mkdir()
     (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\nnux:\n  enabled: false\n")  # no welcome pop-up
     generate(landing, [YEAR], scale=0.05)
+    instance = dg.DagsterInstance.from_config(str(home))  # the year a partition, as `cluster-pipeline ui` does
+    add_partitions(instance, [YEAR])
+    instance.dispose()
     port = free_port()
     env = {
         **os.environ,

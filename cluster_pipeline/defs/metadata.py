@@ -6,15 +6,28 @@ from __future__ import annotations
 from pathlib import Path
 
 import dagster as dg
+import numpy as np
 import pandas as pd
 import pyarrow as pa
+
+
+def _cell(value) -> str:
+    """A value as a person reads it in a preview: whole numbers without .0, others to four
+    significant digits, a blank for a missing value (never nan)."""
+    if isinstance(value, (list, tuple, np.ndarray)):
+        value = ", ".join(map(str, value))
+    elif value is None or (not isinstance(value, str) and pd.isna(value)):
+        return ""
+    elif isinstance(value, float):
+        value = f"{int(value):,}" if value.is_integer() else f"{value:.4g}"
+    return str(value).replace("|", "\\|").replace("\n", " ")
 
 
 def markdown_table(frame: pd.DataFrame, max_rows: int = 10) -> str:
     shown = frame.head(max_rows)
     lines = ["| " + " | ".join(map(str, shown.columns)) + " |", "|" + "---|" * len(shown.columns)]
     for row in shown.itertuples(index=False):
-        lines.append("| " + " | ".join(str(v).replace("|", "\\|").replace("\n", " ") for v in row) + " |")
+        lines.append("| " + " | ".join(_cell(v) for v in row) + " |")
     if len(frame) > max_rows:
         lines.append(f"\n… {len(frame) - max_rows} more rows")
     return "\n".join(lines)

@@ -71,6 +71,23 @@ class OutputFolder(dg.ConfigurableResource):
             return parquet_store.write_table(self._folder(table), table, frame, schema)
         return parquet_store.write_partition(self._folder(table), table, year, frame, schema)
 
+    @contextmanager
+    def writing_together(self, frames: dict):
+        """Tables that span all years staged as Parquet and moved into place only when the block
+        ends without error (after the warehouse's transaction committed), discarded otherwise:
+        a failed publication leaves the Parquet files and the warehouse as they were, together."""
+        staged = {}
+        try:
+            for name, frame in frames.items():
+                schema = tables.schema(name) if tables.is_published(name) else None
+                staged[name] = parquet_store.stage_table(self._folder(name), name, frame, schema)
+            yield {name: s.target for name, s in staged.items()}
+            for s in staged.values():
+                s.commit()
+        finally:
+            for s in staged.values():
+                s.discard()
+
     def read(self, table: str, year: int | None = None, columns: list[str] | None = None):
         """A year's partition (an error when missing; only the columns given, if any), or the
         all-years table (None before its first run)."""

@@ -15,3 +15,19 @@ REPORTS = dg.AssetSelection.assets("yearly_report")  # last: it shows the impact
 AFTER_IDENTITIES = dg.AssetSelection.all() - UP_TO_RESOLUTION - IDENTITIES - IMPACT - REPORTS
 # what other years re-publish after the identities changed (the identity_follow_ups sensor's target)
 REPUBLISH = dg.AssetSelection.assets("companies", "memberships", "sql_warehouse")
+
+# What `cluster-pipeline run` calls its runs of each part (the job name the UI lists them under)
+SURVEY = UP_TO_RESOLUTION | IDENTITIES | AFTER_IDENTITIES  # many years through to the warehouse in one run
+RUN_NAMES = [
+    (SURVEY, "survey_to_warehouse"),
+    (UP_TO_RESOLUTION, "intake_and_resolution"),
+    (IDENTITIES, "company_identities"),
+    (AFTER_IDENTITIES, "published_tables"),
+    (REPUBLISH, "republication_after_identities"),
+    (IMPACT, "impact_measurement"),
+    (REPORTS, "yearly_reports"),
+]
+
+
+def run_name(selection: dg.AssetSelection) -> str:
+    return next(name for part, name in RUN_NAMES if part is selection)

@@ -5,6 +5,7 @@ import dagster as dg
 
 from cluster_pipeline.definitions import build_definitions
 from cluster_pipeline.defs.companies.assets import IDS, out_of_date_years
+from cluster_pipeline.defs.partitions import add_partitions
 from cluster_pipeline.defs.resources import OutputFolder
 from cluster_pipeline.sample_data.generate import generate
 
@@ -17,6 +18,7 @@ def test_a_run_that_changes_identities_requests_the_other_years_republication(tm
     defs = build_definitions(str(landing), str(output))
     job = defs.resolve_job_def("yearly_statistics")
     with dg.instance_for_test() as instance:
+        add_partitions(instance, [2016, 2017])
         assert job.execute_in_process(partition_key="2016", instance=instance).success
         ticked = dg.evaluate_automation_conditions(defs=defs, instance=instance)  # the daemon's tick after 2016
         assert job.execute_in_process(partition_key="2017", instance=instance).success

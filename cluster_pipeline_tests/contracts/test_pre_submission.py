@@ -63,8 +63,10 @@ def test_a_members_file_without_its_profile_is_reported_with_the_cross_file_rule
     assert file.status == "rows_quarantined" and file.rows_quarantined == 2
     assert all(p.column == "cluster_id" and p.reason.startswith("cluster_id.foreign_key:") for p in file.problems)
     assert any(
-        "no accepted profile of DK-CL-001 in this batch" in w and "cluster_id.foreign_key" in w for w in file.warnings
+        "the profile of DK-CL-001 is not among the files" in w and "send the profile with the members file" in w
+        for w in file.warnings
     )
+    assert len(file.grouped_problems) == 1 and len(file.grouped_problems[0].rows) == 2  # one line for both rows
 
 
 def test_problems_name_the_row_and_column_of_a_broken_cell(tmp_path):
@@ -174,7 +176,22 @@ def test_text_output_gives_rows_with_the_very_same_problem_one_line(tmp_path, ca
     )
     out = _exit_code(capsys, members)[1]
     assert (
-        "problem: rows 2-5 (4 rows), column cluster_id: cluster_id.foreign_key: cluster_id must match an accepted "
-        "profile.cluster_id of the same year (got 'DK-CL-001')"
+        "problem: rows 2-5 (4 rows), column cluster_id: cluster_id.foreign_key: cluster_id must have its profile "
+        "accepted in the same year: send the profile with this file (got 'DK-CL-001')"
     ) in out
     assert "problem: row 5, column postal_code: postal_code." in out and out.count("problem:") == 2
+
+
+def test_a_members_file_in_an_old_layout_is_labelled_members_and_its_reason_said_once(tmp_path, capsys):
+    members = write_csv(tmp_path / "members.csv", [MEMBERS_HEADER, member(year="2018")])
+    (file,) = check_submission(batch_files([members]), year=2018).files
+    assert file.status == "set_aside" and file.kind == "members"
+    out = _exit_code(capsys, members, "--year", "2018")[1]
+    assert out.count("follows template version 1") == 1
+
+
+def test_a_pattern_rule_reads_in_words_not_as_a_regular_expression(tmp_path):
+    members = write_csv(tmp_path / "members.csv", [MEMBERS_HEADER, member(cluster="DK-CL-9")])
+    (file,) = check_submission(batch_files([members]), year=2016).files
+    (reason,) = [p.reason for p in file.problems if p.reason.startswith("cluster_id.pattern")]
+    assert "DK-CL- and three digits" in reason and "^" not in reason and "\\d" not in reason

@@ -135,7 +135,8 @@ def test_a_version_1_file_in_the_transition_year_is_accepted_with_a_warning(tmp_
     assert record.status == "ingested" and record.template_version == 1
     assert "template version 1" in record.reasons[0] and "from 2018 only version 2" in record.reasons[0]
     assert accepted["committed_member"].tolist() == [True]
-    assert accepted["member_type"].isna().all() and accepted["services_used"].isna().all()
+    assert accepted["member_type"].tolist() == ["committed"]  # derived from committed_member
+    assert accepted["services_used"].isna().all()
 
 
 def test_a_version_1_file_after_the_transition_is_set_aside_naming_the_version_and_the_columns(tmp_path):
@@ -263,7 +264,8 @@ def test_every_sample_version_2_row_publishes_its_services_and_member_type_exact
     assert (v2["member_type"] == v2["member_type_true"]).all()
     assert (v2["committed_member"] == (v2["member_type"] == "committed")).all()
     v1 = rows[rows["template_version"] == 1]
-    assert v1["services_used"].isna().all() and v1["member_type"].isna().all()
+    assert v1["services_used"].isna().all()
+    assert (v1["member_type"] == v1["committed_member"].map({True: "committed", False: "participant"})).all()
     assert v1.empty if year == 2018 else len(v1) > 100
 
 

@@ -140,3 +140,13 @@ def test_one_reporting_year_is_measured_without_an_event_study(sample_run):
     assert pd.isna(measured.pre_trend_p_value)
     headlines = measured.tables["impact_estimates"].query("headline")
     assert len(headlines) == 4 and headlines["estimate"].notna().all()
+
+
+def test_a_year_whose_link_counts_are_suppressed_is_reported_without_them():
+    from cluster_pipeline.lib.impact.report_section import link_sentence
+
+    suppressed = pd.Series(
+        {"companies": 12, "companies_with_cvr": None, "linked_to_register": None, "link_rate": None, "suppressed": True}
+    )
+    sentence = link_sentence(2019, suppressed)
+    assert "fewer than 5 member companies were found" in sentence and "not shown" in sentence

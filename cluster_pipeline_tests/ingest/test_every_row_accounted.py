@@ -19,6 +19,7 @@ import pandas as pd
 import pytest
 
 from cluster_pipeline.definitions import ASSETS
+from cluster_pipeline.defs.partitions import add_partitions
 from cluster_pipeline.defs.resources import OutputFolder, resources_from_env
 from cluster_pipeline.lib.contracts.pre_submission import batch_files, check_submission
 from cluster_pipeline.lib.ingest.landing import discover, read_tables
@@ -51,6 +52,7 @@ def run_year(folder: Path, selection=INTAKE) -> Path:
     """The year through Dagster; returns the output folder."""
     output = folder.parent.parent / "published"
     with dg.instance_for_test() as instance:
+        add_partitions(instance, [YEAR])
         result = dg.materialize(
             ASSETS,
             partition_key=str(YEAR),

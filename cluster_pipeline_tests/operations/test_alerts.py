@@ -17,6 +17,7 @@ from aiosmtpd.controller import Controller
 
 from cluster_pipeline.definitions import ASSETS
 from cluster_pipeline.defs.operations.sensors import failure_alerts
+from cluster_pipeline.defs.partitions import add_partitions
 from cluster_pipeline.defs.resources import resources_from_env
 from cluster_pipeline_tests.processes import free_port
 
@@ -56,6 +57,7 @@ def alert_env(smtp: str) -> dict:
 
 def failed_run_context(instance: dg.DagsterInstance, tmp_path: Path) -> dg.RunFailureSensorContext:
     """A real failed run (2016 has no landing folder) and the context Dagster gives the sensor."""
+    add_partitions(instance, [2016])
     result = dg.materialize(
         ASSETS,
         selection=["landed_files"],
@@ -136,6 +138,9 @@ def test_the_daemon_emails_a_failed_run_on_a_real_instance(tmp_path, inbox):
         wait_for(
             lambda: "Initiating failure_alerts" in log.read_text(), 180, f"the sensor never ticked:\n{log.read_text()}"
         )
+        instance = dg.DagsterInstance.from_config(str(home))  # 2016 a partition, without a landing folder
+        add_partitions(instance, [2016])
+        instance.dispose()
         failed = subprocess.run(
             [
                 BIN / "dagster",

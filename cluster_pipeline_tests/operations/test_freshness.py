@@ -8,6 +8,7 @@ import dagster as dg
 
 from cluster_pipeline.definitions import build_definitions
 from cluster_pipeline.defs.operations.sensors import FRESH, freshness
+from cluster_pipeline.defs.partitions import add_partitions
 from cluster_pipeline.defs.resources import LandingFolder
 from cluster_pipeline.lib.operations.freshness import limit_hours, stale_tables
 from cluster_pipeline_tests.files import cluster_batch
@@ -37,6 +38,7 @@ def test_the_freshness_check_fails_for_a_stale_current_year_and_passes_after_a_r
         # the landing folder of 2016 exists, its tables were never published
         assert freshness_results(definitions, instance) == {"national_outcomes": False, "indicator_status": False}
         job = definitions.resolve_job_def("yearly_statistics")
+        add_partitions(instance, [2016])
         assert job.execute_in_process(partition_key="2016", instance=instance).success
         assert freshness_results(definitions, instance) == {"national_outcomes": True, "indicator_status": True}
         # the same tables a day and three hours later

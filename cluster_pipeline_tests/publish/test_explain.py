@@ -118,3 +118,34 @@ def test_an_unknown_name_is_a_clear_error_naming_what_exists(sample_run, capsys,
 def test_an_output_folder_without_the_year_is_a_clear_error(tmp_path, capsys):
     assert main(["explain", "--output", str(tmp_path), "--year", "2016", "--indicator", "innovation"]) == 2
     assert "has no published indicator_status for 2016" in capsys.readouterr().err
+
+
+def readme_examples(command: str) -> list[list[str]]:
+    """The README's example lines of a command (what a newcomer copies), as arguments."""
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    lines = [line.split("#")[0].split(">")[0].split() for line in readme.splitlines()]
+    return [w[1:] for w in lines if w[:2] == ["cluster-pipeline", command] and not any("[" in x or "|" in x for x in w)]
+
+
+def test_the_readme_explain_examples_work_on_the_demo_data(sample_run, capsys):
+    # the sample fixture is the demo's data: 2014-2018, scale 1, seed 2016
+    examples = readme_examples("explain")
+    assert len(examples) >= 4
+    for arguments in examples:
+        assert main([*arguments, "--output", str(sample_run.output)]) == 0, arguments
+        capsys.readouterr()
+
+
+def test_the_demo_ends_with_what_to_do_next_and_its_lines_work(sample_run, capsys):
+    from cluster_pipeline.cli import what_next
+
+    text = what_next(sample_run.output, sample_run.landing, [2014, 2015, 2016, 2017, 2018])
+    assert "cluster-pipeline ui" in text and "http://127.0.0.1:3000/" in text
+    assert str((sample_run.output / "reports" / "2018.html").resolve()) in text
+    for line in text.splitlines():
+        if "cluster-pipeline explain" in line:
+            arguments = line.split("cluster-pipeline ", 1)[1].split()
+            assert main([*arguments, "--output", str(sample_run.output)]) == 0, line
+    capsys.readouterr()

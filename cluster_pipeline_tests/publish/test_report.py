@@ -79,3 +79,40 @@ def test_the_report_renders_in_headless_chromium(sample_run, tmp_path):
     url = (sample_run.output / "reports" / f"{sample_run.year}.html").resolve().as_uri()
     shot = screenshot(url, f"report_{sample_run.year}.png", tmp_path / "chromium", width=1280, height=2400)
     assert shot.stat().st_size > 100_000  # text, cards and charts, not a blank page
+
+
+def test_the_data_quality_accounting_adds_up_to_every_row_read(sample_run):
+    text = report_of(sample_run)
+    manifest = read_partition(sample_run.output, "ingest_manifest", sample_run.year)
+    found = re.search(
+        r"([\d,]+) rows read = ([\d,]+) accepted \+ ([\d,]+) quarantined \+ ([\d,]+) in files set aside whole \+ "
+        r"([\d,]+) in files a later version replaced",
+        text,
+    )
+    read, *parts = (int(g.replace(",", "")) for g in found.groups())
+    assert read == int(manifest["rows_read"].sum()) == sum(parts)
+    assert parts[2] > 0 and parts[3] > 0  # the sample sets files aside and supersedes a draft
+
+
+def test_quarantined_rules_are_shown_in_words_with_their_id_in_small_print(sample_run):
+    text = report_of(sample_run)
+    section = text[text.index('<section id="quality">') : text.index('<section id="impact">')]
+    shown = '<td>postal_code must be &gt;= 800 and &lt;= 9990<br><span class="small">rule postal_code.range</span>'
+    assert shown in section
+    assert "A row can break several rules" in section
+    assert "^DK-CL-" not in section
+
+
+def test_every_eligibility_value_of_the_catalogue_is_explained(sample_run):
+    text = report_of(sample_run)
+    failures = set(re.findall(r"<td>no: ([a-z ,]+)</td>", text))
+    named = {name for shown in failures for name in shown.split(", ")}
+    assert named, "the sample has ineligible clusters"
+    legend = re.search(r"Eligible: the national criteria.*?</p>", text, re.S).group(0)
+    assert all(f"<b>{name}</b>" in legend for name in named)
+
+
+def test_the_balance_chart_names_regions_and_industries_not_codes(sample_run):
+    text = report_of(sample_run)
+    assert "region=" not in text and "log_productivity_pre" not in text
+    assert "region: Hovedstaden" in text and "industry: NACE" in text

@@ -48,5 +48,5 @@ select
     {% endfor %}
 from all_bands as a
 left join counted using (band)
-where exists (select 1 from {{ ref('memberships') }} where member_type is not null)
+where exists (select 1 from {{ ref('memberships') }} where services_used is not null)
 order by a.band_order

@@ -16,7 +16,7 @@ import pandas as pd
 
 from cluster_pipeline.defs.conditions import follows
 from cluster_pipeline.defs.metadata import markdown_table, table_metadata
-from cluster_pipeline.defs.partitions import ONE_RUN_FOR_MANY_YEARS, for_each_year, years
+from cluster_pipeline.defs.partitions import ONE_RUN_FOR_MANY_YEARS, for_each_year, year_range, years
 from cluster_pipeline.defs.resources import OutputFolder, Warehouse
 from cluster_pipeline.defs.selections import REPUBLISH
 from cluster_pipeline.lib import seeds
@@ -120,8 +120,10 @@ def out_of_date_years(output: OutputFolder, ids: pd.DataFrame) -> list[int]:
     "fitting name without CVR); never merges or splits companies within a year. Also in the SQL warehouse.",
 )
 def company_identities(context: dg.AssetExecutionContext, output: OutputFolder, warehouse: Warehouse):
-    partition_years = {int(k) for k in years.get_partition_keys()}
-    resolved_years = [y for y in output.years_with("resolved_memberships") if y in partition_years]
+    # every year resolved in the output folder (not the instance's partitions: the same folder gives
+    # the same identities whichever instance runs it)
+    first, last = year_range()
+    resolved_years = [y for y in output.years_with("resolved_memberships") if first <= y <= last]
     # of each year only what linking looks at: its distinct spellings, not its rows
     evidence = {
         y: year_evidence(output.read("resolved_memberships", y, columns=LINKED_COLUMNS)) for y in resolved_years
@@ -129,10 +131,10 @@ def company_identities(context: dg.AssetExecutionContext, output: OutputFolder, 
     identities = link_years(evidence, output.read("company_identities"))
     table, ids = identities.table, identities.ids
     schema = tables.schema("company_identities")
-    output.write(IDS, ids)
-    path = output.write("company_identities", table)
-    with warehouse.connect(output) as engine:
+    # the identities' files move into place once the warehouse has committed (never one without the other)
+    with output.writing_together({IDS: ids, "company_identities": table}) as paths, warehouse.connect(output) as engine:
         replace_table(engine, "company_identities", table, schema)
+    path = paths["company_identities"]
 
     stale = out_of_date_years(output, ids)
     current = table[table["company_id"] == table["current_id"]]

@@ -10,9 +10,11 @@ from cluster_pipeline.defs.resources import OutputFolder
 from cluster_pipeline.lib import seeds
 from cluster_pipeline.lib.contracts.submissions import (
     PROFILE_CONFLICT,
+    clusters_not_reported,
     clusters_without_members,
     implausible_first_years,
     member_count_jumps,
+    rules_summary,
     validate_year,
     year_quarantine,
 )
@@ -26,11 +28,7 @@ STEADY_MEMBERS = "member_counts_within_threefold_of_last_year"
 MAX_CHANGE = 3.0
 ONE_PROFILE = "one_profile_per_cluster"
 FIRST_YEAR_SIZES = "first_year_cluster_sizes_plausible"
-
-
-def reasons_summary(quarantine: pd.DataFrame) -> pd.DataFrame:
-    rules = [reason.split(":", 1)[0] for reasons in quarantine["reasons"] for reason in reasons]
-    return pd.Series(rules, dtype=object).value_counts().rename_axis("rule").reset_index(name="rows")
+EVERY_CLUSTER_REPORTED = "every_cluster_of_last_year_reported"
 
 
 @dg.multi_asset(
@@ -90,6 +88,13 @@ def reasons_summary(quarantine: pd.DataFrame) -> pd.DataFrame:
             "first_year_cluster_factor times the year's largest other cluster, or first_year_cluster_limit rows: "
             "the thresholds seed).",
         ),
+        dg.AssetCheckSpec(
+            EVERY_CLUSTER_REPORTED,
+            asset="accepted_members",
+            description="Warns about clusters with accepted rows the previous year and none this year: a "
+            "secretariat that did not send, or whose files were all set aside or ignored, is missing from "
+            "every figure.",
+        ),
     ],
 )
 def validate_submissions(context: dg.AssetExecutionContext, output: OutputFolder):
@@ -110,7 +115,7 @@ def _validate_year(year: int, template, output: OutputFolder):
     quarantine = year_quarantine(files, validated)
     schema = tables.schema("quarantine")
     path = output.write("quarantine", quarantine, year)
-    summary = reasons_summary(quarantine)
+    summary = rules_summary(quarantine)
     yield dg.MaterializeResult(
         asset_key="quarantine",
         metadata={
@@ -153,3 +158,24 @@ def _validate_year(year: int, template, output: OutputFolder):
     jumps = member_count_jumps(last_year, members, MAX_CHANGE)
     compared = year - 1 if previous.exists() else "no previous year"
     yield warn_when_any(STEADY_MEMBERS, jumps, "clusters", "accepted_members", compared_with=compared)
+    gone = clusters_not_reported(_reported(output, year - 1), _reported(output, year, validated))
+    yield warn_when_any(
+        EVERY_CLUSTER_REPORTED,
+        gone,
+        "clusters",
+        "accepted_members",
+        compared_with=compared,
+        cluster_ids=", ".join(gone["cluster_id"]) or "none",
+    )
+
+
+def _reported(output: OutputFolder, year: int, validated: dict | None = None) -> pd.DataFrame | None:
+    """The clusters with accepted rows of either kind in the year (None before its first run)."""
+    if validated is not None:
+        profiles, members = validated["profile"].accepted, validated["members"].accepted
+    elif output.file("accepted_profiles", year).exists() and output.file("accepted_members", year).exists():
+        profiles = output.read("accepted_profiles", year, columns=["cluster_id", "cluster_name"])
+        members = output.read("accepted_members", year, columns=["cluster_id"])
+    else:
+        return None
+    return pd.concat([profiles[["cluster_id", "cluster_name"]], members[["cluster_id"]]], ignore_index=True)

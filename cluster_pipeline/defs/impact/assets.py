@@ -17,7 +17,7 @@ import dagster as dg
 import pandas as pd
 
 from cluster_pipeline.defs.metadata import markdown_table, table_metadata
-from cluster_pipeline.defs.partitions import ONE_RUN_FOR_MANY_YEARS, years
+from cluster_pipeline.defs.partitions import ONE_RUN_FOR_MANY_YEARS, year_range
 from cluster_pipeline.defs.resources import WORK, OutputFolder, RegisterFolder, Warehouse
 from cluster_pipeline.lib import seeds
 from cluster_pipeline.lib.impact.disclosure import disclosure_problems
@@ -48,12 +48,10 @@ def _skipped(context: dg.AssetExecutionContext, register: RegisterFolder):
 
 
 def _publish(output: OutputFolder, warehouse: Warehouse, frames: dict[str, pd.DataFrame]):
-    """Each table in one file over all years and, in one transaction, in the SQL warehouse."""
-    paths = {name: output.write(name, frame[tables.columns(name)]) for name, frame in frames.items()}
-    with warehouse.connect(output) as engine:
-        replace_tables(
-            engine, {name: (frame[tables.columns(name)], tables.schema(name)) for name, frame in frames.items()}
-        )
+    """Each table in one file over all years and, in one transaction, in the SQL warehouse; the
+    files move into place only once the warehouse has committed, so the two never disagree."""
+    with output.writing_together(frames) as paths, warehouse.connect(output) as engine:
+        replace_tables(engine, {name: (frame, tables.schema(name)) for name, frame in frames.items()})
     return paths
 
 
@@ -124,8 +122,9 @@ def register_extract(
 
 
 def _published_companies(output: OutputFolder) -> dict[int, pd.DataFrame]:
-    partition_years = {int(k) for k in years.get_partition_keys()}
-    return {year: output.read("companies", year) for year in output.years_with("companies") if year in partition_years}
+    # every year published in the output folder, whichever years this instance knows as partitions
+    first, last = year_range()
+    return {year: output.read("companies", year) for year in output.years_with("companies") if first <= year <= last}
 
 
 def _headline_text(estimates: pd.DataFrame) -> str:

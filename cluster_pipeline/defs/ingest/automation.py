@@ -1,12 +1,13 @@
 """Keeping the current year fresh: a sensor on the landing folder and a nightly schedule.
-Both only ever request years that have a landing folder with files in it."""
+Both only ever request years that have a landing folder with files in it, and make such a
+year a partition first."""
 
 import json
 from datetime import datetime
 
 import dagster as dg
 
-from cluster_pipeline.defs.partitions import year_range
+from cluster_pipeline.defs.partitions import add_partitions, new_partitions, year_range, years
 from cluster_pipeline.defs.resources import LandingFolder
 from cluster_pipeline.lib.ingest.landing_state import file_hashes, fingerprint, year_folders
 
@@ -41,7 +42,9 @@ def landing_files_sensor(context: dg.SensorEvaluationContext, landing: LandingFo
     context.update_cursor(json.dumps(new_cursor))
     if not requests:
         return dg.SkipReason("no new or changed landing files")
-    return requests
+    # a year whose folder holds files for the first time becomes a partition in the same tick
+    added = new_partitions(context.instance, [r.partition_key for r in requests])
+    return dg.SensorResult(run_requests=requests, dynamic_partitions_requests=[years.build_add_request(added)])
 
 
 @dg.schedule(
@@ -56,6 +59,7 @@ def nightly_latest_year(context: dg.ScheduleEvaluationContext, landing: LandingF
     if not found:
         return dg.SkipReason(f"no year in {landing.root} has submissions")
     latest = max(found)
+    add_partitions(context.instance, [latest])  # a schedule cannot ask for partitions: it adds the year itself
     stamp = context.scheduled_execution_time or datetime.now()
     return dg.RunRequest(
         run_key=f"nightly-{latest}-{stamp:%Y%m%d}",

@@ -32,7 +32,14 @@ def sql_warehouse(context: dg.AssetExecutionContext, output: OutputFolder, wareh
 def _copy_year(year: int, output: OutputFolder, warehouse: Warehouse):
     frames = {name: (output.read(name, year), tables.schema(name)) for name in tables.TABLES}
     with warehouse.connect(output) as engine:
-        written = replace_year(engine, year, frames)
+        try:
+            written = replace_year(engine, year, frames)
+        except Exception as exc:  # the transaction rolled back: say which copy is behind and how it catches up
+            raise dg.Failure(
+                description=f"{year} was not copied to the SQL warehouse ({type(exc).__name__}: {exc}). The "
+                f"warehouse still holds its previous copy of {year}; the Parquet files are newer. The next run of "
+                f"sql_warehouse for {year} copies every table again."
+            ) from exc
     summary = pd.DataFrame({"table": list(written), "rows": list(written.values())})
     yield dg.MaterializeResult(
         metadata={

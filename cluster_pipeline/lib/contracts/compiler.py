@@ -84,7 +84,7 @@ def column_rules(column: Column, contract: Contract, inputs: RuleInputs) -> list
         add(
             "pattern",
             "ExpectColumnValuesToMatchRegex",
-            f"must match {column.pattern}",
+            f"must be written {column.pattern_in_words}" if column.pattern_in_words else f"must match {column.pattern}",
             column=name,
             regex=column.pattern,
         )
@@ -166,7 +166,8 @@ def column_rules(column: Column, contract: Contract, inputs: RuleInputs) -> list
         add(
             "foreign_key",
             "ExpectColumnValuesToBeInSet",
-            f"must match an accepted {column.foreign_key} of the same year",
+            f"must have its {column.foreign_key.split('.')[0]} accepted in the same year: send the "
+            f"{column.foreign_key.split('.')[0]} with this file",
             column=name,
             value_set=keys,
         )

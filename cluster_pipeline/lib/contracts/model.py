@@ -33,6 +33,7 @@ class Column:
     aliases: tuple[str, ...] = ()
     value_aliases: dict[str, str] = field(default_factory=dict)
     pattern: str | None = None
+    pattern_in_words: str | None = None  # how a person writes a value the pattern accepts
     minimum: float | None = None
     maximum: float | None = None
     valid_values: tuple[str, ...] = ()
@@ -48,6 +49,7 @@ class Column:
     exclusive_minimum: float | None = None
     not_after_reporting_year: bool = False
     derives: tuple[str, tuple[str, ...]] | None = None  # (column, values meaning true): a boolean it implies
+    derives_text: tuple[str, str, str] | None = None  # (column, when true, when false): a value a boolean implies
 
     def same_rules(self, other: Column) -> bool:
         """The same column in every rule but its description (what a contract diff compares)."""
@@ -90,10 +92,15 @@ class Contract:
         return mapping
 
 
+# format characters that show as nothing (pasted from web forms): zero-width space, non-joiner
+# and joiner, word joiner, soft hyphen, and a byte-order mark inside a cell; removed on read
+INVISIBLE = re.compile("[\u200b\u200c\u200d\u2060\u00ad\ufeff]")
+
+
 def canonical_token(text: str) -> str:
     """The template's matching rule for headers and enumerated values:
     case-insensitive, surrounding whitespace ignored, '-' and ' ' treated as '_'."""
-    return re.sub(r"[\s\-]+", "_", text.strip().casefold())
+    return re.sub(r"[\s\-]+", "_", INVISIBLE.sub("", text).strip().casefold())
 
 
 _PROPERTY_KEYS = {
@@ -170,6 +177,8 @@ def _parse_column(raw: dict, where: str) -> Column:
         "checkDigitRequired",
         "notAfterReportingYear",
         "derives",
+        "derivesText",
+        "patternInWords",
     }
     if set(custom) - known_custom:
         raise ContractError(f"{where}: unsupported customProperties {sorted(set(custom) - known_custom)}")
@@ -189,6 +198,12 @@ def _parse_column(raw: dict, where: str) -> Column:
         if set(rule) != {"column", "trueWhen"}:
             raise ContractError(f"{where}: unsupported derives {rule}")
         derives = (rule["column"], tuple(str(v) for v in rule["trueWhen"]))
+    derives_text = None
+    if "derivesText" in custom:
+        rule = custom["derivesText"]
+        if set(rule) != {"column", "whenTrue", "whenFalse"} or logical_type != "boolean":
+            raise ContractError(f"{where}: unsupported derivesText {rule} (a boolean column's whenTrue/whenFalse)")
+        derives_text = (rule["column"], str(rule["whenTrue"]), str(rule["whenFalse"]))
 
     return Column(
         name=name,
@@ -213,6 +228,8 @@ def _parse_column(raw: dict, where: str) -> Column:
         exclusive_minimum=options.get("exclusiveMinimum"),
         not_after_reporting_year=bool(custom.get("notAfterReportingYear", False)),
         derives=derives,
+        derives_text=derives_text,
+        pattern_in_words=custom.get("patternInWords"),
     )
 
 

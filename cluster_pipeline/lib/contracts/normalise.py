@@ -36,6 +36,11 @@ def clean_cvr(text: pd.Series) -> pd.Series:
     return text.str.replace(_CVR_NOISE, "", regex=True).where(text.notna())
 
 
+def in_scientific_notation(text: pd.Series) -> pd.Series:
+    """Cells Excel wrote as a number in scientific notation (6,09631E+07): the digits are lost."""
+    return text.str.fullmatch(r"\s*\d[.,]\d+\s*E\+?\d+\s*", case=False).fillna(False).astype(bool)
+
+
 def cvr_is_valid(digits: pd.Series) -> pd.Series:
     """8 digits, the first not 0, weighted digit sum divisible by 11."""
     shaped = digits.fillna("").str.fullmatch(r"[1-9]\d{7}")

@@ -19,8 +19,9 @@ import pandas as pd
 from cluster_pipeline.lib.contracts import normalise
 from cluster_pipeline.lib.contracts.submissions import ingest_manifest, records_frame, validate_year, year_quarantine
 from cluster_pipeline.lib.contracts.template import Template, load_template
+from cluster_pipeline.lib.contracts.validation import SCIENTIFIC_NOTATION
 from cluster_pipeline.lib.ingest.intake import FileRecord, HeaderMapping, intake_parts, read_files
-from cluster_pipeline.lib.ingest.landing import LandingFile, landing_file
+from cluster_pipeline.lib.ingest.landing import WORKBOOK_FORMATS, LandingFile, landing_file
 
 # the manifest's status -> what the file's sender is told
 STATUS = {"quarantined": "set_aside", "ignored": "ignored", "superseded": "superseded"}
@@ -61,6 +62,10 @@ class FileCheck:
     headers: list[HeaderMapping] = field(default_factory=list)
     template_version: int | None = None  # the template version it was validated by (None: not read)
 
+    @property
+    def grouped_problems(self) -> list[GroupedProblem]:
+        return grouped_problems(self.problems)
+
     def verdict(self) -> str:
         if self.status == "accepted":
             return f"would be accepted whole ({_count(self.rows_accepted, 'row')})"
@@ -73,7 +78,7 @@ class FileCheck:
             return f"the whole file would be set aside ({_count(self.rows_read, 'row')}): {self.problems[0].reason}"
         if self.status == "superseded":
             return "would not be used: another file of this batch replaces it"
-        return "would be ignored: only .csv and .xlsx files are read"
+        return f"would be ignored: only CSV files and workbooks ({', '.join(sorted(WORKBOOK_FORMATS))}) are read"
 
     def as_json(self) -> dict:
         found = asdict(self)
@@ -182,6 +187,13 @@ def _warnings(record: FileRecord, status: str, members: pd.DataFrame, quarantine
             f"column cvr: {_count(len(separated), 'CVR number')} written with thousands separators, in "
             f"{_rows_text(separated)}: read as the 8 digits (the template writes them without separators)"
         )
+    rounded = members[members["cvr_status"] == SCIENTIFIC_NOTATION]
+    if len(rounded):
+        warnings.append(
+            f"column cvr: Excel turned the CVR column into numbers ({_count(len(rounded), 'CVR number')} shown in "
+            f"scientific notation, in {_rows_text(rounded)}; their digits are lost): format the CVR column as "
+            "text and send the file again"
+        )
     if len(invalid):
         one = len(invalid) == 1
         cells = _rows_text(invalid)
@@ -201,9 +213,9 @@ def _warnings(record: FileRecord, status: str, members: pd.DataFrame, quarantine
     )
     if orphans:
         warnings.append(
-            f"no accepted profile of {', '.join(orphans)} in this batch: members rows need their "
-            f"cluster's accepted profile of the same year (rule {FOREIGN_KEY_RULE}); check the profile "
-            f"file together with the members file"
+            f"the profile of {', '.join(orphans)} is not among the files (or was set aside): members rows count "
+            f"only for a cluster whose profile is accepted the same year (rule {FOREIGN_KEY_RULE}); send the "
+            "profile with the members file, and check the two together"
         )
     if record.tie:
         warnings.append(
@@ -263,17 +275,38 @@ def _row_ranges(rows: list[int]) -> str:
     return ", ".join(f"{r[0]}-{r[-1]}" if len(r) > 1 else str(r[0]) for r in runs)
 
 
-def _grouped_problems(problems: list[Problem]) -> list[str]:
-    """One line per problem; rows with the very same problem (a members file without its
-    profile fails every row alike) share a line listing their rows."""
-    rows_of: dict[tuple, list[int]] = {}
+@dataclass(frozen=True)
+class GroupedProblem:
+    """Rows with the very same problem (a members file without its profile fails every row alike)."""
+
+    sheet: str | None
+    rows: list[int | None]
+    column: str | None
+    reason: str
+
+    @property
+    def where(self) -> str:
+        if len(self.rows) == 1:
+            return location(self.sheet, self.rows[0], self.column)
+        return location(self.sheet, f"rows {_row_ranges(self.rows)} ({len(self.rows):,} rows)", self.column)
+
+    @property
+    def row_text(self) -> str:
+        if len(self.rows) == 1:
+            return str(self.rows[0] or "")
+        return f"{_row_ranges(self.rows)} ({len(self.rows):,} rows)"
+
+
+def grouped_problems(problems: list[Problem]) -> list[GroupedProblem]:
+    """One entry per distinct problem, with every row that has it, in the order first seen."""
+    rows_of: dict[tuple, list[int | None]] = {}
     for p in problems:
         rows_of.setdefault((p.sheet, p.column, p.reason), []).append(p.row)
-    lines = []
-    for (sheet, column, reason), rows in rows_of.items():
-        where = rows[0] if len(rows) == 1 else f"rows {_row_ranges(rows)} ({len(rows):,} rows)"
-        lines.append(f"{location(sheet, where, column)}: {reason}")
-    return lines
+    return [GroupedProblem(sheet, rows, column, reason) for (sheet, column, reason), rows in rows_of.items()]
+
+
+def _grouped_problems(problems: list[Problem]) -> list[str]:
+    return [f"{g.where}: {g.reason}" for g in grouped_problems(problems)]
 
 
 def as_text(check: SubmissionCheck) -> str:
@@ -299,7 +332,9 @@ def as_text(check: SubmissionCheck) -> str:
             f"  rows: {file.rows_read:,} read, {file.rows_accepted:,} would be accepted, "
             f"{file.rows_quarantined:,} would be quarantined"
         )
-        lines += [f"  problem: {line}" for line in _grouped_problems(file.problems)]
+        # a file set aside says why in its verdict: its file-level problem is not printed twice
+        shown = [p for p in file.problems if not (file.status == "set_aside" and p.row is None)]
+        lines += [f"  problem: {line}" for line in _grouped_problems(shown)]
         lines += [f"  warning: {w}" for w in file.warnings]
         lines += [f"  verdict: {file.verdict()}", ""]
     lines.append(f"batch: {check.verdict()}")

@@ -3,6 +3,8 @@ quarantine and the ingest manifest. The Dagster assets call these same steps."""
 
 from __future__ import annotations
 
+import re
+
 import pandas as pd
 
 from cluster_pipeline.lib import seeds
@@ -137,6 +139,36 @@ def clusters_without_members(profiles: pd.DataFrame, members: pd.DataFrame) -> p
     """Clusters with an accepted profile but no accepted members rows."""
     missing = profiles[~profiles["cluster_id"].isin(set(members["cluster_id"]))]
     return missing[["cluster_id", "cluster_name"]].sort_values("cluster_id").reset_index(drop=True)
+
+
+def rule_in_words(reason: str) -> str:
+    """A reason as a person reads it: without its rule id, the value it got and the file's context."""
+    words = reason.split(": ", 1)[1] if ": " in reason else reason
+    return re.split(r" \(got |; the rest of the file", words)[0]
+
+
+def rules_summary(quarantine: pd.DataFrame) -> pd.DataFrame:
+    """Quarantined rows by rule (a row breaking two rules counts under each): rule id, the rule
+    in words (from the first reason that names it) and rows."""
+    reasons = [reason for reasons in quarantine.loc[quarantine["level"] == "row", "reasons"] for reason in reasons]
+    frame = pd.DataFrame({"rule": [r.split(":", 1)[0] for r in reasons], "words": [rule_in_words(r) for r in reasons]})
+    if frame.empty:
+        return pd.DataFrame(columns=["rule", "words", "rows"])
+    counted = frame.groupby("rule", sort=False).agg(words=("words", "first"), rows=("words", "size")).reset_index()
+    return counted.sort_values(["rows", "rule"], ascending=[False, True]).reset_index(drop=True)
+
+
+def clusters_not_reported(last_year: pd.DataFrame | None, this_year: pd.DataFrame) -> pd.DataFrame:
+    """Clusters that reported last year (accepted rows of either kind: `cluster_id`, and
+    `cluster_name` where known) and have no accepted rows this year: a secretariat that did not
+    send, or whose files were all set aside or ignored, drops out of the figures quietly."""
+    columns = ["cluster_id", "cluster_name"]
+    if last_year is None or last_year.empty:
+        return pd.DataFrame(columns=columns)
+    gone = last_year[~last_year["cluster_id"].isin(set(this_year["cluster_id"]))]
+    named = gone.assign(cluster_name=gone.get("cluster_name"))[columns]
+    # one row per cluster, its name where any row gave one
+    return named.sort_values(["cluster_id", "cluster_name"]).drop_duplicates("cluster_id").reset_index(drop=True)
 
 
 def implausible_first_years(

@@ -27,6 +27,9 @@ from cluster_pipeline.lib.ingest.intake import LINEAGE, READ_ERROR, TEMPLATE_VER
 READ_RULE = Rule("row.read", "row", "ExpectColumnValuesToBeNull", {"column": READ_ERROR}, "could not be read")
 
 
+SCIENTIFIC_NOTATION = "scientific_notation"  # a cvr_status: Excel turned the CVR into a rounded number
+
+
 @dataclass
 class Validated:
     accepted: pd.DataFrame
@@ -69,6 +72,23 @@ def _reason(rule: Rule, cells: pd.DataFrame, position: int, confidential: bool =
     return f"{rule.rule_id}: {rule.column} {rule.message} (got {shown})"
 
 
+def _foreign_key_context(rule: Rule, cells: pd.DataFrame, positions: list[int]) -> dict[int, str]:
+    """For a row naming a key that does not exist that year (a cluster with no profile): the keys
+    the rest of its file names, so a mistyped id reads as one."""
+    if not positions:
+        return {}
+    failing = pd.Series(False, index=cells.index)
+    failing.iloc[positions] = True
+    named = cells.loc[~failing].groupby("source_file")[rule.column].agg(lambda ids: sorted(set(ids.dropna())))
+    context = {}
+    for position in positions:
+        others = named.get(cells["source_file"].iat[position], [])
+        context[position] = (
+            f"; the rest of the file names {', '.join(others)} (a mistyped {rule.column}?)" if others else ""
+        )
+    return context
+
+
 def _normalised_column(
     column: Column, text: pd.Series, canonical: pd.Series, contract: Contract
 ) -> dict[str, pd.Series]:
@@ -76,6 +96,8 @@ def _normalised_column(
         digits = normalise.clean_cvr(text)
         valid = normalise.cvr_is_valid(digits)
         status = pd.Series("missing", index=text.index).mask(text.notna(), "invalid").mask(valid, "valid")
+        # Excel showed the number as 6,09631E+07: its last digits are lost, whatever the check says
+        status = status.mask(normalise.in_scientific_notation(text), SCIENTIFIC_NOTATION)
         # a CVR failing the check is set aside (kept as cvr_raw), never used for matching
         return {"cvr": digits.where(valid), "cvr_raw": text, "cvr_status": status}
     if column.logical_type == "boolean":
@@ -100,6 +122,9 @@ def normalise_rows(cells: pd.DataFrame, frame: pd.DataFrame, contract: Contract)
         if column.derives:  # a column a later version replaced keeps its meaning (committed_member)
             derived, true_values = column.derives
             out[derived] = out[column.name].isin(true_values)
+        if column.derives_text:  # and an earlier version's rows get the later column (member_type)
+            derived, when_true, when_false = column.derives_text
+            out[derived] = out[column.name].map({True: when_true, False: when_false})
     result = pd.DataFrame(out, index=cells.index)
     for name in LINEAGE:
         result[name] = cells[name]
@@ -116,11 +141,15 @@ def validate_kind(cells: pd.DataFrame, contract: Contract, inputs: RuleInputs) -
     reasons: dict[int, list[str]] = {}
     unreadable = set(failures[READ_RULE.rule_id])
     for rule in rules:
+        context = (
+            _foreign_key_context(rule, cells, failures[rule.rule_id]) if rule.rule_id.endswith(".foreign_key") else {}
+        )
         for position in failures[rule.rule_id]:
             # a row that could not be read as written (shifted cells, a byte that is not UTF-8) breaks
             # the other rules only as a consequence: its read problem is its reason
             if rule is READ_RULE or position not in unreadable:
-                reasons.setdefault(position, []).append(_reason(rule, cells, position, contract.confidential))
+                reason = _reason(rule, cells, position, contract.confidential) + context.get(position, "")
+                reasons.setdefault(position, []).append(reason)
     broken = sorted(reasons)
     quarantined = quarantine_rows(cells.iloc[broken], [reasons[i] for i in broken], contract)
     accepted = normalise_rows(cells.drop(index=broken), frame.drop(index=broken), contract)

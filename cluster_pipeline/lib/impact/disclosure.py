@@ -39,11 +39,12 @@ def suppress(table: str, frame: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def suppress_small_counts(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
-    """Counts of firms between 1 and min_firms() - 1 set to null (with `suppressed`)."""
+def suppress_small_counts(frame: pd.DataFrame, columns: list[str], derived: tuple[str, ...] = ()) -> pd.DataFrame:
+    """Counts of firms between 1 and min_firms() - 1 set to null (with `suppressed`), and the
+    figures derived from them (a rate times a published count gives the count back)."""
     out = frame.copy()
     small = ((out[columns] > 0) & (out[columns] < min_firms())).any(axis=1)
-    out.loc[small, columns] = None
+    out.loc[small, [*columns, *derived]] = None
     out["suppressed"] = small.to_numpy()
     return out
 

@@ -42,7 +42,7 @@ def measure_impact(firms: pd.DataFrame, companies: dict[int, pd.DataFrame]) -> M
         "impact_balance": disclosure.suppress("impact_balance", balance),
         "impact_event_study": disclosure.suppress("impact_event_study", events),
         "impact_coverage": disclosure.suppress_small_counts(
-            coverage, ["companies_with_cvr", "linked_to_register", "sampled_in_innovation_survey"]
+            coverage, ["companies_with_cvr", "linked_to_register", "sampled_in_innovation_survey"], ("link_rate",)
         ),
     }
     return Measurement(tables, pre_trend, panel.growth_removed)

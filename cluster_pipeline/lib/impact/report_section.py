@@ -10,6 +10,7 @@ from pathlib import Path
 import pandas as pd
 
 from cluster_pipeline.lib import seeds
+from cluster_pipeline.lib.impact import disclosure
 from cluster_pipeline.lib.impact.panel import growth_outlier_factor
 from cluster_pipeline.lib.publish import report_charts
 from cluster_pipeline.lib.publish.parquet_store import read_table
@@ -125,18 +126,49 @@ def impact_section(output: Path, year: int) -> dict:
             else ": growth already differed before joining, so read the estimates with care."
         ),
         "balance_chart": report_charts.balance_chart(
-            growth_balance["covariate"].tolist(),
+            [covariate_label(c) for c in growth_balance["covariate"]],
             growth_balance["smd_before"].tolist(),
             growth_balance["smd_after"].tolist(),
             limit,
         ),
-        "link": ""
-        if link is None or pd.isna(link["link_rate"])
-        else f"In {year}, {int(link['linked_to_register']):,} of the {int(link['companies_with_cvr']):,} "
-        "member companies "
-        f"with a CVR number ({link['link_rate']:.1%}) were found in the firm register; "
-        f"{int(link['companies']) - int(link['companies_with_cvr']):,} member companies gave no CVR and could not "
-        f"be linked.",
+        "link": link_sentence(year, link),
         "years": str(estimates["years"].iloc[0]) if len(estimates) else "",
         "method": [paragraph.format(factor=growth_outlier_factor()) for paragraph in METHOD],
     }
+
+
+COVARIATE_NAMES = {
+    "log_fte": "size (log full-time equivalents)",
+    "firm_age": "firm age (years)",
+    "log_productivity_pre": "productivity before (log value added per FTE)",
+}
+
+
+def covariate_label(name: str) -> str:
+    """A balance covariate as a reader knows it: regions by name, industries by NACE division."""
+    kind, _, code = name.partition("=")
+    if kind == "region":
+        return f"region: {seeds.region_names().get(code, code)}"
+    if kind == "industry":
+        return f"industry: NACE {code}"
+    return COVARIATE_NAMES.get(name, name.replace("_", " "))
+
+
+def link_sentence(year: int, link: pd.Series | None) -> str:
+    """How many of the year's member companies were found in the register, unless the counts
+    are suppressed (fewer than min_firms linked): then only that they are."""
+    if link is None:
+        return ""
+    if bool(link.get("suppressed", False)) or pd.isna(link["linked_to_register"]):
+        return (
+            f"In {year}, fewer than {disclosure.min_firms()} member companies were found in the firm register, "
+            "so the link counts are not shown (the disclosure rule)."
+        )
+    if pd.isna(link["link_rate"]):
+        return ""
+    return (
+        f"In {year}, {int(link['linked_to_register']):,} of the {int(link['companies_with_cvr']):,} member companies "
+        f"with a CVR number ({link['link_rate']:.1%}) were found in the firm register; "
+        f"{int(link['companies']) - int(link['companies_with_cvr']):,} member companies gave no CVR and could not "
+        "be linked."
+    )

@@ -15,9 +15,18 @@ from pathlib import Path
 import pandas as pd
 
 from cluster_pipeline.lib.contracts.changes import layout_advice
-from cluster_pipeline.lib.contracts.model import Contract, canonical_token
+from cluster_pipeline.lib.contracts.model import INVISIBLE, Contract, canonical_token
 from cluster_pipeline.lib.contracts.template import Template
-from cluster_pipeline.lib.ingest.landing import FileRejected, LandingFile, Table, discover, read_tables
+from cluster_pipeline.lib.ingest import spellings
+from cluster_pipeline.lib.ingest.landing import (
+    UNREADABLE_SUBMISSIONS,
+    WORKBOOK_FORMATS,
+    FileRejected,
+    LandingFile,
+    Table,
+    discover,
+    read_tables,
+)
 from cluster_pipeline.lib.ingest.supersession import cluster_ids, supersede
 
 LINEAGE = ["source_file", "source_sheet", "source_row"]
@@ -163,12 +172,24 @@ def read_columns(
     by_position = list(zip_longest(*table.rows, fillvalue=""))
     by_position += [("",) * len(table.rows)] * (width - len(by_position))  # no row reaches the last columns
     data = {}
+    invisible = 0
     for column in columns:
         if column in positions:
-            values = [cell.strip() or None for cell in by_position[positions[column]]]
+            raw = by_position[positions[column]]
+            found = len(INVISIBLE.findall("\x1f".join(raw)))  # one pass over the column, not one per cell
+            if found:
+                invisible += found
+                raw = [INVISIBLE.sub("", cell) for cell in raw]
+            values = [cell.strip() or None for cell in raw]
         else:
             values = [None] * len(table.rows)
         data[column] = pd.Series(values, dtype="object")
+    if invisible:
+        where = f"sheet {table.source_sheet!r}: " if table.source_sheet else ""
+        table.notes.append(
+            f"{where}{invisible:,} invisible character(s) (zero-width space, joiner, soft hyphen or byte-order "
+            "mark, as pasted from a web page) removed from cells"
+        )
     frame = pd.DataFrame(data)
     frame["source_file"] = table.source_file
     frame["source_sheet"] = table.source_sheet
@@ -201,26 +222,28 @@ def empty_cells(template: Template, kind: str) -> pd.DataFrame:
 
 def _read_parts(record: FileRecord, template: Template) -> list[Part]:
     tables = [find_header(table, template) for table in read_tables(record.file)]
-    record.reasons += [note for table in tables for note in table.notes]
     # should the file be set aside, these are the rows it held (the quarantine rate counts them)
     record.rows_read = sum(len(table.rows) for table in tables)
     parts, problems = [], []
-    for table in tables:
-        kind = recognise_kind(table, template)
-        if kind is None:
-            # a workbook may carry an instructions sheet; a CSV must be one of the kinds
-            if table.source_sheet is None:
-                raise FileRejected("header not recognised as a members or profile file")
-            continue
-        where = f"sheet {table.source_sheet!r}: " if table.source_sheet else ""
-        try:
-            cells, mapping, present = read_columns(table, template.header_map(kind), template.column_names(kind))
-        except FileRejected as exc:
-            problems.append(f"{where}{exc}")
-            continue
-        if table.header_row != 1:
-            record.header_found.append(f"{where}header on row {table.header_row}")
-        parts.append(Part(record.file, kind, cells, mapping, present, table.source_sheet, encoding=table.encoding))
+    try:
+        for table in tables:
+            kind = recognise_kind(table, template)
+            if kind is None:
+                # a workbook may carry an instructions sheet; a CSV must be one of the kinds
+                if table.source_sheet is None:
+                    raise FileRejected("header not recognised as a members or profile file")
+                continue
+            where = f"sheet {table.source_sheet!r}: " if table.source_sheet else ""
+            try:
+                cells, mapping, present = read_columns(table, template.header_map(kind), template.column_names(kind))
+            except FileRejected as exc:
+                problems.append(f"{where}{exc}")
+                continue
+            if table.header_row != 1:
+                record.header_found.append(f"{where}header on row {table.header_row}")
+            parts.append(Part(record.file, kind, cells, mapping, present, table.source_sheet, encoding=table.encoding))
+    finally:  # reading's notes and read_columns', also for a file set aside
+        record.reasons += [note for table in tables for note in table.notes]
     if problems:
         # the file is the submission unit: a workbook with a broken sheet is quarantined whole
         raise FileRejected("; ".join(problems))
@@ -297,6 +320,8 @@ def _apply_layout(part: Part, record: FileRecord, template: Template, year: int)
     contract, warning = choose_contract(part, template, year)
     if part.cells.empty:
         raise FileRejected(NO_DATA_ROWS)
+    record.reasons += spellings.ids_in_any_case(part.cells, contract)
+    record.reasons += spellings.excel_date_serials(part.cells, contract)
     own = {c.name for c in contract.columns}
     for column in part.present - own:
         part.cells[column] = None
@@ -330,9 +355,16 @@ def read_files(files: list[LandingFile], template: Template) -> tuple[dict[str, 
     parts: list[Part] = []
     for file in files:
         record = records[file.name] = FileRecord(file)
+        if file.suffix in UNREADABLE_SUBMISSIONS and not file.is_temporary:
+            record.status = "quarantined"
+            record.reasons.append(f"looks like a submission but is {UNREADABLE_SUBMISSIONS[file.suffix]}")
+            continue
         if not file.is_submission:
             record.status = "ignored"
-            record.reasons.append(f"not a submission ({file.suffix or 'no extension'}): only .csv and .xlsx are read")
+            record.reasons.append(
+                f"not a submission ({file.suffix or 'no extension'}): only CSV and workbooks "
+                f"({', '.join(sorted(WORKBOOK_FORMATS))}) are read"
+            )
             continue
         try:
             file_parts = _read_parts(record, template)
@@ -341,14 +373,14 @@ def read_files(files: list[LandingFile], template: Template) -> tuple[dict[str, 
             record.reasons.append(str(exc))
             continue
         # a CSV file is one table of one kind; a workbook holds both
-        record.kind = "workbook" if file.suffix == ".xlsx" else file_parts[0].kind
+        record.kind = "workbook" if file.is_workbook else file_parts[0].kind
         parts += file_parts
     return records, parts
 
 
 def _set_aside(record: FileRecord, reason: str) -> None:
-    # as for a file set aside on reading: its kind is not one the pipeline used
-    record.status, record.template_version, record.kind = "quarantined", None, "other"
+    # its kind stays what its header said (a members file in an old layout is a members file)
+    record.status, record.template_version = "quarantined", None
     record.reasons.append(reason)
 
 

@@ -19,7 +19,24 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path, PurePosixPath
 
-SUBMISSION_SUFFIXES = {".csv", ".xlsx"}
+# every workbook format calamine reads, with what each is called in a file's record
+WORKBOOK_FORMATS = {
+    ".xlsx": "XLSX workbook",
+    ".xlsm": "XLSM workbook (Excel, macro-enabled)",
+    ".xlsb": "XLSB workbook (Excel binary)",
+    ".xls": "XLS workbook (Excel 97-2003)",
+    ".ods": "ODS spreadsheet (OpenDocument)",
+}
+SUBMISSION_SUFFIXES = {".csv", *WORKBOOK_FORMATS}
+# files that look like a submission but cannot be read: set aside, saying what to send instead
+UNREADABLE_SUBMISSIONS = {
+    ".numbers": "a Numbers spreadsheet: export it from Numbers as Excel (.xlsx) or CSV and send that",
+    ".pdf": "a PDF cannot be read as data: send the template as Excel (.xlsx) or CSV",
+    ".zip": "a zip archive: unpack it and send the files in it (Excel or CSV) one by one",
+    ".docx": "a Word document cannot be read as data: send the template as Excel (.xlsx) or CSV",
+    ".doc": "a Word document cannot be read as data: send the template as Excel (.xlsx) or CSV",
+}
+OLE2_SIGNATURE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # the compound file an .xls workbook is
 CSV_DELIMITERS = (",", ";", "\t")
 # An XLSX is a zip of XML parts; these bounds are far above any real survey workbook.
 MAX_UNCOMPRESSED_BYTES = 200 * 1024 * 1024
@@ -46,7 +63,16 @@ class LandingFile:
 
     @property
     def is_submission(self) -> bool:
-        return self.suffix in SUBMISSION_SUFFIXES and not PurePosixPath(self.name).name.startswith((".", "~$"))
+        return self.suffix in SUBMISSION_SUFFIXES and not self.is_temporary
+
+    @property
+    def is_workbook(self) -> bool:
+        return self.suffix in WORKBOOK_FORMATS
+
+    @property
+    def is_temporary(self) -> bool:
+        """A hidden file or Excel's lock file (~$name.xlsx), never a submission."""
+        return PurePosixPath(self.name).name.startswith((".", "~$"))
 
 
 @dataclass
@@ -89,8 +115,8 @@ def discover(year_dir: Path) -> list[LandingFile]:
 def read_tables(file: LandingFile) -> list[Table]:
     if file.size_bytes == 0:
         raise FileRejected("empty file (0 bytes)")
-    if file.suffix == ".xlsx":
-        return read_xlsx(file)
+    if file.is_workbook:
+        return read_workbook(file)
     return [read_csv(file)]
 
 
@@ -230,7 +256,22 @@ def cell_text(value) -> str:
 FORMULA_MARKERS = (b"<f", b":f")  # <f> or a prefixed <x:f>
 
 
-def check_xlsx_container(path: Path) -> set[str]:
+def check_workbook_container(path: Path, suffix: str) -> set[str]:
+    """The guard that fits the format's container, before any reader sees the file; returns the
+    parts the formula scan must parse (only an Office Open XML workbook's sheets are scanned:
+    .xlsb holds binary parts, .ods saves a value with every formula, .xls is not a zip)."""
+    if suffix == ".xls":
+        with path.open("rb") as handle:
+            if handle.read(len(OLE2_SIGNATURE)) != OLE2_SIGNATURE:
+                raise FileRejected(f"not a valid {WORKBOOK_FORMATS[suffix]}: not an OLE2 compound file")
+        if path.stat().st_size > MAX_UNCOMPRESSED_BYTES:
+            raise FileRejected(f"workbook larger than {MAX_UNCOMPRESSED_BYTES} bytes")
+        return set()
+    with_formulas = check_xlsx_container(path, WORKBOOK_FORMATS[suffix])
+    return with_formulas if suffix in (".xlsx", ".xlsm") else set()
+
+
+def check_xlsx_container(path: Path, what: str = "XLSX workbook") -> set[str]:
     """Refuse zip bombs and XML entity declarations before any XML parser sees the file, and
     return the parts that may hold formulas (the only ones the formula scan must parse).
 
@@ -240,7 +281,7 @@ def check_xlsx_container(path: Path) -> set[str]:
     here. Were its CRC forged to match the declared bytes, every later reader still stops at
     the declared size: calamine refuses the part, and the formula scan streams it."""
     if not zipfile.is_zipfile(path):
-        raise FileRejected("not a valid XLSX workbook (not a zip archive)")
+        raise FileRejected(f"not a valid {what} (not a zip archive)")
     with_formulas = set()
     try:
         with zipfile.ZipFile(path) as archive:
@@ -265,7 +306,7 @@ def check_xlsx_container(path: Path) -> set[str]:
                             with_formulas.add(info.filename)
                         last, chunk = chunk[-1:], part.read(1 << 20)
     except (zipfile.BadZipFile, EOFError, zlib.error) as exc:
-        raise FileRejected(f"not a valid XLSX workbook ({exc})") from None
+        raise FileRejected(f"not a valid {what} ({exc})") from None
     return with_formulas
 
 
@@ -332,17 +373,19 @@ def _mark_formula_cells(table: Table, refs: list[str]) -> None:
         table.problems.setdefault(number, []).append(FORMULA_WITHOUT_VALUE.format(ref=ref))
 
 
-def read_xlsx(file: LandingFile) -> list[Table]:
-    """Every sheet as text cells, read by calamine (Rust: about 10x openpyxl's speed) after
-    the container check. Rows are numbered as Excel shows them: calamine is asked for the
-    sheet from A1 (skip_empty_area=False), so list position + 1 is the Excel row."""
-    parts_with_formulas = check_xlsx_container(file.path)
+def read_workbook(file: LandingFile) -> list[Table]:
+    """Every sheet of a workbook in any format calamine reads (WORKBOOK_FORMATS) as text cells,
+    read by calamine (Rust: about 10x openpyxl's speed) after the container check. Rows are
+    numbered as Excel shows them: calamine is asked for the sheet from A1
+    (skip_empty_area=False), so list position + 1 is the Excel row."""
+    what = WORKBOOK_FORMATS[file.suffix]
+    parts_with_formulas = check_workbook_container(file.path, file.suffix)
     from python_calamine import CalamineWorkbook, SheetVisibleEnum
 
     try:
         workbook = CalamineWorkbook.from_path(str(file.path))
     except Exception as exc:  # calamine raises several types for a corrupt workbook
-        raise FileRejected(f"cannot be read as an XLSX workbook: {type(exc).__name__}: {exc}") from None
+        raise FileRejected(f"cannot be read as an {what}: {type(exc).__name__}: {exc}") from None
     try:
         formulas = formulas_without_value(file.path, parts_with_formulas)
         tables = []
@@ -366,10 +409,14 @@ def read_xlsx(file: LandingFile) -> list[Table]:
             tables.append(table)
         if not tables and hidden:
             raise FileRejected(f"holds no visible sheet (hidden: {', '.join(hidden)})")
+        if tables and file.suffix != ".xlsx":
+            notes.append(f"read as an {what}")
         if tables:
             tables[0].notes += notes
         return tables
+    except FileRejected:
+        raise
     except Exception as exc:
-        raise FileRejected(f"cannot be read as an XLSX workbook: {type(exc).__name__}: {exc}") from None
+        raise FileRejected(f"cannot be read as an {what}: {type(exc).__name__}: {exc}") from None
     finally:
         workbook.close()

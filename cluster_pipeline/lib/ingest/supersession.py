@@ -1,6 +1,6 @@
 """The template's supersession rule, made so that it cannot lose a cluster: per kind and
-cluster (each row's own cluster_id), the part of the file modified last replaces earlier
-ones only when it is plausibly a new version of them.
+cluster (each row's own cluster_id, among the clusters a part reports), the part of the file
+modified last replaces earlier ones only when it is plausibly a new version of them.
 
 - A members list replaces an earlier one when they share at least `min_shared_for_supersession`
   (the thresholds seed) of the smaller list's organisations (a CVR number, else the name):
@@ -43,6 +43,17 @@ def cluster_ids(cells: pd.DataFrame) -> pd.Series:
     return cells["cluster_id"].str.strip().str.upper()
 
 
+def reported_clusters(ids: pd.Series) -> list[str]:
+    """The clusters a part reports: its largest, and every other that at least
+    `min_share_of_file_for_its_cluster` of its rows name. A few rows naming another cluster (a
+    mistyped id, a pasted row) are slips, counted row by row, never a list of that cluster."""
+    counts = ids.dropna().value_counts()
+    if counts.empty:
+        return []
+    share = seeds.thresholds()["min_share_of_file_for_its_cluster"]
+    return [c for c, n in counts.items() if n == counts.iloc[0] or n >= share * counts.sum()]
+
+
 def organisations(cells: pd.DataFrame) -> set[str]:
     """Who a members list names: the CVR number where it is valid, else the name."""
     digits = normalise.clean_cvr(cells["cvr"])
@@ -70,7 +81,7 @@ def supersede(parts: list, records: dict, read_error: str) -> dict[int, pd.Serie
     slices: dict[tuple[str, str], list[Slice]] = {}
     for part in parts:
         ids = cluster_ids(part.cells)
-        for cluster in ids.dropna().unique():
+        for cluster in reported_clusters(ids):
             slices.setdefault((part.kind, cluster), []).append(Slice(part, ids == cluster))
     dropped = {id(p): pd.Series(False, index=p.cells.index) for p in parts}
     for (kind, cluster), found in slices.items():

@@ -41,12 +41,35 @@ def table_path(root: Path, table: str) -> Path:
     return Path(root) / table / DATA_FILE
 
 
-def _replace(target: Path, staging_root: Path, stem: str, frame: pd.DataFrame, schema: pa.Schema | None) -> Path:
-    """Write to a staging file outside the table, then move it into place atomically."""
+def arrow_table(frame: pd.DataFrame, schema: pa.Schema | None = None) -> pa.Table:
+    """The frame in the published schema's types, whatever its dtypes were on the way (a count
+    blanked by a disclosure rule arrives as float and leaves as a nullable int64): the one
+    conversion behind both the Parquet files and the SQL warehouse."""
     if frame.empty and schema is not None:
-        data = schema.empty_table()  # an empty frame's columns carry no types worth converting
-    else:
-        data = pa.Table.from_pandas(frame, schema=schema, preserve_index=False)
+        return schema.empty_table()  # an empty frame's columns carry no types worth converting
+    if schema is not None:
+        frame = frame[schema.names]
+    return pa.Table.from_pandas(frame, schema=schema, preserve_index=False)
+
+
+@dataclass(frozen=True)
+class Staged:
+    """A table's new file written beside its place, not yet in it."""
+
+    staging: Path
+    target: Path
+
+    def commit(self) -> Path:
+        os.replace(self.staging, self.target)
+        return self.target
+
+    def discard(self) -> None:
+        self.staging.unlink(missing_ok=True)
+
+
+def stage(target: Path, staging_root: Path, stem: str, frame: pd.DataFrame, schema: pa.Schema | None) -> Staged:
+    """Write to a staging file outside the table (synced to disk); commit() moves it into place."""
+    data = arrow_table(frame, schema)
     staging = Path(staging_root) / STAGING / f"{stem}-{uuid.uuid4().hex}.parquet"
     staging.parent.mkdir(parents=True, exist_ok=True)
     for stray in staging.parent.glob(f"{stem}-*.parquet"):  # left by a killed writer
@@ -56,10 +79,23 @@ def _replace(target: Path, staging_root: Path, stem: str, frame: pd.DataFrame, s
         pq.write_table(data, staging, compression="zstd")
         with staging.open("rb") as handle:
             os.fsync(handle.fileno())
-        os.replace(staging, target)
-    finally:
+    except BaseException:
         staging.unlink(missing_ok=True)
-    return target
+        raise
+    return Staged(staging, target)
+
+
+def _replace(target: Path, staging_root: Path, stem: str, frame: pd.DataFrame, schema: pa.Schema | None) -> Path:
+    staged = stage(target, staging_root, stem, frame, schema)
+    try:
+        return staged.commit()
+    finally:
+        staged.discard()
+
+
+def stage_table(root: Path, table: str, frame: pd.DataFrame, schema: pa.Schema | None = None) -> Staged:
+    """A table that spans all years staged for replacement (see Staged.commit)."""
+    return stage(table_path(root, table), root, f"{table}-all", frame, schema)
 
 
 def write_partition(root: Path, table: str, year: int, frame: pd.DataFrame, schema: pa.Schema | None = None) -> Path:

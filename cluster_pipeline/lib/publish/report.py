@@ -95,15 +95,28 @@ def _clusters(f: ReportFigures) -> list[dict]:
     return rows
 
 
+def eligibility_criteria() -> list[tuple[str, str]]:
+    """The national criteria as the catalogue's "no: ..." names them (limits from the thresholds seed)."""
+    limits = seeds.thresholds()
+    return [
+        ("committed companies", f"fewer than {limits['min_committed_companies']:g} committed private companies"),
+        ("triple helix", "not at least one company, one knowledge institution and one public actor among its members"),
+        ("staff fte", f"less than {limits['min_staff_fte']:g} full-time staff in the cluster organisation"),
+        ("label", "no excellence label (bronze, silver or gold) valid at the end of the year, and none in process"),
+    ]
+
+
 def _quality(f: ReportFigures) -> tuple[str, list[dict]]:
     counts = f.manifest["status"].value_counts()
+    rows = f.manifest.groupby("status")["rows_read"].sum()
     sentence = (
         f"{len(f.manifest)} files received: {counts.get('ingested', 0)} ingested, "
         f"{counts.get('quarantined', 0)} set aside whole, {counts.get('superseded', 0)} superseded by a later "
-        f"file, {counts.get('ignored', 0)} ignored (not a submission). Rows of ingested files: "
-        f"{int(f.manifest['rows_read'].sum() if len(f.manifest) else 0):,} read, "
-        f"{int(f.manifest['rows_accepted'].sum()):,} accepted, "
-        f"{int(f.manifest['rows_quarantined'].sum()):,} quarantined."
+        f"file, {counts.get('ignored', 0)} ignored (not a submission). Every row is accounted for: "
+        f"{_count(f.manifest['rows_read'].sum())} rows read = {_count(f.manifest['rows_accepted'].sum())} "
+        f"accepted + {_count(f.manifest['rows_quarantined'].sum())} quarantined + "
+        f"{_count(rows.get('quarantined', 0))} in files set aside whole + "
+        f"{_count(rows.get('superseded', 0))} in files a later version replaced."
     )
     # files that took rows out of the figures: set aside, replaced (a tie said so), in conflict with another
     conflict = f.manifest["conflict"].fillna(False).astype(bool)
@@ -241,7 +254,15 @@ def render_report(f: ReportFigures, run_id: str = "", generated: datetime | None
         files_sentence=files_sentence,
         files_set_aside=files,
         rules=f.quarantine_rules.to_dict("records"),
+        rules_total=int(f.quarantine_rules["rows"].sum()),
+        quarantined_rows=_count(f.quarantined_rows),
+        quarantined_rows_count=f.quarantined_rows,
+        eligibility_criteria=eligibility_criteria(),
         silent=[{"id": r.cluster_id, "name": r.cluster_name} for r in f.clusters_without_members.itertuples()],
+        not_reported=[
+            {"id": r.cluster_id, "name": r.cluster_name if isinstance(r.cluster_name, str) else ""}
+            for r in f.clusters_not_reported.itertuples()
+        ],
         impact=f.impact,
         services=_services(f),
         method=[

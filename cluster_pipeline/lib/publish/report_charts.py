@@ -59,13 +59,23 @@ def indicator_chart(
     fig, ax = _pyplot().subplots(figsize=(4.2, 2.4))
     ax.plot(years, values, marker="o", color=OKABE_ITO[0], label="value")
     for year, value in zip(years, values):
+        # the label on the side of the point away from the on-track line, on white, so the two never cross
+        on_track = (
+            baseline + (target - baseline) * (year - baseline_year) / (target_year - baseline_year)
+            if baseline is not None and baseline_year is not None and target_year != baseline_year
+            else None
+        )
+        below = on_track is not None and value < on_track
         ax.annotate(
             f"{value:,.0f}" if float(value).is_integer() else f"{value:,.2f}",
             (year, value),
             textcoords="offset points",
-            xytext=(0, 6),
+            xytext=(0, -8 if below else 6),
             ha="center",
+            va="top" if below else "bottom",
             fontsize=8,
+            bbox={"boxstyle": "round,pad=0.15", "facecolor": "white", "edgecolor": "none", "alpha": 0.85},
+            zorder=5,
         )
     if baseline is not None and baseline_year is not None:
         ax.plot(

@@ -10,7 +10,7 @@ from pathlib import Path
 import pandas as pd
 
 from cluster_pipeline.lib import seeds
-from cluster_pipeline.lib.contracts.submissions import clusters_without_members
+from cluster_pipeline.lib.contracts.submissions import clusters_not_reported, clusters_without_members, rules_summary
 from cluster_pipeline.lib.impact.report_section import impact_section
 from cluster_pipeline.lib.publish.parquet_store import read_partition
 from cluster_pipeline.lib.publish.tables import FLAGS
@@ -30,8 +30,10 @@ class ReportFigures:
     clusters: pd.DataFrame  # clusters joined with cluster_outcomes, of the year
     labels_by_year: pd.DataFrame  # valid gold/silver/bronze labels per year (from clusters)
     manifest: pd.DataFrame  # ingest_manifest of the year
-    quarantine_rules: pd.DataFrame  # quarantined rows by rule
+    quarantine_rules: pd.DataFrame  # quarantined rows by rule (rule, words, rows)
+    quarantined_rows: int  # rows quarantined (a row may break several rules)
     clusters_without_members: pd.DataFrame  # profile accepted, no accepted members
+    clusters_not_reported: pd.DataFrame  # accepted rows last year, none this year
     impact: dict  # the impact section's context (lib/impact/report_section.py); available False without one
     service_intensity: pd.DataFrame  # of the year; empty in a year without template version 2 files
 
@@ -50,10 +52,11 @@ def published_years(output: Path, year: int) -> list[int]:
     return sorted(y for y in found if y <= year)
 
 
-def _rules(quarantine: pd.DataFrame) -> pd.DataFrame:
-    rows = quarantine[quarantine["level"] == "row"]
-    rules = [reason.split(":", 1)[0] for reasons in rows["reasons"] for reason in reasons]
-    return pd.Series(rules, dtype=object).value_counts().rename_axis("rule").reset_index(name="rows")
+def _reported(output: Path, year: int) -> pd.DataFrame:
+    """The clusters with published rows in the year: a profile (the catalogue) or members."""
+    profiles = read_partition(output, "clusters", year, columns=["cluster_id", "cluster_name"])
+    members = read_partition(output, "memberships", year, columns=["cluster_id"])
+    return pd.concat([profiles, members], ignore_index=True)
 
 
 def report_figures(output: Path, year: int) -> ReportFigures:
@@ -83,7 +86,9 @@ def report_figures(output: Path, year: int) -> ReportFigures:
         read_partition(output, "cluster_outcomes", year)[["cluster_id", *FLAGS]], on="cluster_id", how="left"
     )
     quarantine = read_partition(output, "quarantine", year)
-    silent = clusters_without_members(clusters, read_partition(output, "memberships", year))
+    memberships = read_partition(output, "memberships", year, columns=["cluster_id"])
+    silent = clusters_without_members(clusters, memberships)
+    gone = clusters_not_reported(_reported(output, year - 1) if year - 1 in years else None, _reported(output, year))
     targets = seeds.indicator_targets()
     return ReportFigures(
         year=year,
@@ -96,8 +101,10 @@ def report_figures(output: Path, year: int) -> ReportFigures:
         clusters=clusters.sort_values("cluster_id"),
         labels_by_year=labels,
         manifest=read_partition(output, "ingest_manifest", year),
-        quarantine_rules=_rules(quarantine),
+        quarantine_rules=rules_summary(quarantine),
+        quarantined_rows=int((quarantine["level"] == "row").sum()),
         clusters_without_members=silent,
+        clusters_not_reported=gone,
         impact=impact_section(output, year),
         service_intensity=read_partition(output, "service_intensity", year),
     )

@@ -154,7 +154,8 @@ TABLES: dict[str, list[ColumnSpec]] = {
         ColumnSpec(
             "member_type",
             TEXT,
-            "committed or participant (template version 2); null for a row of a version 1 file.",
+            "committed or participant (template version 2); for a row of a version 1 file derived from "
+            "committed_member (committed when true, participant when false).",
         ),
         ColumnSpec(
             "services_used",
@@ -166,7 +167,8 @@ TABLES: dict[str, list[ColumnSpec]] = {
         ColumnSpec(
             "cvr_status",
             TEXT,
-            "valid, invalid (failed the modulus-11 check: set aside, not used for matching) or missing.",
+            "valid, invalid (failed the modulus-11 check: set aside, not used for matching), scientific_notation "
+            "(Excel turned the number into 6,09631E+07, its digits lost: set aside likewise) or missing.",
         ),
         ColumnSpec(
             "match_rule",

@@ -5,17 +5,19 @@ from __future__ import annotations
 
 import json
 
-import numpy as np
 import pandas as pd
 import pyarrow as pa
 import sqlalchemy as sa
+
+from cluster_pipeline.lib.publish.parquet_store import arrow_table
 
 
 def sql_type(arrow_type: pa.DataType) -> sa.types.TypeEngine:
     if pa.types.is_boolean(arrow_type):
         return sa.Boolean()
-    if pa.types.is_integer(arrow_type):
-        return sa.BigInteger()
+    if pa.types.is_integer(arrow_type):  # the width Parquet has (a wider unsigned type one step up)
+        bits = arrow_type.bit_width + (1 if pa.types.is_unsigned_integer(arrow_type) else 0)
+        return sa.SmallInteger() if bits <= 16 else sa.Integer() if bits <= 32 else sa.BigInteger()
     if pa.types.is_floating(arrow_type):
         return sa.Float()
     if pa.types.is_date(arrow_type):
@@ -33,31 +35,28 @@ def sql_table(metadata: sa.MetaData, name: str, schema: pa.Schema, yearly: bool 
     return sa.Table(name, metadata, *columns, *([sa.Index(f"ix_{name}_year", "year")] if yearly else []))
 
 
-def _sql_values(series: pd.Series) -> np.ndarray:
-    """A column as Python values a database driver takes: None for missing, lists as JSON text."""
-    values = series.astype(object).to_numpy(copy=True)  # pandas boxes numpy scalars as Python ones
-    missing = pd.isna(values)  # a list cell counts as present
-    present = values[~missing]
-    if len(present) and isinstance(present[0], (list, tuple, np.ndarray)):
-        values[~missing] = [
-            json.dumps(list(v.tolist() if hasattr(v, "tolist") else v), ensure_ascii=False) for v in present
-        ]
-    values[missing] = None
+def _sql_values(column: pa.ChunkedArray) -> list:
+    """A column as Python values a database driver takes: None for missing, lists as JSON text.
+    Read from the Arrow table in the published schema, so the warehouse gets Parquet's types."""
+    values = column.to_pylist()
+    if pa.types.is_list(column.type):
+        values = [None if v is None else json.dumps(v, ensure_ascii=False) for v in values]
     return values
 
 
-def _sql_columns(frame: pd.DataFrame, year: int | None) -> dict[str, np.ndarray]:
-    columns = {} if year is None else {"year": np.full(len(frame), year, dtype=object)}
-    return columns | {c: _sql_values(frame[c]) for c in frame.columns}
+def _sql_columns(data: pa.Table, year: int | None) -> dict[str, list]:
+    columns = {} if year is None else {"year": [year] * data.num_rows}
+    return columns | {name: _sql_values(data.column(name)) for name in data.column_names}
 
 
-def insert_rows(connection: sa.Connection, table: sa.Table, frame: pd.DataFrame, year: int | None) -> int:
-    """The rows in one executemany straight to the driver: SQLAlchemy's per-row parameter
-    processing cost more than the database's own work (seconds at scale 10). The values are
-    already what the driver takes (None, JSON text, Python scalars and dates)."""
+def insert_rows(
+    connection: sa.Connection, table: sa.Table, frame: pd.DataFrame, schema: pa.Schema, year: int | None
+) -> int:
+    """The rows, in the schema's types, in one executemany straight to the driver: SQLAlchemy's
+    per-row parameter processing cost more than the database's own work (seconds at scale 10)."""
     if frame.empty:
         return 0
-    columns = _sql_columns(frame, year)
+    columns = _sql_columns(arrow_table(frame, schema), year)
     if connection.dialect.driver == "psycopg":
         return _copy_rows(connection, table, columns)
     statement = table.insert().compile(dialect=connection.dialect, column_keys=list(columns))
@@ -70,7 +69,7 @@ def insert_rows(connection: sa.Connection, table: sa.Table, frame: pd.DataFrame,
     return len(frame)
 
 
-def _copy_rows(connection: sa.Connection, table: sa.Table, columns: dict[str, np.ndarray]) -> int:
+def _copy_rows(connection: sa.Connection, table: sa.Table, columns: dict[str, list]) -> int:
     """PostgreSQL's COPY, on the connection's own transaction (psycopg 3 adapts the values)."""
     quote = connection.dialect.identifier_preparer
     names = ", ".join(quote.quote(name) for name in columns)
@@ -93,10 +92,10 @@ def replace_year(engine: sa.Engine, year: int, tables: dict[str, tuple[pd.DataFr
     written = {}
     with engine.begin() as connection:
         metadata.create_all(connection, checkfirst=True)
-        for name, (frame, _) in tables.items():
+        for name, (frame, schema) in tables.items():
             table = defined[name]
             connection.execute(table.delete().where(table.c.year == year))
-            written[name] = insert_rows(connection, table, frame, year)
+            written[name] = insert_rows(connection, table, frame, schema, year)
     return written
 
 
@@ -106,7 +105,7 @@ def replace_table(engine: sa.Engine, name: str, frame: pd.DataFrame, schema: pa.
     with engine.begin() as connection:
         table.create(connection, checkfirst=True)
         connection.execute(table.delete())
-        return insert_rows(connection, table, frame, None)
+        return insert_rows(connection, table, frame, schema, None)
 
 
 def replace_tables(engine: sa.Engine, tables: dict[str, tuple[pd.DataFrame, pa.Schema]]) -> dict[str, int]:
@@ -117,5 +116,5 @@ def replace_tables(engine: sa.Engine, tables: dict[str, tuple[pd.DataFrame, pa.S
             table = sql_table(sa.MetaData(), name, schema, yearly=False)
             table.drop(connection, checkfirst=True)  # a table's columns may have changed since the last run
             table.create(connection)
-            written[name] = insert_rows(connection, table, frame, None)
+            written[name] = insert_rows(connection, table, frame, schema, None)
     return written

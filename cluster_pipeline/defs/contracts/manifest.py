@@ -1,0 +1,102 @@
+"""The ingest manifest: every landing file of the year with its status and rows read, accepted
+and quarantined, counted from what validation accepted and quarantined (so it sits in the
+contracts group, downstream of the validation it accounts for)."""
+
+import dagster as dg
+import pandas as pd
+
+from cluster_pipeline.defs.metadata import markdown_table, table_metadata, warn_when_any
+from cluster_pipeline.defs.partitions import ONE_RUN_FOR_MANY_YEARS, for_each_year, years
+from cluster_pipeline.defs.resources import OutputFolder
+from cluster_pipeline.lib.contracts.submissions import ingest_manifest as build_manifest
+from cluster_pipeline.lib.contracts.submissions import unaccounted_files
+from cluster_pipeline.lib.contracts.template import load_template
+from cluster_pipeline.lib.ingest.intake import OTHER_VERSION
+from cluster_pipeline.lib.publish import tables
+
+ACCOUNTING = "rows_accounted_for"
+CURRENT_TEMPLATE = "files_follow_the_template_in_force"
+CONFLICTS = "no_supersession_conflicts"
+TIES = "no_supersession_ties"
+
+
+def flagged_files(manifest: pd.DataFrame, flag: str) -> pd.DataFrame:
+    return manifest[manifest[flag].fillna(False).astype(bool)][["source_file", "status", "reason"]]
+
+
+@dg.asset(
+    partitions_def=years,
+    backfill_policy=ONE_RUN_FOR_MANY_YEARS,
+    group_name="contracts",
+    kinds={"parquet"},
+    deps=["landed_files", "accepted_members", "accepted_profiles", "quarantine"],
+    check_specs=[
+        dg.AssetCheckSpec(
+            ACCOUNTING,
+            asset="ingest_manifest",
+            blocking=True,
+            description="For every ingested file: rows read = rows accepted + rows quarantined.",
+        ),
+        dg.AssetCheckSpec(
+            CURRENT_TEMPLATE,
+            asset="ingest_manifest",
+            description="Warns about files validated by an older template version (accepted in its transition "
+            "year) and files set aside for following another version: their secretariats should move to "
+            "the version in force.",
+        ),
+        dg.AssetCheckSpec(
+            CONFLICTS,
+            asset="ingest_manifest",
+            description="Warns about files that give a cluster another file gives too without being a version of it "
+            "(another cluster's list under this cluster's id, two members sheets in a workbook): their rows are "
+            "quarantined and the cluster is missing until one list is sent.",
+        ),
+        dg.AssetCheckSpec(
+            TIES,
+            asset="ingest_manifest",
+            description="Warns about files superseded by a file of the same cluster with the same modification time "
+            "(the tie rule decided, not the sender).",
+        ),
+    ],
+    description="One row per landing file: sha256, size, kind, status, and rows read / accepted / quarantined, "
+    "counted from the published tables.",
+)
+def ingest_manifest(context: dg.AssetExecutionContext, output: OutputFolder):
+    yield from for_each_year(context, lambda year: _manifest_year(year, output))
+
+
+def _manifest_year(year: int, output: OutputFolder):
+    files = output.read("landed_files", year)
+    accepted = [output.read("accepted_members", year), output.read("accepted_profiles", year)]
+    manifest = build_manifest(files, accepted, output.read("quarantine", year))
+    schema = tables.schema("ingest_manifest")
+    path = output.write("ingest_manifest", manifest, year)
+
+    ingested = manifest[manifest["status"] == "ingested"]
+    off = unaccounted_files(manifest)
+    yield dg.MaterializeResult(
+        metadata=table_metadata(manifest, path, schema, preview=manifest.drop(columns=["sha256"]))
+    )
+    yield dg.AssetCheckResult(
+        check_name=ACCOUNTING,
+        passed=off.empty,
+        severity=dg.AssetCheckSeverity.ERROR,
+        metadata={
+            "files_checked": len(ingested),
+            "rows_read": int(ingested["rows_read"].sum()),
+            "rows_accepted": int(ingested["rows_accepted"].sum()),
+            "rows_quarantined": int(ingested["rows_quarantined"].sum()),
+            "files_off": dg.MetadataValue.md(
+                markdown_table(off[["source_file", "rows_read", "rows_accepted", "rows_quarantined"]])
+                if len(off)
+                else "none"
+            ),
+        },
+    )
+    yield warn_when_any(CONFLICTS, flagged_files(manifest, "conflict"), "files")
+    yield warn_when_any(TIES, flagged_files(manifest, "tie"), "files")
+    in_force = load_template().version_in_force(year)
+    older = manifest[manifest["template_version"].notna() & (manifest["template_version"] < in_force)]
+    other = manifest[manifest["reason"].map(lambda r: isinstance(r, str) and OTHER_VERSION in r).astype(bool)]
+    behind = pd.concat([older, other])[["source_file", "status", "template_version", "reason"]]
+    yield warn_when_any(CURRENT_TEMPLATE, behind, "files", template_version_in_force=in_force)
