@@ -27,11 +27,11 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
-from cluster_pipeline.lib import html_pages
+from cluster_pipeline.lib import html_pages, seeds
 from cluster_pipeline.lib.contracts.pre_submission import SubmissionCheck, check_submission
 from cluster_pipeline.lib.ingest.landing import SUBMISSION_SUFFIXES, landing_file
 
-DEFAULT_MAX_UPLOAD_BYTES = 20 * 1024 * 1024
+DEFAULT_MAX_UPLOAD_BYTES = int(seeds.thresholds()["max_upload_mb"] * 1024 * 1024)
 MAX_FILES = 100  # a cluster sends two files; a whole year's folder is about 80
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from cluster_pipeline import settings
 from cluster_pipeline.lib import seeds
+from cluster_pipeline.lib.vocabulary import FLAGS
 
 FILE_STATUS_WORDS = {
     "ingested": "ingested",
@@ -385,7 +386,7 @@ def main(argv: list[str] | None = None) -> int:
     question = explain_cmd.add_mutually_exclusive_group(required=True)
     question.add_argument("--indicator", help=", ".join(seeds.indicator_measures()))
     question.add_argument(
-        "--outcome", help="new_ideas, new_competences, new_products, partnership_project or international_activity"
+        "--outcome", help=", ".join(FLAGS[:-1]) + " or " + FLAGS[-1]
     )
     question.add_argument("--company", help="a company_id (an old id is followed to the one it stands for now)")
     where = explain_cmd.add_mutually_exclusive_group()
@@ -420,7 +421,10 @@ def main(argv: list[str] | None = None) -> int:
     )
     server_cmd.add_argument("--host", default="127.0.0.1", help="address to listen on (default: this machine only)")
     server_cmd.add_argument("--port", type=int, default=8080)
-    server_cmd.add_argument("--max-upload-mb", type=int, default=20, help="largest upload accepted (default 20)")
+    upload_mb = int(seeds.thresholds()["max_upload_mb"])
+    server_cmd.add_argument(
+        "--max-upload-mb", type=int, default=upload_mb, help=f"largest upload accepted (default {upload_mb})"
+    )
     partitions_cmd = commands.add_parser(
         "partitions",
         help="make every year with landing files a partition (for `dagster asset materialize`)",

@@ -14,6 +14,7 @@ from cluster_pipeline.defs.contracts.assets import validate_submissions
 from cluster_pipeline.defs.contracts.manifest import ingest_manifest
 from cluster_pipeline.defs.impact.assets import impact_measurement, register_extract
 from cluster_pipeline.defs.ingest.assets import landed_files
+from cluster_pipeline.defs.ingest.automation import JOB as YEARLY_JOB
 from cluster_pipeline.defs.ingest.automation import landing_files_sensor, nightly_latest_year
 from cluster_pipeline.defs.operations.sensors import (
     current_year_freshness,
@@ -41,7 +42,7 @@ ASSETS = [
 ]
 
 yearly_statistics = dg.define_asset_job(
-    "yearly_statistics",
+    YEARLY_JOB,
     selection=dg.AssetSelection.all(),
     partitions_def=years,
     description="Everything for one reporting year, from the landing folder to the published tables.",

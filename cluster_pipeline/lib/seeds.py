@@ -23,10 +23,9 @@ def municipalities() -> pd.DataFrame:
 
 @cache
 def thresholds() -> dict[str, float]:
-    import pandas as pd
-
-    frame = pd.read_csv(seeds_dir() / "thresholds.csv", dtype={"name": str, "value": float})
-    return dict(zip(frame["name"], frame["value"]))
+    """name -> value. Read with the csv module: the CLI's defaults come from here."""
+    with (seeds_dir() / "thresholds.csv").open(encoding="utf-8", newline="") as handle:
+        return {row["name"]: float(row["value"]) for row in csv.DictReader(handle)}
 
 
 @cache

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from cluster_pipeline.lib import seeds
-from cluster_pipeline.lib.publish.tables import FLAGS
+from cluster_pipeline.lib.vocabulary import FLAGS
 
 MEMBER_COLUMNS = [
     "cluster_id",

@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from cluster_pipeline.lib.contracts.template import load_template
-from cluster_pipeline.lib.publish.tables import FLAGS  # noqa: F401  (re-exported for the tests)
+from cluster_pipeline.lib.vocabulary import FLAGS  # noqa: F401  (re-exported for the tests)
 from cluster_pipeline.sample_data.files import (
     BAD_MEMBER_ROWS,
     BAD_MEMBER_ROWS_V2,

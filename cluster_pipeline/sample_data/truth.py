@@ -9,7 +9,7 @@ from pathlib import Path
 import pandas as pd
 
 from cluster_pipeline.lib import seeds
-from cluster_pipeline.lib.publish.tables import FLAGS
+from cluster_pipeline.lib.vocabulary import FLAGS
 
 
 def regional_truth(company_flags: pd.DataFrame, entities: pd.DataFrame) -> dict:

@@ -9,7 +9,7 @@ from datetime import date
 import numpy as np
 import pandas as pd
 
-from cluster_pipeline.lib.publish.tables import FLAGS
+from cluster_pipeline.lib.vocabulary import FLAGS
 from cluster_pipeline.sample_data.organisations import COMPANIES_PER_YEAR, LEGAL_VARIANTS, N_CLUSTERS, Universe
 
 # National distinct companies with each flag, aimed at per year (seed: 2014 status, 2015 figures).

@@ -5,7 +5,7 @@ import pytest
 
 from cluster_pipeline.lib import seeds
 from cluster_pipeline.lib.companies.resolution import normalise_name, resolve_companies
-from cluster_pipeline.lib.publish.tables import FLAGS
+from cluster_pipeline.lib.vocabulary import FLAGS
 
 MUNICIPALITIES = seeds.municipalities()
 

@@ -6,8 +6,8 @@ import datetime as dt
 import pandas as pd
 import pytest
 
-from cluster_pipeline.lib.publish.tables import FLAGS
 from cluster_pipeline.lib.statistics.sql_models import ModelError, load_models, refs_of, run_model
+from cluster_pipeline.lib.vocabulary import FLAGS
 
 
 def model(name):

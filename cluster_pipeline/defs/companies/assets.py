@@ -38,7 +38,8 @@ KNOWN_IDS = "every_published_id_is_in_company_identities"
 STABLE_IDS = "ids_stable_across_consecutive_years"
 ONE_CVR_PER_IDENTITY = "no_company_id_maps_to_two_cvrs"
 FORMER_IDS = "former_ids_point_to_current_ids"
-MIN_STABILITY = 0.995
+MIN_STABILITY = seeds.thresholds()["min_identity_stability"]
+MIN_RATIO = seeds.thresholds()["min_companies_per_membership"]
 IDS = "company_ids"  # (year, local_id) -> company_id, intermediate
 
 # Re-publish a year when the identities changed after it was last published (and nothing
@@ -210,7 +211,7 @@ def company_identities(context: dg.AssetExecutionContext, output: OutputFolder, 
         dg.AssetCheckSpec(
             DISTINCT_RATIO,
             asset="companies",
-            description="Reports distinct companies per membership; warns outside 0.3-1.0.",
+            description=f"Reports distinct companies per membership; warns outside {MIN_RATIO:g}-1.0.",
         ),
         dg.AssetCheckSpec(
             KNOWN_IDS,
@@ -273,7 +274,7 @@ def _identify_year(year: int, ids: pd.DataFrame, identities: pd.DataFrame, outpu
     yield dg.AssetCheckResult(
         asset_key="companies",
         check_name=DISTINCT_RATIO,
-        passed=0.3 <= ratio <= 1.0,
+        passed=MIN_RATIO <= ratio <= 1.0,
         severity=dg.AssetCheckSeverity.WARN,
         metadata={"ratio": dg.MetadataValue.float(ratio), "companies": len(companies), "memberships": len(memberships)},
     )

@@ -22,10 +22,10 @@ from cluster_pipeline.lib.contracts.template import load_template
 from cluster_pipeline.lib.publish import tables
 
 QUARANTINE_RATE = "quarantine_rate"
-MAX_QUARANTINE_RATE = 0.02  # above 2% of rows read, someone should look at the files
+MAX_QUARANTINE_RATE = seeds.thresholds()["max_quarantine_rate"]  # above it, someone should look at the files
 CLUSTERS_WITH_MEMBERS = "every_cluster_with_a_profile_has_members"
 STEADY_MEMBERS = "member_counts_within_threefold_of_last_year"
-MAX_CHANGE = 3.0
+MAX_CHANGE = seeds.thresholds()["max_member_count_change"]
 ONE_PROFILE = "one_profile_per_cluster"
 FIRST_YEAR_SIZES = "first_year_cluster_sizes_plausible"
 EVERY_CLUSTER_REPORTED = "every_cluster_of_last_year_reported"

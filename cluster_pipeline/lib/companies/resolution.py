@@ -33,7 +33,8 @@ import pyarrow.compute as pc
 from rapidfuzz import fuzz, process
 from rapidfuzz.distance import OSA
 
-from cluster_pipeline.lib.publish.tables import FLAGS
+from cluster_pipeline.lib import seeds
+from cluster_pipeline.lib.vocabulary import FLAGS
 
 MIN_FUZZY_LENGTH = 6  # shorter names must match exactly
 MAX_EDITS = 1
@@ -458,7 +459,9 @@ def _join_nodes(
     return np.array([organisations.find(i) for i in range(n_nodes)]), attached
 
 
-def resolve_companies(members: pd.DataFrame, municipalities: pd.DataFrame, sme_limit: float = 50) -> Resolution:
+def resolve_companies(
+    members: pd.DataFrame, municipalities: pd.DataFrame, sme_limit: float | None = None
+) -> Resolution:
     """members: accepted members rows (cvr valid or null, name, address, postal_code,
     municipality_code, actor_type, employees, flags, cluster_id, lineage); an SME has fewer
     than sme_limit employees (the thresholds seed)."""
@@ -490,7 +493,8 @@ def resolve_companies(members: pd.DataFrame, municipalities: pd.DataFrame, sme_l
     node_score = pd.Series(attached, dtype="float64").reindex(range(n_nodes)).fillna(1.0).to_numpy()
     rows["match_score"] = np.where(has_cvr, 1.0, np.where(entity_size > 1, node_score[node_of_row], 1.0))
 
-    companies = _company_attributes(rows, municipalities, sme_limit)
+    limit = seeds.sme_employee_limit() if sme_limit is None else sme_limit  # the seed, unless a caller says
+    companies = _company_attributes(rows, municipalities, limit)
     rows["company_id"] = rows["_entity"].map(companies["company_id"])
     memberships = rows.drop(columns=["_entity", "_node_key"])
     return Resolution(memberships, companies.reset_index(drop=True))

@@ -13,7 +13,7 @@ import pandas as pd
 
 from cluster_pipeline.lib import seeds
 from cluster_pipeline.lib.publish.parquet_store import partition_path, read_table
-from cluster_pipeline.lib.publish.tables import FLAGS
+from cluster_pipeline.lib.vocabulary import FLAGS
 
 # what each indicator counts, from the indicator_targets seed: an outcome flag, or a label's clusters
 COMPANY_INDICATORS = {i: m for i, m in seeds.indicator_measures().items() if m in FLAGS}

@@ -14,7 +14,7 @@ import pandas as pd
 from cluster_pipeline.lib import html_pages, seeds
 from cluster_pipeline.lib.publish import report_charts
 from cluster_pipeline.lib.publish.report_figures import LABELS, ReportFigures
-from cluster_pipeline.lib.publish.tables import FLAGS
+from cluster_pipeline.lib.vocabulary import FLAGS
 
 STATUS_TEXT = {"met": "met", "on_track": "on track", "not_met": "not met"}
 REGION_NAMES = seeds.region_names()

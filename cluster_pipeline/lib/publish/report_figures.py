@@ -13,7 +13,7 @@ from cluster_pipeline.lib import seeds
 from cluster_pipeline.lib.contracts.submissions import clusters_not_reported, clusters_without_members, rules_summary
 from cluster_pipeline.lib.impact.report_section import impact_section
 from cluster_pipeline.lib.publish.parquet_store import read_partition
-from cluster_pipeline.lib.publish.tables import FLAGS
+from cluster_pipeline.lib.vocabulary import FLAGS
 
 LABELS = ["gold", "silver", "bronze"]
 

@@ -7,6 +7,7 @@ import pyarrow as pa
 
 from cluster_pipeline.lib import seeds
 from cluster_pipeline.lib.publish.parquet_store import ColumnSpec, arrow_schema
+from cluster_pipeline.lib.vocabulary import FLAG_DESCRIPTIONS
 
 TEXT, INT, BOOL, FLOAT = pa.string(), pa.int64(), pa.bool_(), pa.float64()
 SME_LIMIT = seeds.sme_employee_limit()
@@ -18,16 +19,6 @@ LINEAGE_SPECS = [
     ColumnSpec("source_row", INT, "Row number as a person sees it in Excel (the header is row 1)."),
 ]
 
-FLAG_DESCRIPTIONS = {
-    "new_ideas": "developed new innovative ideas through the cluster",
-    "new_competences": "got new competences and tools",
-    "new_products": "developed new products, services or processes (an innovation)",
-    "partnership_project": "took part in a partnership project with knowledge institutions",
-    "international_activity": "took part in international activities through the cluster",
-}
-
-
-FLAGS = list(FLAG_DESCRIPTIONS)  # the five outcome flags, in the template's order
 
 
 def flag_specs(template: str) -> list[ColumnSpec]:

@@ -18,7 +18,7 @@ import jinja2.nodes
 import pandas as pd
 
 from cluster_pipeline.lib.project_files import project_dir
-from cluster_pipeline.lib.publish.tables import FLAGS
+from cluster_pipeline.lib.vocabulary import FLAGS
 
 _ENV = jinja2.Environment(undefined=jinja2.StrictUndefined, autoescape=False, trim_blocks=True, lstrip_blocks=True)
 
