@@ -86,6 +86,7 @@ def indicator_chart(
             label="on track (baseline to target)",
         )
     ax.axhline(target, color=OKABE_ITO[2], linestyle=":", label=f"target {target:,g}")
+    ax.margins(y=0.2)  # room for a label above the highest point and below the lowest, clear of the axis
     low = min([*years, baseline_year or years[0]])
     ax.set_xlim(low - 0.5, max(*years, target_year) + 0.5)
     ax.set_xticks(range(low, max(*years, target_year) + 1))
