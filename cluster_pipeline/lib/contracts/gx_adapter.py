@@ -59,6 +59,18 @@ def warm_up() -> threading.Thread:
     return thread
 
 
+def arrow_strings(frame: pd.DataFrame) -> pd.DataFrame:
+    """Text columns as Arrow-backed strings, on which GX's regex and set expectations run faster
+    than on Python object strings (a year's validation at scale 10: 4.8 s before, 3.6 s after, the
+    rows found the same; benchmarks/results/ingest_validation.md); other columns as they are."""
+    converted = {
+        name: column.astype("string[pyarrow]")
+        for name, column in frame.items()
+        if column.dtype == object and pd.api.types.infer_dtype(column, skipna=True) in ("string", "empty")
+    }
+    return frame.assign(**converted) if converted else frame
+
+
 def failing_rows(frame: pd.DataFrame, rules: Iterable[Rule], suite_name: str) -> dict[str, list[int]]:
     """Run the rules as one expectation suite; for each rule, the positions (0..n-1) of the
     rows that break it, read from unexpected_index_list (COMPLETE result format)."""
@@ -78,7 +90,7 @@ def failing_rows(frame: pd.DataFrame, rules: Iterable[Rule], suite_name: str) ->
             context.data_sources.add_pandas(source_name)
             .add_dataframe_asset(suite_name)
             .add_batch_definition_whole_dataframe("whole")
-            .get_batch(batch_parameters={"dataframe": frame.reset_index(drop=True)})
+            .get_batch(batch_parameters={"dataframe": arrow_strings(frame.reset_index(drop=True))})
         )
         try:
             result = batch.validate(suite, result_format=RESULT_FORMAT)
