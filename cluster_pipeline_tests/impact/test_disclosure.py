@@ -64,6 +64,15 @@ def test_a_small_count_of_firms_is_suppressed():
     assert shown["linked_to_register"].isna().tolist() == [True, False]
 
 
+def test_a_link_rate_cannot_give_back_a_suppressed_link_count():
+    # the attacker knows companies_with_cvr from the published companies table: rate x count = linked
+    coverage = pd.DataFrame(
+        {"year": [2019], "companies_with_cvr": [40], "linked_to_register": [3], "link_rate": [3 / 40]}
+    )
+    out = suppress_small_counts(coverage, ["linked_to_register"], ("link_rate",))
+    assert out.loc[0, "suppressed"] and pd.isna(out.loc[0, "linked_to_register"]) and pd.isna(out.loc[0, "link_rate"])
+
+
 def test_the_published_impact_and_register_tables_pass_the_rule(sample_run):
     names = [*tables.MEASUREMENT_TABLES, *tables.REGISTER_TABLES]
     published = {name: read_table(sample_run.output, name) for name in names}

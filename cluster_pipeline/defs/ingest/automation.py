@@ -44,7 +44,9 @@ def landing_files_sensor(context: dg.SensorEvaluationContext, landing: LandingFo
         return dg.SkipReason("no new or changed landing files")
     # a year whose folder holds files for the first time becomes a partition in the same tick
     added = new_partitions(context.instance, [r.partition_key for r in requests])
-    return dg.SensorResult(run_requests=requests, dynamic_partitions_requests=[years.build_add_request(added)])
+    return dg.SensorResult(
+        run_requests=requests, dynamic_partitions_requests=[years.build_add_request(added)] if added else []
+    )
 
 
 @dg.schedule(

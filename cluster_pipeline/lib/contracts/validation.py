@@ -141,9 +141,9 @@ def validate_kind(cells: pd.DataFrame, contract: Contract, inputs: RuleInputs) -
     reasons: dict[int, list[str]] = {}
     unreadable = set(failures[READ_RULE.rule_id])
     for rule in rules:
-        context = (
-            _foreign_key_context(rule, cells, failures[rule.rule_id]) if rule.rule_id.endswith(".foreign_key") else {}
-        )
+        # a confidential contract's reasons never carry a value, not even another row's
+        named = rule.rule_id.endswith(".foreign_key") and not contract.confidential
+        context = _foreign_key_context(rule, cells, failures[rule.rule_id]) if named else {}
         for position in failures[rule.rule_id]:
             # a row that could not be read as written (shifted cells, a byte that is not UTF-8) breaks
             # the other rules only as a consequence: its read problem is its reason
