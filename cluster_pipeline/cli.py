@@ -167,13 +167,15 @@ def impact_summary(outcome, output: Path, register: Path) -> str:
         return "impact measurement: FAILED\n    " + "\n    ".join(outcome.impact_errors)
     if outcome.impact_skipped:
         return f"impact measurement: skipped (no register files in {register.resolve()})"
+    from cluster_pipeline.lib.impact.methods import NAIVE
+
     estimates = read_table(output, "impact_estimates")
     lines = ["impact measurement (participating firms against similar firms; 95% intervals):"]
     for row in estimates[estimates["headline"]].itertuples():
         naive = estimates[
             (estimates["outcome"] == row.outcome)
             & (estimates["estimand"] == row.estimand)
-            & (estimates["method"] == "naive")
+            & (estimates["method"] == NAIVE)
         ]
         plain = f"; naive {naive['estimate'].iat[0]:.2f}" if len(naive) and pd.notna(naive["estimate"].iat[0]) else ""
         shown = "suppressed" if row.suppressed else f"{row.estimate:.2f} ({row.ci_low:.2f} to {row.ci_high:.2f})"

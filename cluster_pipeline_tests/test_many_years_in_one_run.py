@@ -50,7 +50,7 @@ def test_a_check_over_many_years_gives_each_year_its_own_verdict(tmp_path):
         outcome = run_in_order(tmp_path / "landing", tmp_path / "published", YEARS, instance)
     steady = {
         year: next(
-            c for c in outcome.years[year].checks if c.check_name == "member_counts_within_threefold_of_last_year"
+            c for c in outcome.years[year].checks if c.check_name == "member_counts_steady_from_last_year"
         )
         for year in YEARS
     }

@@ -47,7 +47,7 @@ def test_a_year_materialised_on_postgres_storage_can_be_read_back(sample_run, po
         assert event.asset_materialization.partition == str(sample_run.year)
         assert event.asset_materialization.metadata["dagster/row_count"].value == 6
         checks = {e.check_name: e.passed for e in result.get_asset_check_evaluations()}
-        assert checks["rows_accounted_for"] and checks["all_six_indicators"]
+        assert checks["rows_accounted_for"] and checks["every_indicator_in_the_seed"]
 
 
 SHAPE_YEARS = [2015, 2016, 2017]

@@ -10,6 +10,8 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from cluster_pipeline.lib.publish import tables
+
 
 def _cell(value) -> str:
     """A value as a person reads it in a preview: whole numbers without .0, others to four
@@ -67,3 +69,13 @@ def warn_when_any(check_name: str, found: pd.DataFrame, label: str, asset_key: s
             **extra,
         },
     )
+
+
+def declared_check(table: str, name: str) -> dg.AssetCheckSpec:
+    """A check on a published table as its YAML declares it (description, blocking): the code
+    that evaluates it stays with the asset."""
+    declared = tables.table(table).checks
+    if name not in declared:
+        raise KeyError(f"{tables.table(table).path.name} declares no check {name!r}")
+    check = declared[name]
+    return dg.AssetCheckSpec(name, asset=table, blocking=check.blocking, description=check.description)

@@ -90,11 +90,14 @@ def _published_blocks() -> dict[str, str]:
     from cluster_pipeline.lib.publish import tables
 
     blocks = {}
-    for name in [*tables.TABLES, *tables.ALL_YEARS_TABLES]:
-        lines = ["| column | type | meaning |", "|---|---|---|"]
-        for field in tables.schema(name):
-            meaning = (field.metadata or {}).get(b"description", b"").decode()
-            lines.append(f"| `{field.name}` | {field.type} | {_cell(meaning)} |")
+    for name, table in tables.published_tables().items():
+        lines = [f"{table.description} ({table.path.relative_to(table.path.parents[2]).as_posix()})", ""]
+        lines += ["| column | type | unit | label (en / da) | meaning |", "|---|---|---|---|---|"]
+        for column in table.columns:
+            lines.append(
+                f"| `{column.name}` | {column.spec.type} | {column.unit or ''} | "
+                f"{_cell(column.label_en)} / {_cell(column.label_da)} | {_cell(column.description)} |"
+            )
         blocks[f"table.{name}"] = "\n".join(lines) + "\n"
     return blocks
 

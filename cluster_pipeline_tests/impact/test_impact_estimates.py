@@ -100,7 +100,7 @@ def test_the_event_study_shows_no_pre_trend_and_the_effect_after_joining(sample_
 def test_the_impact_checks_pass(sample_run):
     checks = {c.check_name: c.passed for c in sample_run.run.impact_checks}
     assert checks == {
-        "aggregates_only_and_at_least_five_firms": True,
+        "aggregates_only_and_every_cell_large_enough": True,
         "balance_after_matching": True,
         "no_pre_trend_before_joining": True,
         "every_register_row_accounted_for": True,

@@ -171,7 +171,7 @@ def test_warnings_fire_on_a_cluster_without_members_and_on_a_threefold_jump(tmp_
     checks = {c.check_name: c for c in outcome.years[2016].checks}
     silent = checks["every_cluster_with_a_profile_has_members"]
     assert not silent.passed and "DK-CL-002" in silent.metadata["clusters"].value
-    jump = checks["member_counts_within_threefold_of_last_year"]
+    jump = checks["member_counts_steady_from_last_year"]
     assert not jump.passed and "DK-CL-001" in jump.metadata["clusters"].value
     assert {c.check_name: c.passed for c in outcome.years[2015].checks}["every_cluster_with_a_profile_has_members"]
 

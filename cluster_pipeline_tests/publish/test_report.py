@@ -53,7 +53,7 @@ def test_the_report_loads_nothing_from_outside_and_is_small_enough_to_mail(sampl
 def test_the_headline_compares_distinct_counts_with_the_sum_of_clusters(sample_run):
     text = report_of(sample_run)
     national = read_partition(sample_run.output, "national_outcomes", sample_run.year).iloc[0]
-    row = re.search(r"<tr><td>new products</td>(.*?)</tr>", text).group(1)
+    row = re.search(r"<tr><td>New products</td>(.*?)</tr>", text).group(1)
     assert f"{national['new_products']:,}" in row and f"{national['new_products_sum_of_clusters']:,}" in row
 
 

@@ -6,6 +6,7 @@ import datetime as dt
 import pandas as pd
 import pytest
 
+from cluster_pipeline.lib.publish import tables
 from cluster_pipeline.lib.statistics.sql_models import ModelError, load_models, refs_of, run_model
 from cluster_pipeline.lib.vocabulary import FLAGS
 
@@ -281,3 +282,30 @@ def test_regional_distribution_is_not_met_when_a_region_is_above_the_maximum():
 def test_after_the_target_year_a_miss_is_not_met():
     result = run_model(model("indicator_status"), 2019, indicator_inputs(1999, 0, 0, 0, 0, [1.0, 1.0]))
     assert result.set_index("indicator_id").loc["innovation", "status"] == "not_met"
+
+
+def outcome_inputs():
+    members = pd.DataFrame([membership("DK-CL-001", "C1", new_products=True)])
+    companies = pd.DataFrame([company("C1", new_products=True)])
+    profiles = pd.DataFrame([profile("DK-CL-001")])
+    return {"memberships": members, "companies": companies, "accepted_profiles": profiles}
+
+
+def test_a_model_returning_a_column_its_yaml_does_not_declare_fails_loudly():
+    declared = [c for c in tables.columns("cluster_outcomes") if c != "companies_sme"]
+
+    with pytest.raises(ModelError, match=r"does not declare \(companies_sme\)"):
+        run_model(model("cluster_outcomes"), 2016, outcome_inputs(), declared)
+
+
+def test_a_model_lacking_a_declared_column_fails_loudly():
+    declared = [*tables.columns("cluster_outcomes"), "share_of_nation"]
+
+    with pytest.raises(ModelError, match=r"lacks declared ones \(share_of_nation\)"):
+        run_model(model("cluster_outcomes"), 2016, outcome_inputs(), declared)
+
+
+def test_a_model_returns_its_columns_in_the_order_its_yaml_declares():
+    result = run_model(model("cluster_outcomes"), 2016, outcome_inputs(), tables.columns("cluster_outcomes"))
+
+    assert list(result.columns) == tables.columns("cluster_outcomes")

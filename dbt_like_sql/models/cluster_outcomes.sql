@@ -1,6 +1,4 @@
--- Outcomes per cluster: the distinct companies in each cluster with a profile (zero counts
--- included), and per flag the companies whose membership of that cluster reports it,
--- in total and among SMEs.
+-- What this table means, column by column: cluster_outcomes.yml beside this file.
 with company_rows as (
     select m.cluster_id, m.company_id, c.sme, {% for flag in flags %}m.{{ flag }}{{ ", " if not loop.last }}{% endfor %}
     from {{ ref('memberships') }} as m

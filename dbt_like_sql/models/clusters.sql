@@ -1,6 +1,4 @@
--- The cluster catalogue: one row per cluster with an accepted profile, its label and
--- whether the label is valid at the end of the year, member composition, triple helix,
--- and eligibility under the national criteria with the list of criteria it fails.
+-- What this table means, column by column: clusters.yml beside this file.
 with thresholds as (
     select
         max(case when name = 'min_committed_companies' then cast(value as integer) end) as min_committed_companies,

@@ -1,8 +1,5 @@
--- The six national indicators of the Cluster Strategy 2016-2018 for the year: value, target,
--- baseline and status. met: the value reaches the target (and, for the regional
--- distribution, no region is above the maximum). on_track: not met, but at or above the
--- straight line from the baseline to the target for this year (until the target year).
--- not_met: otherwise. Targets and baselines come from the indicator_targets seed.
+-- What this table means, column by column: indicator_status.yml beside this file.
+-- An indicator is a row of the indicator_targets seed; its measure is a row of `measures` below.
 with targets as (
     select
         indicator_id, title, measure,

@@ -1,6 +1,4 @@
--- National outcomes for the year: distinct companies per flag (each company once, however
--- many clusters it is in), beside the sum of the clusters' own counts (how earlier national
--- reports were built), and the SME splits.
+-- What this table means, column by column: national_outcomes.yml beside this file.
 with companies as (
     select * from {{ ref('companies') }} where actor_type = 'company'
 ),

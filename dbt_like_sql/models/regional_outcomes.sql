@@ -1,6 +1,4 @@
--- Outcomes per region (all five, zero counts included): distinct companies located there,
--- per flag, the share of them that innovated (new_products), and the location quotient of
--- innovating companies: the region's share of innovating companies over its share of all.
+-- What this table means, column by column: regional_outcomes.yml beside this file.
 with regions as (
     select distinct region_code, region_name from {{ ref('municipalities') }}
 ),

@@ -1,8 +1,4 @@
--- Companies by how many of their clusters' services they used (template version 2: from 2017),
--- and the share of each band reporting each outcome: a company's services_used summed over its
--- memberships (one per cluster: a company listed twice in a cluster counts once, with its
--- highest figure), in the bands of the service_bands seed; unknown when any of its memberships
--- has no services_used (a version 1 file). Empty in a year without version 2 files.
+-- What this table means, column by column: service_intensity.yml beside this file.
 with per_membership as (
     select company_id, cluster_id,
         max(services_used) as services_used,

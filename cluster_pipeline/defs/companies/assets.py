@@ -15,7 +15,7 @@ import dagster as dg
 import pandas as pd
 
 from cluster_pipeline.defs.conditions import follows
-from cluster_pipeline.defs.metadata import markdown_table, table_metadata
+from cluster_pipeline.defs.metadata import declared_check, markdown_table, table_metadata
 from cluster_pipeline.defs.partitions import ONE_RUN_FOR_MANY_YEARS, for_each_year, year_range, years
 from cluster_pipeline.defs.resources import OutputFolder, Warehouse
 from cluster_pipeline.defs.selections import REPUBLISH
@@ -97,28 +97,11 @@ def out_of_date_years(output: OutputFolder, ids: pd.DataFrame) -> list[int]:
     pool="company_identities",  # one writer of the identities at a time
     backfill_policy=ONE_RUN_FOR_MANY_YEARS,  # once in a backfill's run, after every year's resolution
     check_specs=[
-        dg.AssetCheckSpec(
-            STABLE_IDS,
-            asset="company_identities",
-            description=f"Of the companies evidently the same in two consecutive years (same CVR, or "
-            f"same name in the same postal code), the share with one id; warns below {MIN_STABILITY:.1%}.",
-        ),
-        dg.AssetCheckSpec(
-            ONE_CVR_PER_IDENTITY,
-            asset="company_identities",
-            blocking=True,
-            description="No company_id stands for two different CVR numbers in any years.",
-        ),
-        dg.AssetCheckSpec(
-            FORMER_IDS,
-            asset="company_identities",
-            blocking=True,
-            description="Every id ever published points to an id that is published now.",
-        ),
+        declared_check("company_identities", STABLE_IDS),
+        declared_check("company_identities", ONE_CVR_PER_IDENTITY),
+        declared_check("company_identities", FORMER_IDS),
     ],
-    description="One row per company_id ever published: the id it stands for now (current_id), its CVR, name and "
-    "years. Links every year's resolved companies to one identity per organisation (same CVR in any year, or a "
-    "fitting name without CVR); never merges or splits companies within a year. Also in the SQL warehouse.",
+    description=tables.table("company_identities").description,
 )
 def company_identities(context: dg.AssetExecutionContext, output: OutputFolder, warehouse: Warehouse):
     # every year resolved in the output folder (not the instance's partitions: the same folder gives
@@ -184,41 +167,21 @@ def company_identities(context: dg.AssetExecutionContext, output: OutputFolder, 
             deps=["resolved_companies", "company_identities"],
             kinds={"parquet"},
             automation_condition=IDENTITIES_UPDATED,
-            description="One row per resolved organisation active in the year, with its company_id "
-            "(the same in every year).",
+            description=tables.table("companies").description,
         ),
         dg.AssetSpec(
             "memberships",
             deps=["resolved_companies", "company_identities"],
             kinds={"parquet"},
             automation_condition=IDENTITIES_UPDATED,
-            description="One row per accepted members row, with its company_id and how it was matched.",
+            description=tables.table("memberships").description,
         ),
     ],
     check_specs=[
-        dg.AssetCheckSpec(
-            ONE_COMPANY_PER_ROW,
-            asset="memberships",
-            blocking=True,
-            description="Every accepted members row has exactly one company, and that company is published.",
-        ),
-        dg.AssetCheckSpec(
-            ONE_CVR_PER_COMPANY,
-            asset="companies",
-            blocking=True,
-            description="No company holds two different valid CVR numbers.",
-        ),
-        dg.AssetCheckSpec(
-            DISTINCT_RATIO,
-            asset="companies",
-            description=f"Reports distinct companies per membership; warns outside {MIN_RATIO:g}-1.0.",
-        ),
-        dg.AssetCheckSpec(
-            KNOWN_IDS,
-            asset="companies",
-            blocking=True,
-            description="Every published company_id is a current id in company_identities.",
-        ),
+        declared_check("memberships", ONE_COMPANY_PER_ROW),
+        declared_check("companies", ONE_CVR_PER_COMPANY),
+        declared_check("companies", DISTINCT_RATIO),
+        declared_check("companies", KNOWN_IDS),
     ],
     can_subset=False,
 )

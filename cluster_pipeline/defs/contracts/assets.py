@@ -4,7 +4,7 @@ quarantine broken rows and files with every reason, normalise what passes."""
 import dagster as dg
 import pandas as pd
 
-from cluster_pipeline.defs.metadata import markdown_table, table_metadata, warn_when_any
+from cluster_pipeline.defs.metadata import declared_check, markdown_table, table_metadata, warn_when_any
 from cluster_pipeline.defs.partitions import ONE_RUN_FOR_MANY_YEARS, for_each_year, years
 from cluster_pipeline.defs.resources import OutputFolder
 from cluster_pipeline.lib import seeds
@@ -24,7 +24,7 @@ from cluster_pipeline.lib.publish import tables
 QUARANTINE_RATE = "quarantine_rate"
 MAX_QUARANTINE_RATE = seeds.thresholds()["max_quarantine_rate"]  # above it, someone should look at the files
 CLUSTERS_WITH_MEMBERS = "every_cluster_with_a_profile_has_members"
-STEADY_MEMBERS = "member_counts_within_threefold_of_last_year"
+STEADY_MEMBERS = "member_counts_steady_from_last_year"
 MAX_CHANGE = seeds.thresholds()["max_member_count_change"]
 ONE_PROFILE = "one_profile_per_cluster"
 FIRST_YEAR_SIZES = "first_year_cluster_sizes_plausible"
@@ -53,16 +53,11 @@ EVERY_CLUSTER_REPORTED = "every_cluster_of_last_year_reported"
             "quarantine",
             deps=["landed_files"],
             kinds={"parquet"},
-            description="Every broken row and file, with every reason, its file, sheet and row.",
+            description=tables.table("quarantine").description,
         ),
     ],
     check_specs=[
-        dg.AssetCheckSpec(
-            QUARANTINE_RATE,
-            asset="quarantine",
-            description=f"Warns when more than {MAX_QUARANTINE_RATE:.0%} of the rows read (rows of files "
-            "set aside whole included) are quarantined.",
-        ),
+        declared_check("quarantine", QUARANTINE_RATE),
         dg.AssetCheckSpec(
             CLUSTERS_WITH_MEMBERS,
             asset="accepted_members",

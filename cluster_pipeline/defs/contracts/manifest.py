@@ -5,7 +5,7 @@ contracts group, downstream of the validation it accounts for)."""
 import dagster as dg
 import pandas as pd
 
-from cluster_pipeline.defs.metadata import markdown_table, table_metadata, warn_when_any
+from cluster_pipeline.defs.metadata import declared_check, markdown_table, table_metadata, warn_when_any
 from cluster_pipeline.defs.partitions import ONE_RUN_FOR_MANY_YEARS, for_each_year, years
 from cluster_pipeline.defs.resources import OutputFolder
 from cluster_pipeline.lib.contracts.submissions import ingest_manifest as build_manifest
@@ -31,35 +31,12 @@ def flagged_files(manifest: pd.DataFrame, flag: str) -> pd.DataFrame:
     kinds={"parquet"},
     deps=["landed_files", "accepted_members", "accepted_profiles", "quarantine"],
     check_specs=[
-        dg.AssetCheckSpec(
-            ACCOUNTING,
-            asset="ingest_manifest",
-            blocking=True,
-            description="For every ingested file: rows read = rows accepted + rows quarantined.",
-        ),
-        dg.AssetCheckSpec(
-            CURRENT_TEMPLATE,
-            asset="ingest_manifest",
-            description="Warns about files validated by an older template version (accepted in its transition "
-            "year) and files set aside for following another version: their secretariats should move to "
-            "the version in force.",
-        ),
-        dg.AssetCheckSpec(
-            CONFLICTS,
-            asset="ingest_manifest",
-            description="Warns about files that give a cluster another file gives too without being a version of it "
-            "(another cluster's list under this cluster's id, two members sheets in a workbook): their rows are "
-            "quarantined and the cluster is missing until one list is sent.",
-        ),
-        dg.AssetCheckSpec(
-            TIES,
-            asset="ingest_manifest",
-            description="Warns about files superseded by a file of the same cluster with the same modification time "
-            "(the tie rule decided, not the sender).",
-        ),
+        declared_check("ingest_manifest", ACCOUNTING),
+        declared_check("ingest_manifest", CURRENT_TEMPLATE),
+        declared_check("ingest_manifest", CONFLICTS),
+        declared_check("ingest_manifest", TIES),
     ],
-    description="One row per landing file: sha256, size, kind, status, and rows read / accepted / quarantined, "
-    "counted from the published tables.",
+    description=tables.table("ingest_manifest").description,
 )
 def ingest_manifest(context: dg.AssetExecutionContext, output: OutputFolder):
     yield from for_each_year(context, lambda year: _manifest_year(year, output))

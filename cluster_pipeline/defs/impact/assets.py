@@ -16,7 +16,7 @@ import math
 import dagster as dg
 import pandas as pd
 
-from cluster_pipeline.defs.metadata import markdown_table, table_metadata
+from cluster_pipeline.defs.metadata import declared_check, markdown_table, table_metadata
 from cluster_pipeline.defs.partitions import ONE_RUN_FOR_MANY_YEARS, year_range
 from cluster_pipeline.defs.resources import WORK, OutputFolder, RegisterFolder, Warehouse
 from cluster_pipeline.lib import seeds
@@ -29,7 +29,7 @@ from cluster_pipeline.lib.publish.warehouse import replace_tables
 FIRMS = "register_firms"  # accepted register rows (intermediate, confidential)
 VALIDATED = "register_validated"  # each register file's validation, for the runs after (confidential)
 ROWS_ACCOUNTED = "every_register_row_accounted_for"
-DISCLOSURE = "aggregates_only_and_at_least_five_firms"
+DISCLOSURE = "aggregates_only_and_every_cell_large_enough"
 BALANCE = "balance_after_matching"
 PRE_TREND = "no_pre_trend_before_joining"
 
@@ -63,24 +63,17 @@ def _publish(output: OutputFolder, warehouse: Warehouse, frames: dict[str, pd.Da
             "register_manifest",
             kinds={"parquet", "sql"},
             skippable=True,
-            description="One row per file of the firm register extract: year, status and rows read, "
-            "accepted and quarantined.",
+            description=tables.table("register_manifest").description,
         ),
         dg.AssetSpec(
             "register_quarantine",
             kinds={"parquet", "sql"},
             skippable=True,
-            description="Every broken register row and file with every reason (rule and column, never the "
-            "value: the register is confidential).",
+            description=tables.table("register_quarantine").description,
         ),
     ],
     check_specs=[
-        dg.AssetCheckSpec(
-            ROWS_ACCOUNTED,
-            asset="register_manifest",
-            blocking=True,
-            description="Every row of every register file is accepted or quarantined.",
-        )
+        declared_check("register_manifest", ROWS_ACCOUNTED),
     ],
     description="The firm register extract read and validated against data_contracts/register.yaml with GX; "
     "a file validated in an earlier run by the same validator (its bytes, the contracts, the code) is not "
@@ -144,42 +137,14 @@ def _headline_text(estimates: pd.DataFrame) -> str:
             deps=["register_manifest", "companies"],
             kinds={"parquet", "sql"},
             skippable=True,
-            description=description,
+            description=tables.table(name).description,
         )
-        for name, description in (
-            (
-                "impact_estimates",
-                "Innovation and productivity growth of participating firms against similar firms "
-                "(matched) and against every other firm (naive), with 95% intervals; one headline row per outcome "
-                "and estimand.",
-            ),
-            (
-                "impact_balance",
-                "Standardised mean differences of size, age, pre-period productivity, region and "
-                "industry before and after matching.",
-            ),
-            ("impact_event_study", "Productivity growth by years since joining a cluster, against never-participants."),
-            ("impact_coverage", "Per reporting year: members with a CVR and how many were found in the register."),
-        )
+        for name in tables.MEASUREMENT_TABLES
     ],
     check_specs=[
-        dg.AssetCheckSpec(
-            DISCLOSURE,
-            asset="impact_estimates",
-            blocking=True,
-            description="No identifier column or identifier-like text in any impact or register table, "
-            "and no figure resting on fewer than min_firms_per_cell firms in a group.",
-        ),
-        dg.AssetCheckSpec(
-            BALANCE,
-            asset="impact_balance",
-            description="Warns when a standardised mean difference after matching exceeds max_balance_smd.",
-        ),
-        dg.AssetCheckSpec(
-            PRE_TREND,
-            asset="impact_event_study",
-            description="Warns when the joint test of the pre-period coefficients gives p below min_pre_trend_p_value.",
-        ),
+        declared_check("impact_estimates", DISCLOSURE),
+        declared_check("impact_balance", BALANCE),
+        declared_check("impact_event_study", PRE_TREND),
     ],
     can_subset=False,
     description="The impact measurement over every published reporting year.",

@@ -1,53 +1,47 @@
 """Statistics: one asset per SQL model in dbt_like_sql/models/, its dependencies read from
-the model's ref() calls, run in DuckDB over the same year's upstream Parquet."""
+the model's ref() calls, run in DuckDB over the same year's upstream Parquet. What each
+table means (description, columns, checks, preview) is its YAML beside the SQL."""
 
 import dagster as dg
 import pandas as pd
 
-from cluster_pipeline.defs.metadata import table_metadata
+from cluster_pipeline.defs.metadata import declared_check, table_metadata
 from cluster_pipeline.defs.partitions import ONE_RUN_FOR_MANY_YEARS, for_each_year, years
 from cluster_pipeline.defs.resources import OutputFolder
 from cluster_pipeline.lib import seeds
 from cluster_pipeline.lib.publish import tables
 from cluster_pipeline.lib.statistics.sql_models import Model, load_models, run_model, seed_names
 
-ALL_INDICATORS = "all_six_indicators"
-INDICATORS = set(seeds.indicator_measures())
+EVERY_INDICATOR = "every_indicator_in_the_seed"
 
 
 def indicator_checks(frame: pd.DataFrame) -> list[dg.AssetCheckResult]:
+    expected = set(seeds.indicator_measures())
     found = set(frame["indicator_id"])
+    without_value = sorted(frame.loc[frame["value"].isna(), "indicator_id"])
     return [
         dg.AssetCheckResult(
-            check_name=ALL_INDICATORS,
-            passed=found == INDICATORS and len(frame) == len(INDICATORS),
-            metadata={"missing": sorted(INDICATORS - found), "unexpected": sorted(found - INDICATORS)},
+            check_name=EVERY_INDICATOR,
+            passed=found == expected and len(frame) == len(expected) and not without_value,
+            metadata={
+                "missing": sorted(expected - found),
+                "unexpected": sorted(found - expected),
+                "without_value": without_value,
+            },
         )
     ]
 
 
-# checks declared on the model they check: spec, and a function from the model's output to results
-MODEL_CHECKS = {
-    "indicator_status": (
-        [
-            dg.AssetCheckSpec(
-                ALL_INDICATORS,
-                asset="indicator_status",
-                description="indicator_status holds exactly the six national indicators.",
-            )
-        ],
-        indicator_checks,
-    ),
-}
-PREVIEWS = {  # what a person wants to look at first
-    "clusters": lambda f: f.sort_values(["companies", "cluster_id"], ascending=[False, True]),
-    "indicator_status": lambda f: f[["indicator_id", "value", "target", "baseline", "status", "detail"]],
-}
+# the code behind each check a model's YAML declares
+CHECKS = {EVERY_INDICATOR: indicator_checks}
 
 
 def model_asset(model: Model) -> dg.AssetsDefinition:
     upstream = [r for r in model.refs if r not in seed_names()]
-    check_specs, run_checks = MODEL_CHECKS.get(model.name, ([], lambda frame: []))
+    meaning = tables.table(model.name)
+    if unknown := set(meaning.checks) - set(CHECKS):
+        raise ValueError(f"{model.yaml_path.name} declares checks with no code behind them: {sorted(unknown)}")
+    check_specs = [declared_check(model.name, name) for name in meaning.checks]
 
     @dg.asset(
         name=model.name,
@@ -56,10 +50,11 @@ def model_asset(model: Model) -> dg.AssetsDefinition:
         backfill_policy=ONE_RUN_FOR_MANY_YEARS,
         group_name="statistics",
         kinds={"duckdb", "sql", "parquet"},
-        description=model.description,
+        description=meaning.description,
         check_specs=check_specs,
         metadata={
             "sql_file": dg.MetadataValue.path(str(model.path)),
+            "yaml_file": dg.MetadataValue.path(str(model.yaml_path)),
             "seeds": [r for r in model.refs if r not in upstream],
         },
     )
@@ -67,13 +62,13 @@ def model_asset(model: Model) -> dg.AssetsDefinition:
         yield from for_each_year(context, lambda year: _model_year(year, output))
 
     def _model_year(year: int, output: OutputFolder):
-        frame = run_model(model, year, {name: output.file(name, year) for name in upstream})
-        frame = frame[tables.columns(model.name)]
-        schema = tables.schema(model.name)
+        inputs = {name: output.file(name, year) for name in upstream}
+        frame = run_model(model, year, inputs, declared=tables.columns(model.name))
         path = output.write(model.name, frame, year)
-        preview = PREVIEWS.get(model.name, lambda f: f)(frame)
-        yield dg.MaterializeResult(metadata=table_metadata(frame, path, schema, preview=preview))
-        yield from run_checks(frame)
+        schema = tables.schema(model.name)
+        yield dg.MaterializeResult(metadata=table_metadata(frame, path, schema, preview=meaning.preview_of(frame)))
+        for name in meaning.checks:
+            yield from CHECKS[name](frame)
 
     return _model
 

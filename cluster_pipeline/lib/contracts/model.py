@@ -179,6 +179,7 @@ def _parse_column(raw: dict, where: str) -> Column:
         "derives",
         "derivesText",
         "patternInWords",
+        "outcome",  # read by lib/vocabulary.py: an outcome flag's meaning and labels
     }
     if set(custom) - known_custom:
         raise ContractError(f"{where}: unsupported customProperties {sorted(set(custom) - known_custom)}")

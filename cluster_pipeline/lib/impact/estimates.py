@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from cluster_pipeline.lib.impact.disclosure import min_firms
+from cluster_pipeline.lib.impact.methods import MATCHED, NAIVE
 from cluster_pipeline.lib.impact.panel import Panel
 
 MATCH_CELL = ["year", "division", "size_band"]
@@ -61,11 +62,11 @@ def matched(sample: pd.DataFrame, outcome: str) -> Comparison:
         treated, w, w * np.divide(treated_weight, control_weight, out=np.zeros_like(w), where=control_weight > 0)
     )
     kept = sample.assign(weight=np.where(on_support, weight, 0.0))
-    return Comparison(outcome, "matched", kept[kept["weight"] > 0], int((treated & ~on_support).sum()))
+    return Comparison(outcome, MATCHED, kept[kept["weight"] > 0], int((treated & ~on_support).sum()))
 
 
 def naive(sample: pd.DataFrame, outcome: str) -> Comparison:
-    return Comparison(outcome, "naive", sample)
+    return Comparison(outcome, NAIVE, sample)
 
 
 def _fit(comparison: Comparison, family: str | None):
@@ -108,7 +109,7 @@ def _row(
         "n_firms_control": int(s.loc[~treated, "cvr"].nunique()),
         "n_treated_off_support": comparison.off_support,
         "years": f"{int(s['year'].min())}-{int(s['year'].max())}" if len(s) else "",
-        "headline": comparison.method == "matched",
+        "headline": comparison.method == MATCHED,
         "detail": detail,
     }
 
@@ -164,17 +165,17 @@ def comparisons(panel: Panel) -> dict[str, dict[str, Comparison]]:
     """outcome -> method -> the comparison, for the estimates and the balance table."""
     innovation, growth = innovation_sample(panel), growth_sample(panel)
     return {
-        "innovation": {"naive": naive(innovation, "innovation"), "matched": matched(innovation, "innovation")},
+        "innovation": {NAIVE: naive(innovation, "innovation"), MATCHED: matched(innovation, "innovation")},
         "productivity_growth": {
-            "naive": naive(growth, "productivity_growth"),
-            "matched": matched(growth, "productivity_growth"),
+            NAIVE: naive(growth, "productivity_growth"),
+            MATCHED: matched(growth, "productivity_growth"),
         },
     }
 
 
 def impact_estimates(designs: dict[str, dict[str, Comparison]]) -> pd.DataFrame:
     rows = []
-    for method in ("naive", "matched"):
+    for method in (NAIVE, MATCHED):
         rows += innovation_rows(designs["innovation"][method])
         rows += growth_rows(designs["productivity_growth"][method])
     return pd.DataFrame(rows)

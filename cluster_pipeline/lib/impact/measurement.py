@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from cluster_pipeline.lib.impact import diagnostics, disclosure, estimates
+from cluster_pipeline.lib.impact.methods import MATCHED, NAIVE
 from cluster_pipeline.lib.impact.panel import build_panel, participation
 
 
@@ -29,7 +30,7 @@ def measure_impact(firms: pd.DataFrame, companies: dict[int, pd.DataFrame]) -> M
     table.loc[growth, "detail"] = table.loc[growth, "detail"] + f"; outlier rule removed {removed}"
     balance = pd.concat(
         [
-            diagnostics.balance(f"{name}_matched", d["naive"], d["matched"])
+            diagnostics.balance(f"{name}_{MATCHED}", d[NAIVE], d[MATCHED])
             for name, d in (("innovation", designs["innovation"]), ("growth", designs["productivity_growth"]))
         ],
         ignore_index=True,

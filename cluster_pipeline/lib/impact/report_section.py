@@ -11,6 +11,7 @@ import pandas as pd
 
 from cluster_pipeline.lib import seeds
 from cluster_pipeline.lib.impact import disclosure
+from cluster_pipeline.lib.impact.methods import MATCHED, NAIVE
 from cluster_pipeline.lib.impact.panel import growth_outlier_factor
 from cluster_pipeline.lib.publish import report_charts
 from cluster_pipeline.lib.publish.parquet_store import read_table
@@ -49,12 +50,12 @@ def _estimate(estimates: pd.DataFrame, outcome: str, estimand: str, method: str)
 
 
 def _sentences(estimates: pd.DataFrame) -> list[str]:
-    rd = _estimate(estimates, "innovation", "risk_difference_pp", "matched")
-    rd_naive = _estimate(estimates, "innovation", "risk_difference_pp", "naive")
-    rr = _estimate(estimates, "innovation", "risk_ratio", "matched")
-    rr_naive = _estimate(estimates, "innovation", "risk_ratio", "naive")
-    growth = _estimate(estimates, "productivity_growth", "growth_difference_pp", "matched")
-    growth_naive = _estimate(estimates, "productivity_growth", "growth_difference_pp", "naive")
+    rd = _estimate(estimates, "innovation", "risk_difference_pp", MATCHED)
+    rd_naive = _estimate(estimates, "innovation", "risk_difference_pp", NAIVE)
+    rr = _estimate(estimates, "innovation", "risk_ratio", MATCHED)
+    rr_naive = _estimate(estimates, "innovation", "risk_ratio", NAIVE)
+    growth = _estimate(estimates, "productivity_growth", "growth_difference_pp", MATCHED)
+    growth_naive = _estimate(estimates, "productivity_growth", "growth_difference_pp", NAIVE)
     sentences = []
     if rd is not None and not rd["suppressed"]:
         sentences.append(

@@ -14,7 +14,10 @@ import pandas as pd
 from cluster_pipeline.lib import html_pages, seeds
 from cluster_pipeline.lib.publish import report_charts
 from cluster_pipeline.lib.publish.report_figures import LABELS, ReportFigures
-from cluster_pipeline.lib.vocabulary import FLAGS
+from cluster_pipeline.lib.vocabulary import FLAGS, outcomes
+
+# the outcomes as the members contract names them for people
+OUTCOME_LABELS = {o.flag: o.en for o in outcomes()}
 
 STATUS_TEXT = {"met": "met", "on_track": "on track", "not_met": "not met"}
 REGION_NAMES = seeds.region_names()
@@ -145,7 +148,7 @@ def _services(f: ReportFigures) -> dict | None:
     return {
         "chart": report_charts.service_intensity_chart(
             known["band"].tolist(),
-            {flag: known[f"{flag}_share"].astype(float).tolist() for flag in FLAGS},
+            {OUTCOME_LABELS[flag]: known[f"{flag}_share"].astype(float).tolist() for flag in FLAGS},
             known["companies"].astype(int).tolist(),
         ),
         "rows": [
@@ -184,7 +187,7 @@ def render_report(f: ReportFigures, run_id: str = "", generated: datetime | None
     ]
     outcomes = [
         {
-            "name": flag.replace("_", " "),
+            "name": OUTCOME_LABELS[flag],
             "distinct": _count(national[flag]),
             "summed": _count(national[f"{flag}_sum_of_clusters"]),
             "double": _count(national[f"{flag}_sum_of_clusters"] - national[flag]),
@@ -204,14 +207,14 @@ def render_report(f: ReportFigures, run_id: str = "", generated: datetime | None
         year=f.year,
         previous=f.previous,
         headline_sentence=f"{_count(national['companies'])} distinct companies took part in Denmark's clusters in "
-        f"{f.year}. The six national indicators: {met} met, {on_track} on track, "
+        f"{f.year}. The {len(indicators)} national indicators: {met} met, {on_track} on track, "
         f"{len(indicators) - met - on_track} not met.",
         cards=cards,
         outcomes=outcomes,
         indicators=indicators,
-        flags=[flag.replace("_", " ") for flag in FLAGS],
+        flags=[OUTCOME_LABELS[flag] for flag in FLAGS],
         outcomes_chart=report_charts.outcomes_chart(
-            f.years, {flag: f.national[flag].astype(int).tolist() for flag in FLAGS}
+            f.years, {OUTCOME_LABELS[flag]: f.national[flag].astype(int).tolist() for flag in FLAGS}
         ),
         outcome_years=[
             {

@@ -102,7 +102,7 @@ def indicator_chart(
 def outcomes_chart(years: list[int], series: dict[str, list[int]]) -> str:
     fig, ax = _pyplot().subplots(figsize=(6.4, 2.8))
     for (name, values), marker in zip(series.items(), "osD^v"):
-        ax.plot(years, values, marker=marker, label=name.replace("_", " "))
+        ax.plot(years, values, marker=marker, label=name)
     ax.set_title("Distinct companies with each outcome", fontsize=9, loc="left")
     ax.set_xlabel("reporting year")
     ax.set_ylabel("companies")
@@ -191,13 +191,13 @@ def service_intensity_chart(bands: list[str], shares: dict[str, list[float]], co
     """Per band of services used, the share of its companies with each outcome (grouped bars)."""
     fig, ax = _pyplot().subplots(figsize=(6.4, 2.8))
     width = 0.8 / max(len(shares), 1)
-    for i, ((flag, values), colour) in enumerate(zip(shares.items(), OKABE_ITO)):
+    for i, ((outcome, values), colour) in enumerate(zip(shares.items(), OKABE_ITO)):
         ax.bar(
             [b + (i - (len(shares) - 1) / 2) * width for b in range(len(bands))],
             values,
             width,
             color=colour,
-            label=flag.replace("_", " "),
+            label=outcome,
         )
     ax.set_xticks(range(len(bands)), [f"{b}\n({n:,} companies)" for b, n in zip(bands, companies)], fontsize=7)
     ax.set_title("Members who used more services report more outcomes (an association)", fontsize=9, loc="left")
@@ -209,7 +209,7 @@ def service_intensity_chart(bands: list[str], shares: dict[str, list[float]], co
         fig,
         "Share of companies with each outcome by services used: "
         + "; ".join(
-            f"{band}: " + ", ".join(f"{flag.replace('_', ' ')} {values[i]:.0%}" for flag, values in shares.items())
+            f"{band}: " + ", ".join(f"{outcome} {values[i]:.0%}" for outcome, values in shares.items())
             for i, band in enumerate(bands)
         ),
     )

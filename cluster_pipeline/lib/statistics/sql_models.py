@@ -35,14 +35,9 @@ class Model:
     refs: tuple[str, ...]
 
     @property
-    def description(self) -> str:
-        """The model's leading SQL comment."""
-        lines = []
-        for line in self.sql.splitlines():
-            if not line.startswith("--"):
-                break
-            lines.append(line[2:].strip())
-        return " ".join(lines)
+    def yaml_path(self) -> Path:
+        """What the model's table means, column by column (dbt's convention: beside the SQL)."""
+        return self.path.with_suffix(".yml")
 
 
 def models_dir() -> Path:
@@ -94,9 +89,12 @@ def render(model: Model, year: int) -> str:
     return _ENV.from_string(macros() + model.sql).render(ref=lambda name: f'"{name}"', year=int(year), flags=FLAGS)
 
 
-def run_model(model: Model, year: int, inputs: dict[str, pd.DataFrame | Path]) -> pd.DataFrame:
+def run_model(
+    model: Model, year: int, inputs: dict[str, pd.DataFrame | Path], declared: list[str] | None = None
+) -> pd.DataFrame:
     """Run one model over its inputs: a DataFrame or a Parquet file for each ref that is not a
-    seed; seeds are read from dbt_like_sql/seeds/ as text (the models cast what they need)."""
+    seed; seeds are read from dbt_like_sql/seeds/ as text (the models cast what they need).
+    With `declared` (its YAML's columns), the SQL must return exactly those."""
     seeds = seed_names()
     missing = [r for r in model.refs if r not in inputs and r not in seeds]
     if missing:
@@ -112,6 +110,22 @@ def run_model(model: Model, year: int, inputs: dict[str, pd.DataFrame | Path]) -
             else:
                 con.read_parquet(str(source)).create_view(name)
         try:
-            return con.execute(render(model, year)).df()
+            frame = con.execute(render(model, year)).df()
         except duckdb.Error as exc:
             raise ModelError(f"{model.name} ({model.path.name}) failed for {year}: {exc}") from None
+    return in_declared_columns(model, frame, declared)
+
+
+def in_declared_columns(model: Model, frame: pd.DataFrame, declared: list[str] | None) -> pd.DataFrame:
+    """The model's output in the order its YAML declares; a column the SQL returns that the YAML
+    does not declare (or the reverse) is an error, never dropped or published undescribed."""
+    if declared is None:
+        return frame
+    extra = [c for c in frame.columns if c not in declared]
+    missing = [c for c in declared if c not in frame.columns]
+    if extra or missing:
+        raise ModelError(
+            f"{model.name}: {model.path.name} returns columns its {model.yaml_path.name} does not declare "
+            f"({', '.join(extra) or 'none'}) and lacks declared ones ({', '.join(missing) or 'none'})"
+        )
+    return frame[declared]
