@@ -24,8 +24,8 @@ RESULTS = Path(__file__).parent / "results" / "ingest_validation.md"
 
 def measure(scale: float, year: int) -> dict:
     from cluster_pipeline.lib.contracts.submissions import validate_year
-    from cluster_pipeline.lib.contracts.template import load_template
     from cluster_pipeline.lib.ingest.intake import intake_year
+    from cluster_pipeline.lib.survey.template import load_template
     from cluster_pipeline.sample_data.generate import generate
 
     with tempfile.TemporaryDirectory() as tmp:

@@ -274,8 +274,8 @@ def check(args) -> int:
 
 def contracts(args) -> int:
     """The data contracts' versions: what changed between them, and which changes break old files."""
-    from cluster_pipeline.lib.contracts.changes import changelog
-    from cluster_pipeline.lib.contracts.template import load_template
+    from cluster_pipeline.lib.survey.changes import changelog
+    from cluster_pipeline.lib.survey.template import load_template
 
     print(changelog(load_template()), end="")
     return 0
@@ -387,9 +387,7 @@ def main(argv: list[str] | None = None) -> int:
     explain_cmd.add_argument("--year", type=int, help="reporting year (not with --company)")
     question = explain_cmd.add_mutually_exclusive_group(required=True)
     question.add_argument("--indicator", help=", ".join(seeds.indicator_measures()))
-    question.add_argument(
-        "--outcome", help=", ".join(FLAGS[:-1]) + " or " + FLAGS[-1]
-    )
+    question.add_argument("--outcome", help=", ".join(FLAGS[:-1]) + " or " + FLAGS[-1])
     question.add_argument("--company", help="a company_id (an old id is followed to the one it stands for now)")
     where = explain_cmd.add_mutually_exclusive_group()
     where.add_argument("--cluster", help="with --outcome: the figure of one cluster (e.g. DK-CL-003)")

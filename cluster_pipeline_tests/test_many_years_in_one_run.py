@@ -6,8 +6,8 @@ import dagster as dg
 
 from cluster_pipeline.definitions import defs
 from cluster_pipeline.defs.partitions import years
-from cluster_pipeline_tests.conftest import run_in_order
 from cluster_pipeline_tests.files import MEMBERS_HEADER_DA, PROFILE_HEADER_DA, member, profile, write_csv
+from cluster_pipeline_tests.runs import run_in_order
 
 YEARS = [2015, 2016, 2017]
 
@@ -49,9 +49,7 @@ def test_a_check_over_many_years_gives_each_year_its_own_verdict(tmp_path):
     with dg.instance_for_test() as instance:
         outcome = run_in_order(tmp_path / "landing", tmp_path / "published", YEARS, instance)
     steady = {
-        year: next(
-            c for c in outcome.years[year].checks if c.check_name == "member_counts_steady_from_last_year"
-        )
+        year: next(c for c in outcome.years[year].checks if c.check_name == "member_counts_steady_from_last_year")
         for year in YEARS
     }
     assert all(check.passed for check in steady.values())

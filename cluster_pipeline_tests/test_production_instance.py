@@ -15,11 +15,11 @@ import pytest
 import sqlalchemy as sa
 
 from cluster_pipeline.defs.resources import resources_from_env
-from cluster_pipeline.lib.publish import tables
+from cluster_pipeline.lib import tables
 from cluster_pipeline.sample_data.generate import generate
 from cluster_pipeline.sample_data.organisations import build_universe
 from cluster_pipeline.year_runs import run_years
-from cluster_pipeline_tests.conftest import materialise
+from cluster_pipeline_tests.runs import materialise
 
 DEPLOY = Path(__file__).resolve().parents[1] / "deploy" / "dagster.yaml"
 

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from cluster_pipeline.lib.publish import tables
+from cluster_pipeline.lib import tables
 
 
 def _cell(value) -> str:

@@ -9,7 +9,8 @@ from pathlib import Path
 import dagster as dg
 
 from cluster_pipeline import settings
-from cluster_pipeline.lib.publish import parquet_store, tables
+from cluster_pipeline.lib import tables
+from cluster_pipeline.lib.publish import parquet_store
 
 WORK = "_work"  # intermediate tables; the leading underscore hides them from Hive readers
 
@@ -44,7 +45,7 @@ class RegisterFolder(dg.ConfigurableResource):
 
 
 class OutputFolder(dg.ConfigurableResource):
-    """The tables, found by name: published ones (lib/publish/tables.py, written with their
+    """The tables, found by name: published ones (lib/tables.py, written with their
     schema) at the top, Hive-partitioned by year or one file over all years; every other table
     is intermediate, under _work/ (not for analysts). A year given: that year's partition."""
 

@@ -13,9 +13,9 @@ import re
 import sys
 from pathlib import Path
 
-from cluster_pipeline.lib.contracts.model import Column, Contract
-from cluster_pipeline.lib.contracts.template import load_template
 from cluster_pipeline.lib.project_files import contracts_dir
+from cluster_pipeline.lib.survey.model import Column, Contract
+from cluster_pipeline.lib.survey.template import load_template
 
 DOCS = Path(__file__).resolve().parents[2] / "docs"
 PAGES = ("survey_template.md", "register_extract.md", "published_tables.md")
@@ -74,7 +74,7 @@ def columns_table(contract: Contract) -> str:
 
 
 def _contract_blocks() -> dict[str, str]:
-    from cluster_pipeline.lib.contracts.model import load_contract_file
+    from cluster_pipeline.lib.survey.model import load_contract_file
 
     template = load_template()
     blocks = {
@@ -87,7 +87,7 @@ def _contract_blocks() -> dict[str, str]:
 
 
 def _published_blocks() -> dict[str, str]:
-    from cluster_pipeline.lib.publish import tables
+    from cluster_pipeline.lib import tables
 
     blocks = {}
     for name, table in tables.published_tables().items():

@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from cluster_pipeline.lib.contracts.template import load_template
+from cluster_pipeline.lib.survey.template import load_template
 from cluster_pipeline.lib.vocabulary import FLAGS  # noqa: F401  (re-exported for the tests)
 from cluster_pipeline.sample_data.files import (
     BAD_MEMBER_ROWS,
@@ -36,7 +36,7 @@ from cluster_pipeline.sample_data.files import (
     zip_bomb,
 )
 from cluster_pipeline.sample_data.organisations import N_CLUSTERS, Universe, build_universe
-from cluster_pipeline.sample_data.register import Effects, generate_register, write_register_truth
+from cluster_pipeline.sample_data.register import PLANTED, Effects, generate_register, write_register_truth
 from cluster_pipeline.sample_data.truth import load_truth_rows, year_truth  # noqa: F401  (load_truth_rows: the tests' entry)
 from cluster_pipeline.sample_data.years import noisy_member_rows, services_used, year_memberships, year_profiles
 
@@ -271,7 +271,7 @@ def generate(
     scale: float = 1.0,
     seed: int = 2016,
     register: Path | None = None,
-    effects: Effects = Effects(),
+    effects: Effects = PLANTED,
 ) -> dict[int, dict]:
     """Write the sample landing folders for the years and their truth; returns the truth. With a
     register folder, also the firm register extract with the planted effects (truth in _truth/register.json)."""

@@ -24,8 +24,8 @@ import numpy as np
 import pandas as pd
 
 from cluster_pipeline.lib import seeds
-from cluster_pipeline.lib.contracts.model import load_contract
-from cluster_pipeline.lib.contracts.normalise import cvr_check
+from cluster_pipeline.lib.survey.model import load_contract
+from cluster_pipeline.lib.survey.normalise import cvr_check
 from cluster_pipeline.sample_data.organisations import Universe, make_cvr
 
 YEARS_BEFORE = 4  # register years before the first reporting year
@@ -72,6 +72,7 @@ class Effects:
 
 
 NO_EFFECT = Effects(0.0, 0.0)
+PLANTED = Effects()  # the effects the sample plants by default
 
 
 def _logistic(x: np.ndarray) -> np.ndarray:

@@ -27,7 +27,7 @@ CLUSTERS_PER_COMPANY = ([1, 2, 3, 4], [0.70, 0.20, 0.07, 0.03])
 
 def mistype_cvr(cvr: str, rng: np.random.Generator) -> str | None:
     """Swap two adjacent differing digits so that the check fails (a typical typing slip)."""
-    from cluster_pipeline.lib.contracts.normalise import cvr_check
+    from cluster_pipeline.lib.survey.normalise import cvr_check
 
     for i in rng.permutation(7):
         if cvr[i] != cvr[i + 1]:
@@ -255,7 +255,7 @@ def accepted_member_rows(universe: Universe, year: int, first_year: int, scale: 
     """A year's members rows as validation accepts them (CVR digits cleaned, a CVR failing the
     check set aside, blanks as null) with their true entity, without writing files: for
     benchmarks of the resolution alone. The draws are those of the written sample."""
-    from cluster_pipeline.lib.contracts import normalise
+    from cluster_pipeline.lib.survey import normalise
 
     rng = np.random.default_rng([seed, year])
     year_profiles(rng, universe, year)

@@ -7,7 +7,7 @@ import pytest
 
 from cluster_pipeline.lib.publish.parquet_store import read_partition, read_table
 from cluster_pipeline_tests.companies.test_sample_companies import resolved_with_truth
-from cluster_pipeline_tests.conftest import YEARS, run_in_order
+from cluster_pipeline_tests.runs import YEARS, run_in_order
 
 STATISTICS = ["national_outcomes", "regional_outcomes", "cluster_outcomes", "clusters", "indicator_status"]
 ROW = ["source_file", "source_sheet", "source_row"]

@@ -8,10 +8,10 @@ import pytest
 import yaml
 
 from cluster_pipeline.lib.contracts.compiler import RuleInputs, compile_contract
-from cluster_pipeline.lib.contracts.model import ContractError, parse_contract
 from cluster_pipeline.lib.contracts.submissions import reference_data
-from cluster_pipeline.lib.contracts.template import load_template
 from cluster_pipeline.lib.project_files import contracts_dir
+from cluster_pipeline.lib.survey.model import ContractError, parse_contract
+from cluster_pipeline.lib.survey.template import load_template
 
 ODCS_SCHEMA = json.loads((Path(open_data_contract_standard.__file__).parent / "schema.json").read_text())
 

@@ -10,14 +10,14 @@ import pandas as pd
 import pytest
 
 from cluster_pipeline.cli import main
-from cluster_pipeline.lib.contracts.changes import contract_changes
 from cluster_pipeline.lib.contracts.compiler import RuleInputs, compile_contract
 from cluster_pipeline.lib.contracts.pre_submission import as_text, batch_files, check_submission
 from cluster_pipeline.lib.contracts.submissions import reference_data, validate_year
-from cluster_pipeline.lib.contracts.template import load_template, load_template_from
 from cluster_pipeline.lib.ingest.intake import intake_year
 from cluster_pipeline.lib.project_files import contracts_dir
 from cluster_pipeline.lib.publish.parquet_store import read_partition
+from cluster_pipeline.lib.survey.changes import contract_changes
+from cluster_pipeline.lib.survey.template import load_template, load_template_from
 from cluster_pipeline.sample_data.generate import OLD_LAYOUT_FILE
 from cluster_pipeline.sample_data.truth import load_truth_rows
 from cluster_pipeline_tests.files import MEMBERS_HEADER, PROFILE_HEADER, member, profile, write_csv

@@ -1,10 +1,10 @@
 import pandas as pd
 import pytest
 
-from cluster_pipeline.lib.contracts import normalise
 from cluster_pipeline.lib.contracts.submissions import ingest_manifest, records_frame, unaccounted_files, validate_year
-from cluster_pipeline.lib.contracts.template import load_template
 from cluster_pipeline.lib.ingest.intake import intake_year
+from cluster_pipeline.lib.survey import normalise
+from cluster_pipeline.lib.survey.template import load_template
 from cluster_pipeline_tests.files import (
     MEMBERS_HEADER_DA,
     PROFILE_HEADER,

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pandas as pd
 
+from cluster_pipeline.lib import tables
 from cluster_pipeline.lib.impact.disclosure import disclosure_problems, min_firms, suppress, suppress_small_counts
-from cluster_pipeline.lib.publish import tables
 from cluster_pipeline.lib.publish.parquet_store import read_table
 
 

@@ -143,7 +143,7 @@ def test_one_reporting_year_is_measured_without_an_event_study(sample_run):
 
 
 def test_a_year_whose_link_counts_are_suppressed_is_reported_without_them():
-    from cluster_pipeline.lib.impact.report_section import link_sentence
+    from cluster_pipeline.lib.publish.impact_section import link_sentence
 
     suppressed = pd.Series(
         {"companies": 12, "companies_with_cvr": None, "linked_to_register": None, "link_rate": None, "suppressed": True}

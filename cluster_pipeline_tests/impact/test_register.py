@@ -9,13 +9,13 @@ import pandas as pd
 import pytest
 
 from cluster_pipeline.defs.resources import resources_from_env
+from cluster_pipeline.lib import tables
 from cluster_pipeline.lib.impact import register as register_module
 from cluster_pipeline.lib.impact.register import ValidatedFiles, read_register, read_register_file
-from cluster_pipeline.lib.publish import tables
 from cluster_pipeline.lib.publish.parquet_store import read_table
 from cluster_pipeline.sample_data.register import load_register_truth
-from cluster_pipeline_tests.conftest import run_in_order
 from cluster_pipeline_tests.files import cluster_batch
+from cluster_pipeline_tests.runs import run_in_order
 
 HEADER = "CVRNR;AAR;BRANCHE_DB07;KOM;STIFTELSESAAR;AARSVAERK;VAERDITILVAEKST;OMSAETNING;INNO_STIKPROEVE;INNOVATIV;VAEGT"
 

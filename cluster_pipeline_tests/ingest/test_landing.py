@@ -3,9 +3,9 @@ import zipfile
 
 import pytest
 
-from cluster_pipeline.lib.contracts.template import load_template
 from cluster_pipeline.lib.ingest.intake import intake_year
 from cluster_pipeline.lib.ingest.landing import FileRejected, check_xlsx_container, discover, read_tables
+from cluster_pipeline.lib.survey.template import load_template
 from cluster_pipeline_tests.files import (
     MEMBERS_HEADER,
     MEMBERS_HEADER_DA,

@@ -10,10 +10,9 @@ import dagster as dg
 import pandas as pd
 
 from cluster_pipeline.lib.contracts.submissions import records_frame, validate_year
-from cluster_pipeline.lib.contracts.template import load_template
 from cluster_pipeline.lib.ingest.intake import intake_year
 from cluster_pipeline.lib.ingest.landing import discover, read_tables
-from cluster_pipeline_tests.conftest import run_in_order
+from cluster_pipeline.lib.survey.template import load_template
 from cluster_pipeline_tests.files import (
     MEMBERS_HEADER,
     MEMBERS_HEADER_DA,
@@ -23,6 +22,7 @@ from cluster_pipeline_tests.files import (
     write_csv,
     write_xlsx,
 )
+from cluster_pipeline_tests.runs import run_in_order
 
 MEMBERS = [
     member(name="Fjordtek A/S", cvr="12345674"),

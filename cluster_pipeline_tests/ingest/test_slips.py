@@ -19,12 +19,12 @@ import pandas as pd
 import pytest
 from python_calamine import CalamineWorkbook
 
-from cluster_pipeline.lib.contracts.model import canonical_token
 from cluster_pipeline.lib.contracts.pre_submission import batch_files, check_submission
 from cluster_pipeline.lib.ingest.landing import sniff_delimiter
 from cluster_pipeline.lib.publish.parquet_store import read_partition
+from cluster_pipeline.lib.survey.model import canonical_token
 from cluster_pipeline.sample_data.generate import generate
-from cluster_pipeline_tests.conftest import run_in_order
+from cluster_pipeline_tests.runs import run_in_order
 
 YEAR, LAST_YEAR = 2016, 2015
 FIGURES = ["national_outcomes", "regional_outcomes", "cluster_outcomes", "indicator_status", "clusters"]

@@ -17,7 +17,7 @@ import pytest
 import sqlalchemy as sa
 
 from cluster_pipeline.defs.partitions import add_partitions
-from cluster_pipeline.lib.publish import tables
+from cluster_pipeline.lib import tables
 from cluster_pipeline.lib.publish.parquet_store import (
     STAGING,
     partition_path,
@@ -26,7 +26,7 @@ from cluster_pipeline.lib.publish.parquet_store import (
     write_partition,
 )
 from cluster_pipeline.lib.publish.warehouse import replace_table, replace_year
-from cluster_pipeline_tests.conftest import YEARS, materialise
+from cluster_pipeline_tests.runs import YEARS, materialise
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 
@@ -226,9 +226,8 @@ def test_two_runs_of_the_same_year_cannot_interleave(tmp_path):
     from cluster_pipeline.lib.publish.year_lock import YearLocked, year_lock
 
     with year_lock(tmp_path, 2016):
-        with pytest.raises(YearLocked, match="2016"):
-            with year_lock(tmp_path, 2016, wait=False):
-                pass
+        with pytest.raises(YearLocked, match="2016"), year_lock(tmp_path, 2016, wait=False):
+            pass
         with year_lock(tmp_path, 2017, wait=False):  # another year is free
             pass
     with year_lock(tmp_path, 2016, wait=False):  # released

@@ -23,9 +23,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from cluster_pipeline.lib.publish import tables
+from cluster_pipeline.lib import tables
 from cluster_pipeline.lib.publish.parquet_store import read_partition, read_table
-from cluster_pipeline_tests.conftest import YEARS
+from cluster_pipeline_tests.runs import YEARS
 
 RECORDED = Path(__file__).with_name("published_fingerprints.json")
 # what differs between two runs over the same sample without any figure changing: the

@@ -7,8 +7,8 @@ import dagster as dg
 from cluster_pipeline.lib.publish.parquet_store import read_partition
 from cluster_pipeline.lib.publish.report import indicator_differences, indicators_in_report
 from cluster_pipeline_tests.browser import needs_chromium, screenshot
-from cluster_pipeline_tests.conftest import run_in_order
 from cluster_pipeline_tests.files import MEMBERS_HEADER_DA, PROFILE_HEADER_DA, member, write_csv
+from cluster_pipeline_tests.runs import run_in_order
 
 STATUS_WORDS = {"met": "met", "on_track": "on track", "not_met": "not met"}
 

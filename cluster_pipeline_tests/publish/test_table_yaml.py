@@ -5,10 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from cluster_pipeline.lib import seeds
-from cluster_pipeline.lib.contracts.model import load_contract
-from cluster_pipeline.lib.publish import tables
+from cluster_pipeline.lib import seeds, tables
 from cluster_pipeline.lib.statistics.sql_models import load_models
+from cluster_pipeline.lib.survey.model import load_contract
 from cluster_pipeline.lib.vocabulary import FLAGS
 
 A_TABLE = """

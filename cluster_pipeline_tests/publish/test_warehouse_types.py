@@ -10,7 +10,7 @@ import pytest
 import sqlalchemy as sa
 
 from cluster_pipeline.defs.resources import OutputFolder
-from cluster_pipeline.lib.publish import tables
+from cluster_pipeline.lib import tables
 from cluster_pipeline.lib.publish.warehouse import replace_tables
 
 # impact_coverage as the disclosure rule leaves it: a blanked count turns the column into floats
@@ -61,9 +61,11 @@ def test_a_failed_warehouse_publication_leaves_the_parquet_files_as_they_were(tm
     with output.writing_together({"impact_coverage": COVERAGE.iloc[:1]}):
         pass
     before = pq.read_table(output.file("impact_coverage"))
-    with pytest.raises(RuntimeError, match="the warehouse refused"):
-        with output.writing_together({"impact_coverage": COVERAGE}):
-            raise RuntimeError("the warehouse refused the tables")
+    with (
+        pytest.raises(RuntimeError, match="the warehouse refused"),
+        output.writing_together({"impact_coverage": COVERAGE}),
+    ):
+        raise RuntimeError("the warehouse refused the tables")
     assert pq.read_table(output.file("impact_coverage")).equals(before)
     assert not list((tmp_path / "_staging").glob("*.parquet"))  # nothing staged is left behind
 

@@ -6,7 +6,7 @@ import dagster as dg
 import pyarrow.parquet as pq
 
 from cluster_pipeline.lib.publish.parquet_store import read_partition
-from cluster_pipeline_tests.conftest import materialise
+from cluster_pipeline_tests.runs import materialise
 
 
 def quarantine(run, level):

@@ -15,11 +15,10 @@ import pandas as pd
 from cluster_pipeline.lib.project_files import project_dir
 
 SEVENTH = (
-    "sme_innovation,\"At least 1,000 SMEs annually develop new innovations through the clusters\","
+    'sme_innovation,"At least 1,000 SMEs annually develop new innovations through the clusters",'
     "new_products_sme,1000,,,,2018,companies\n"
 )
 MEASURE = "    union all select 'new_products_sme', new_products_sme, null, null from national\n"
-MEASURES_START = "measures as (\n"
 
 
 def project_copy(root: Path, measure: bool) -> Path:
@@ -30,9 +29,9 @@ def project_copy(root: Path, measure: bool) -> Path:
         seed.write(SEVENTH)
     if measure:
         model = copy / "dbt_like_sql" / "models" / "indicator_status.sql"
-        sql = model.read_text(encoding="utf-8")
-        start = sql.index(MEASURES_START) + len(MEASURES_START)
-        model.write_text(sql[:start] + sql[start:].replace("\n", "\n" + MEASURE, 1), encoding="utf-8")
+        lines = model.read_text(encoding="utf-8").splitlines(keepends=True)
+        header = next(i for i, line in enumerate(lines) if " as measure," in line)  # the measures' first row
+        model.write_text("".join([*lines[: header + 1], MEASURE, *lines[header + 1 :]]), encoding="utf-8")
     return copy
 
 

@@ -6,7 +6,7 @@ import datetime as dt
 import pandas as pd
 import pytest
 
-from cluster_pipeline.lib.publish import tables
+from cluster_pipeline.lib import tables
 from cluster_pipeline.lib.statistics.sql_models import ModelError, load_models, refs_of, run_model
 from cluster_pipeline.lib.vocabulary import FLAGS
 

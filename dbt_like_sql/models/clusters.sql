@@ -9,7 +9,8 @@ composition as (
     select
         cluster_id,
         count(distinct case when actor_type = 'company' then company_id end) as companies,
-        count(distinct case when actor_type = 'company' and committed_member then company_id end) as committed_companies,
+        count(distinct case when actor_type = 'company' and committed_member then company_id end)
+            as committed_companies,
         count(distinct case when actor_type = 'knowledge_institution' then company_id end) as knowledge_institutions,
         count(distinct case when actor_type = 'public_actor' then company_id end) as public_actors
     from {{ ref('memberships') }}

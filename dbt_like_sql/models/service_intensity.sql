@@ -26,7 +26,9 @@ banded as (
 all_bands as (
     select band, band_order from bands
     union all
-    select 'unknown', (select count(*) + 1 from bands)
+    select
+        'unknown' as band,
+        (select count(*) + 1 from bands) as band_order
 ),
 counted as (
     select band, count(*) as companies,

@@ -19,7 +19,7 @@ from cluster_pipeline.defs.metadata import declared_check, markdown_table, table
 from cluster_pipeline.defs.partitions import ONE_RUN_FOR_MANY_YEARS, for_each_year, year_range, years
 from cluster_pipeline.defs.resources import OutputFolder, Warehouse
 from cluster_pipeline.defs.selections import REPUBLISH
-from cluster_pipeline.lib import seeds
+from cluster_pipeline.lib import seeds, tables
 from cluster_pipeline.lib.companies.identities import (
     LINKED_COLUMNS,
     apply_ids,
@@ -28,7 +28,6 @@ from cluster_pipeline.lib.companies.identities import (
     year_evidence,
 )
 from cluster_pipeline.lib.companies.resolution import resolve_companies as resolve
-from cluster_pipeline.lib.publish import tables
 from cluster_pipeline.lib.publish.warehouse import replace_table
 
 ONE_COMPANY_PER_ROW = "every_row_has_one_company"

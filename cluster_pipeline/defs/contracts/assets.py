@@ -7,7 +7,7 @@ import pandas as pd
 from cluster_pipeline.defs.metadata import declared_check, markdown_table, table_metadata, warn_when_any
 from cluster_pipeline.defs.partitions import ONE_RUN_FOR_MANY_YEARS, for_each_year, years
 from cluster_pipeline.defs.resources import OutputFolder
-from cluster_pipeline.lib import seeds
+from cluster_pipeline.lib import seeds, tables
 from cluster_pipeline.lib.contracts.submissions import (
     PROFILE_CONFLICT,
     clusters_not_reported,
@@ -18,8 +18,7 @@ from cluster_pipeline.lib.contracts.submissions import (
     validate_year,
     year_quarantine,
 )
-from cluster_pipeline.lib.contracts.template import load_template
-from cluster_pipeline.lib.publish import tables
+from cluster_pipeline.lib.survey.template import load_template
 
 QUARANTINE_RATE = "quarantine_rate"
 MAX_QUARANTINE_RATE = seeds.thresholds()["max_quarantine_rate"]  # above it, someone should look at the files

@@ -8,11 +8,11 @@ import pandas as pd
 from cluster_pipeline.defs.metadata import declared_check, markdown_table, table_metadata, warn_when_any
 from cluster_pipeline.defs.partitions import ONE_RUN_FOR_MANY_YEARS, for_each_year, years
 from cluster_pipeline.defs.resources import OutputFolder
+from cluster_pipeline.lib import tables
 from cluster_pipeline.lib.contracts.submissions import ingest_manifest as build_manifest
 from cluster_pipeline.lib.contracts.submissions import unaccounted_files
-from cluster_pipeline.lib.contracts.template import load_template
 from cluster_pipeline.lib.ingest.intake import OTHER_VERSION
-from cluster_pipeline.lib.publish import tables
+from cluster_pipeline.lib.survey.template import load_template
 
 ACCOUNTING = "rows_accounted_for"
 CURRENT_TEMPLATE = "files_follow_the_template_in_force"

@@ -19,11 +19,10 @@ import pandas as pd
 from cluster_pipeline.defs.metadata import declared_check, markdown_table, table_metadata
 from cluster_pipeline.defs.partitions import ONE_RUN_FOR_MANY_YEARS, year_range
 from cluster_pipeline.defs.resources import WORK, OutputFolder, RegisterFolder, Warehouse
-from cluster_pipeline.lib import seeds
+from cluster_pipeline.lib import seeds, tables
 from cluster_pipeline.lib.impact.disclosure import disclosure_problems
 from cluster_pipeline.lib.impact.measurement import measure_impact
 from cluster_pipeline.lib.impact.register import ValidatedFiles, read_register, register_files
-from cluster_pipeline.lib.publish import tables
 from cluster_pipeline.lib.publish.warehouse import replace_tables
 
 FIRMS = "register_firms"  # accepted register rows (intermediate, confidential)
@@ -160,10 +159,8 @@ def impact_measurement(
     measured = measure_impact(firms, companies)
     frames = measured.tables
     problems = disclosure_problems({**frames, **{n: output.read(n) for n in tables.REGISTER_TABLES}})
-    if problems:  # nothing confidential is written: the check fails and the tables stay as they were
-        paths = {name: output.root / name for name in frames}
-    else:
-        paths = _publish(output, warehouse, frames)
+    # with problems nothing confidential is written: the check fails and the tables stay as they were
+    paths = {name: output.root / name for name in frames} if problems else _publish(output, warehouse, frames)
     estimates, coverage = frames["impact_estimates"], frames["impact_coverage"]
     yield dg.MaterializeResult(
         asset_key="impact_estimates",

@@ -7,8 +7,8 @@ from cluster_pipeline.defs.partitions import ONE_RUN_FOR_MANY_YEARS, for_each_ye
 from cluster_pipeline.defs.resources import LandingFolder, OutputFolder
 from cluster_pipeline.lib.contracts.gx_adapter import warm_up
 from cluster_pipeline.lib.contracts.submissions import records_frame
-from cluster_pipeline.lib.contracts.template import load_template
 from cluster_pipeline.lib.ingest.intake import intake_year
+from cluster_pipeline.lib.survey.template import load_template
 
 
 @dg.asset(

@@ -8,7 +8,7 @@ from cluster_pipeline.defs.conditions import follows
 from cluster_pipeline.defs.metadata import markdown_table
 from cluster_pipeline.defs.partitions import ONE_RUN_FOR_MANY_YEARS, for_each_year, years
 from cluster_pipeline.defs.resources import OutputFolder, Warehouse
-from cluster_pipeline.lib.publish import tables
+from cluster_pipeline.lib import tables
 from cluster_pipeline.lib.publish.report import indicator_differences, indicators_in_report, write_report
 from cluster_pipeline.lib.publish.report_figures import report_figures
 from cluster_pipeline.lib.publish.warehouse import replace_year

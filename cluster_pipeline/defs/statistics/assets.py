@@ -8,8 +8,7 @@ import pandas as pd
 from cluster_pipeline.defs.metadata import declared_check, table_metadata
 from cluster_pipeline.defs.partitions import ONE_RUN_FOR_MANY_YEARS, for_each_year, years
 from cluster_pipeline.defs.resources import OutputFolder
-from cluster_pipeline.lib import seeds
-from cluster_pipeline.lib.publish import tables
+from cluster_pipeline.lib import seeds, tables
 from cluster_pipeline.lib.statistics.sql_models import Model, load_models, run_model, seed_names
 
 EVERY_INDICATOR = "every_indicator_in_the_seed"

@@ -216,7 +216,7 @@ def node_edges(spellings: pd.DataFrame, node_cvr: np.ndarray) -> pd.DataFrame:
     is_query = pd.isna(node_cvr[node])
     any_query = np.bincount(content, weights=is_query, minlength=n_contents) > 0
     distinct = spellings.iloc[np.unique(content, return_index=True)[1]].reset_index(drop=True)
-    distinct["cvr"] = np.where(any_query, None, "held")  # name_edges asks only: written by a node without CVR?
+    distinct["cvr"] = np.where(any_query, None, "held")  # type: ignore[call-overload]  # name_edges asks only: written by a node without CVR?
     distinct["block"] = spelling_block(distinct)
     found = name_edges(distinct)
     # one spelling written by several nodes: an exact match between each two of them

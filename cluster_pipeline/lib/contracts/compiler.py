@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from cluster_pipeline.lib.contracts.model import Column, Contract, ContractError
+from cluster_pipeline.lib.survey.model import Column, Contract, ContractError
 
 NUMBER_SHADOW = "__number__{}"
 DATE_SHADOW = "__isodate__{}"
@@ -182,13 +182,13 @@ def column_rules(column: Column, contract: Contract, inputs: RuleInputs) -> list
             value_set=[float(inputs.reporting_year)],
         )
     if column.required_when:
-        other, values = column.required_when
+        other, when = column.required_when
         # the condition is checked on the cells as written, so Danish spellings count too
-        spellings = set(values) | {a for a, v in contract.column(other).value_aliases.items() if v in values}
+        spellings = set(when) | {a for a, v in contract.column(other).value_aliases.items() if v in when}
         add(
             "required_when",
             "ExpectColumnValuesToNotBeNull",
-            f"is required when {other} is {', '.join(values)}",
+            f"is required when {other} is {', '.join(when)}",
             column=name,
             row_condition=f"{other} in {sorted(spellings)!r}",
             condition_parser="pandas",

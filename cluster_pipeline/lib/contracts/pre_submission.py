@@ -16,12 +16,12 @@ from pathlib import Path
 
 import pandas as pd
 
-from cluster_pipeline.lib.contracts import normalise
 from cluster_pipeline.lib.contracts.submissions import ingest_manifest, records_frame, validate_year, year_quarantine
-from cluster_pipeline.lib.contracts.template import Template, load_template
 from cluster_pipeline.lib.contracts.validation import SCIENTIFIC_NOTATION
 from cluster_pipeline.lib.ingest.intake import FileRecord, HeaderMapping, intake_parts, read_files
 from cluster_pipeline.lib.ingest.landing import WORKBOOK_FORMATS, LandingFile, landing_file
+from cluster_pipeline.lib.survey import normalise
+from cluster_pipeline.lib.survey.template import Template, load_template
 
 # the manifest's status -> what the file's sender is told
 STATUS = {"quarantined": "set_aside", "ignored": "ignored", "superseded": "superseded"}
@@ -265,9 +265,10 @@ def check_submission(
     return SubmissionCheck(year, source, checks)
 
 
-def _row_ranges(rows: list[int]) -> str:
+def _row_ranges(rows: list[int | None]) -> str:
+    """Consecutive rows as ranges (a whole-file problem has no row and is not among them)."""
     runs: list[list[int]] = []
-    for row in rows:
+    for row in filter(None, rows):
         if runs and row == runs[-1][-1] + 1:
             runs[-1].append(row)
         else:

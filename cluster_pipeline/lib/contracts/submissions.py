@@ -9,10 +9,10 @@ import pandas as pd
 
 from cluster_pipeline.lib import seeds
 from cluster_pipeline.lib.contracts.compiler import RuleInputs
-from cluster_pipeline.lib.contracts.template import Template
 from cluster_pipeline.lib.contracts.validation import QUARANTINE_COLUMNS, Validated, quarantine_rows, validate_versions
 from cluster_pipeline.lib.ingest.intake import FileRecord
-from cluster_pipeline.lib.publish.tables import columns
+from cluster_pipeline.lib.survey.template import Template
+from cluster_pipeline.lib.tables import columns
 
 
 def reference_data() -> dict[str, set[str]]:

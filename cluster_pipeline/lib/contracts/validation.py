@@ -8,7 +8,6 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from cluster_pipeline.lib.contracts import normalise
 from cluster_pipeline.lib.contracts.compiler import (
     CHECK_DIGIT_SHADOW,
     DATE_SHADOW,
@@ -18,9 +17,10 @@ from cluster_pipeline.lib.contracts.compiler import (
     compile_contract,
 )
 from cluster_pipeline.lib.contracts.gx_adapter import failing_rows
-from cluster_pipeline.lib.contracts.model import Column, Contract, canonical_token
-from cluster_pipeline.lib.contracts.template import Template
 from cluster_pipeline.lib.ingest.intake import LINEAGE, READ_ERROR, TEMPLATE_VERSION
+from cluster_pipeline.lib.survey import normalise
+from cluster_pipeline.lib.survey.model import Column, Contract, canonical_token
+from cluster_pipeline.lib.survey.template import Template
 
 # problems found while reading (a misaligned row, a formula without a saved value): the
 # reader writes the whole reason, "<rule>: <message>", and GX checks that there is none
@@ -177,7 +177,7 @@ def validate_versions(cells: pd.DataFrame, template: Template, kind: str, inputs
         validate_kind(group, versions[int(version)], inputs) for version, group in cells.groupby(TEMPLATE_VERSION)
     ] or [validate_kind(cells, current, inputs)]
     # the columns every version publishes, typed as the version that has them types them
-    typed = {}
+    typed: dict[str, object] = {}  # column -> dtype
     for contract in versions.values():
         empty = cells.iloc[:0]
         for name, column in normalise_rows(empty, validation_frame(empty, contract), contract).items():

@@ -18,12 +18,12 @@ import pandas as pd
 
 import cluster_pipeline
 from cluster_pipeline.lib.contracts.compiler import RuleInputs
-from cluster_pipeline.lib.contracts.model import load_contract
 from cluster_pipeline.lib.contracts.submissions import reference_data
 from cluster_pipeline.lib.contracts.validation import validate_kind
 from cluster_pipeline.lib.ingest.intake import table_cells
 from cluster_pipeline.lib.ingest.landing import FileRejected, landing_file, read_csv, sha256_of
 from cluster_pipeline.lib.project_files import contracts_dir, seeds_dir
+from cluster_pipeline.lib.survey.model import load_contract
 
 REGISTER_FILE = re.compile(r"^firms_(\d{4})\.csv$", re.IGNORECASE)
 FIRM_COLUMNS = [column.name for column in load_contract("register").columns]

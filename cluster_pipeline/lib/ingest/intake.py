@@ -14,9 +14,6 @@ from pathlib import Path
 
 import pandas as pd
 
-from cluster_pipeline.lib.contracts.changes import layout_advice
-from cluster_pipeline.lib.contracts.model import INVISIBLE, Contract, canonical_token
-from cluster_pipeline.lib.contracts.template import Template
 from cluster_pipeline.lib.ingest import spellings
 from cluster_pipeline.lib.ingest.landing import (
     UNREADABLE_SUBMISSIONS,
@@ -28,6 +25,9 @@ from cluster_pipeline.lib.ingest.landing import (
     read_tables,
 )
 from cluster_pipeline.lib.ingest.supersession import cluster_ids, supersede
+from cluster_pipeline.lib.survey.changes import layout_advice
+from cluster_pipeline.lib.survey.model import INVISIBLE, Contract, canonical_token
+from cluster_pipeline.lib.survey.template import Template
 
 LINEAGE = ["source_file", "source_sheet", "source_row"]
 READ_ERROR = "_read_error"
@@ -119,7 +119,7 @@ def recognise_kind(table: Table, template: Template) -> str | None:
         kind: len(headers & (known - set().union(*(m for k, m in maps.items() if k != kind))))
         for kind, known in maps.items()
     }
-    best = max(own, key=own.get)
+    best = max(own, key=lambda kind: own[kind])
     if own[best] > 0:
         return best
     sheet = canonical_token(table.source_sheet or "")
@@ -175,7 +175,7 @@ def read_columns(
     invisible = 0
     for column in columns:
         if column in positions:
-            raw = by_position[positions[column]]
+            raw: tuple[str, ...] | list[str] = by_position[positions[column]]
             found = len(INVISIBLE.findall("\x1f".join(raw)))  # one pass over the column, not one per cell
             if found:
                 invisible += found
@@ -283,7 +283,7 @@ def choose_contract(part: Part, template: Template, year: int) -> tuple[Contract
             current = accepted[0]
             return contract, (
                 f"{part.kind} in the layout of template version {contract.template_version}: accepted in "
-                f"{year}, a transition year, but from {contract.transition_until + 1} only version "
+                f"{year}, a transition year, but from {(contract.transition_until or year) + 1} only version "
                 f"{current.template_version} is: {layout_advice(contract, current)}"
             )
     current = accepted[0]

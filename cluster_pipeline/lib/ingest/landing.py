@@ -132,12 +132,12 @@ def _decode(raw: bytes) -> tuple[str, str, int]:
     pasted in) is kept as a surrogate escape, so the row that holds it is quarantined rather
     than the whole file re-read as Windows-1252 (which garbles every other æ, ø, å). Only a
     file that is not UTF-8 is read as Danish Excel's Windows-1252."""
-    for bom, codec in ((codecs.BOM_UTF16_LE, "utf-16-le"), (codecs.BOM_UTF16_BE, "utf-16-be")):
-        if raw.startswith(bom):
+    for mark, codec in ((codecs.BOM_UTF16_LE, "utf-16-le"), (codecs.BOM_UTF16_BE, "utf-16-be")):
+        if raw.startswith(mark):
             try:
-                return raw[len(bom) :].decode(codec), codec, len(bom)
+                return raw[len(mark) :].decode(codec), codec, len(mark)
             except UnicodeDecodeError as exc:
-                raise FileRejected(f"starts as UTF-16 but cannot be decoded (byte {exc.start + len(bom)})") from None
+                raise FileRejected(f"starts as UTF-16 but cannot be decoded (byte {exc.start + len(mark)})") from None
     bom = len(codecs.BOM_UTF8) if raw.startswith(codecs.BOM_UTF8) else 0
     body = raw[bom:]
     try:
@@ -161,7 +161,7 @@ def decode(raw: bytes) -> str:
 def sniff_delimiter(header_line: str) -> str:
     """The header holds column names only, so the delimiter is the one it holds most of."""
     counts = {d: header_line.count(d) for d in CSV_DELIMITERS}
-    best = max(counts, key=counts.get)
+    best = max(counts, key=lambda d: counts[d])
     if counts[best] == 0:
         raise FileRejected("the first line holds a single column: no ',', ';' or tab delimiter found")
     return best
@@ -200,7 +200,7 @@ def _encoding_problems(table: Table, lines: list[str], bom: int, last_lines: dic
         offset += len(line.encode("utf-8", errors="surrogateescape"))
     garbled = next((i for i, line in enumerate(lines, start=1) if _DOUBLE_ENCODED.search(line)), None)
     if garbled:
-        sample = _DOUBLE_ENCODED.search(lines[garbled - 1]).group()
+        sample = _DOUBLE_ENCODED.search(lines[garbled - 1]).group()  # type: ignore[union-attr]  # found above
         table.notes.append(
             f"text looks double-encoded ({sample!r} on line {garbled}, where an æ, ø or å belongs): the file "
             "was probably converted twice; check the names before it is published"
@@ -327,7 +327,7 @@ def _sheet_parts(archive: zipfile.ZipFile) -> dict[str, str]:
     parts = {}
     for sheet in workbook.iter(f"{_SHEET_NS}sheet"):
         target = targets.get(sheet.get(f"{_REL_NS}id"), "")
-        parts[sheet.get("name")] = target.lstrip("/") if target.startswith("/") else f"xl/{target}"
+        parts[sheet.get("name", "")] = target.lstrip("/") if target.startswith("/") else f"xl/{target}"
     return parts
 
 

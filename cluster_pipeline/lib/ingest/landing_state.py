@@ -12,13 +12,13 @@ from cluster_pipeline.lib.ingest.landing import sha256_of
 
 def year_folders(landing: Path, first_year: int, last_year: int) -> dict[int, Path]:
     """Year folders (named by a year in range) that hold at least one file."""
-    found = {}
+    found: dict[int, Path] = {}
     if not landing.is_dir():
         return found
     for folder in landing.iterdir():
-        if folder.is_dir() and folder.name.isdigit() and first_year <= int(folder.name) <= last_year:
-            if any(p.is_file() for p in folder.rglob("*")):
-                found[int(folder.name)] = folder
+        in_range = folder.is_dir() and folder.name.isdigit() and first_year <= int(folder.name) <= last_year
+        if in_range and any(p.is_file() for p in folder.rglob("*")):
+            found[int(folder.name)] = folder
     return dict(sorted(found.items()))
 
 

@@ -10,7 +10,7 @@ from datetime import date, timedelta
 
 import pandas as pd
 
-from cluster_pipeline.lib.contracts.model import Contract
+from cluster_pipeline.lib.survey.model import Contract
 
 EXCEL_EPOCH = date(1899, 12, 30)  # serial 1 is 1900-01-01 in Excel's (Lotus-compatible) count
 # a serial is read as a date only in a plausible span for this survey: 1990-01-01 to 2100-12-31

@@ -15,19 +15,23 @@ modified last replaces earlier ones only when it is plausibly a new version of t
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
 from cluster_pipeline.lib import seeds
-from cluster_pipeline.lib.contracts import normalise
-from cluster_pipeline.lib.contracts.model import canonical_token
+from cluster_pipeline.lib.survey import normalise
+from cluster_pipeline.lib.survey.model import canonical_token
+
+if TYPE_CHECKING:  # intake calls this module
+    from cluster_pipeline.lib.ingest.intake import Part
 
 
 @dataclass(eq=False)
 class Slice:
     """The rows of one part that name one cluster."""
 
-    part: object  # intake.Part
+    part: Part
     rows: pd.Series  # boolean mask over part.cells
 
     @property

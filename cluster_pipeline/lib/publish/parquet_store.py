@@ -22,17 +22,6 @@ DATA_FILE = "data.parquet"
 STAGING = "_staging"
 
 
-@dataclass(frozen=True)
-class ColumnSpec:
-    name: str
-    type: pa.DataType
-    description: str
-
-
-def arrow_schema(columns: list[ColumnSpec]) -> pa.Schema:
-    return pa.schema([pa.field(c.name, c.type, metadata={"description": c.description}) for c in columns])
-
-
 def partition_path(root: Path, table: str, year: int) -> Path:
     return Path(root) / table / f"year={year}" / DATA_FILE
 

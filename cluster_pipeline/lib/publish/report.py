@@ -6,7 +6,7 @@ escaped by Jinja's autoescape."""
 from __future__ import annotations
 
 import html.parser
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pandas as pd
@@ -164,7 +164,7 @@ def _services(f: ReportFigures) -> dict | None:
 
 
 def render_report(f: ReportFigures, run_id: str = "", generated: datetime | None = None) -> str:
-    generated = generated or datetime.now(timezone.utc)
+    generated = generated or datetime.now(UTC)
     national = f.national.loc[f.year]
     before = f.national.loc[f.previous] if f.previous is not None else None
 

@@ -11,7 +11,7 @@ import pandas as pd
 
 from cluster_pipeline.lib import seeds
 from cluster_pipeline.lib.contracts.submissions import clusters_not_reported, clusters_without_members, rules_summary
-from cluster_pipeline.lib.impact.report_section import impact_section
+from cluster_pipeline.lib.publish.impact_section import impact_section
 from cluster_pipeline.lib.publish.parquet_store import read_partition
 from cluster_pipeline.lib.vocabulary import FLAGS
 
@@ -34,7 +34,7 @@ class ReportFigures:
     quarantined_rows: int  # rows quarantined (a row may break several rules)
     clusters_without_members: pd.DataFrame  # profile accepted, no accepted members
     clusters_not_reported: pd.DataFrame  # accepted rows last year, none this year
-    impact: dict  # the impact section's context (lib/impact/report_section.py); available False without one
+    impact: dict  # the impact section's context (lib/publish/impact_section.py); available False without one
     service_intensity: pd.DataFrame  # of the year; empty in a year without template version 2 files
 
     @property

@@ -60,8 +60,9 @@ def insert_rows(
     if connection.dialect.driver == "psycopg":
         return _copy_rows(connection, table, columns)
     statement = table.insert().compile(dialect=connection.dialect, column_keys=list(columns))
+    parameters: list
     if statement.positional:
-        order = [columns[key] for key in statement.positiontup]
+        order = [columns[key] for key in statement.positiontup or []]
         parameters = list(zip(*order))
     else:
         parameters = [dict(zip(columns, row)) for row in zip(*columns.values())]
@@ -76,7 +77,9 @@ def _copy_rows(connection: sa.Connection, table: sa.Table, columns: dict[str, li
     statement = f"COPY {quote.format_table(table)} ({names}) FROM STDIN"
     count = 0
     try:
-        with connection.connection.driver_connection.cursor() as cursor, cursor.copy(statement) as copy:
+        driver = connection.connection.driver_connection
+        assert driver is not None  # an open connection has its driver's
+        with driver.cursor() as cursor, cursor.copy(statement) as copy:
             for row in zip(*columns.values()):
                 copy.write_row(row)
                 count += 1

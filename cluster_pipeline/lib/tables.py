@@ -23,7 +23,6 @@ import yaml
 
 from cluster_pipeline.lib import seeds
 from cluster_pipeline.lib.project_files import project_dir
-from cluster_pipeline.lib.publish.parquet_store import ColumnSpec, arrow_schema
 from cluster_pipeline.lib.vocabulary import outcomes
 
 DATA_TYPES = {
@@ -38,6 +37,17 @@ DATA_TYPES = {
 CONTRACT_TYPES = {"string": "string", "integer": "int64", "boolean": "boolean", "number": "float64", "date": "date"}
 SCOPES = ("year", "all_years")
 _COLUMN_KEYS = {"name", "data_type", "unit", "label", "description", "contract", "note"}
+
+
+@dataclass(frozen=True)
+class ColumnSpec:
+    name: str
+    type: pa.DataType
+    description: str
+
+
+def arrow_schema(columns: list[ColumnSpec]) -> pa.Schema:
+    return pa.schema([pa.field(c.name, c.type, metadata={"description": c.description}) for c in columns])
 
 
 class TableYamlError(ValueError):
@@ -92,7 +102,7 @@ def table_dirs() -> tuple[Path, Path]:
     return root / "models", root / "tables"
 
 
-def _placeholders() -> dict[str, object]:
+def _placeholders() -> dict[str, int | float]:
     """Every threshold of the seed by name (a whole number as an int), and sme_limit."""
     limits = {name: int(v) if float(v).is_integer() else v for name, v in seeds.thresholds().items()}
     return limits | {"sme_limit": seeds.sme_employee_limit()}
@@ -109,7 +119,7 @@ def _check(raw: dict, where: str) -> Check:
 
 def _contract_column(contract: str, name: str):
     """The column in the latest template version that has it."""
-    from cluster_pipeline.lib.contracts.model import load_contract_file
+    from cluster_pipeline.lib.survey.model import load_contract_file  # only for tables that say `contract:`
 
     folder = project_dir() / "data_contracts"
     for path in sorted(folder.glob(f"{contract}*.yaml"), reverse=True):  # members.v2.yaml before members.yaml
@@ -119,7 +129,7 @@ def _contract_column(contract: str, name: str):
     raise TableYamlError(f"no column {name!r} in the {contract} contract")
 
 
-def _column(raw: dict, where: str, fill: dict[str, object]) -> Column:
+def _column(raw: dict, where: str, fill: dict) -> Column:
     unknown = set(raw) - _COLUMN_KEYS
     if unknown:
         raise TableYamlError(f"{where}: unknown keys {sorted(unknown)}")
@@ -131,7 +141,7 @@ def _column(raw: dict, where: str, fill: dict[str, object]) -> Column:
         if raw.get("note"):
             description = f"{description} {raw['note']}"
     else:
-        data_type, description = raw.get("data_type"), raw.get("description", "")
+        data_type, description = str(raw.get("data_type")), str(raw.get("description", ""))
     if data_type not in DATA_TYPES:
         raise TableYamlError(f"{where}: data_type {data_type!r} is not one of {sorted(DATA_TYPES)}")
     label = raw.get("label") or {}

@@ -15,7 +15,7 @@ from cluster_pipeline.lib.impact.methods import MATCHED, NAIVE
 from cluster_pipeline.lib.impact.panel import growth_outlier_factor
 from cluster_pipeline.lib.publish import report_charts
 from cluster_pipeline.lib.publish.parquet_store import read_table
-from cluster_pipeline.lib.publish.tables import MEASUREMENT_TABLES
+from cluster_pipeline.lib.tables import MEASUREMENT_TABLES
 
 METHOD = [
     "Who takes part: a firm takes part in a year when a company with its CVR number is in that year's published "
@@ -57,7 +57,7 @@ def _sentences(estimates: pd.DataFrame) -> list[str]:
     growth = _estimate(estimates, "productivity_growth", "growth_difference_pp", MATCHED)
     growth_naive = _estimate(estimates, "productivity_growth", "growth_difference_pp", NAIVE)
     sentences = []
-    if rd is not None and not rd["suppressed"]:
+    if rd is not None and rd_naive is not None and rr is not None and rr_naive is not None and not rd["suppressed"]:
         sentences.append(
             f"Participating firms were {_number(rd['estimate'])} percentage points more likely to innovate than "
             f"similar firms (95% CI {_number(rd['ci_low'])} to {_number(rd['ci_high'])}); a plain comparison with "
@@ -70,7 +70,7 @@ def _sentences(estimates: pd.DataFrame) -> list[str]:
         sentences.append(
             "Too few firms of the innovation survey sample could be compared: the innovation estimate is suppressed."
         )
-    if growth is not None and not growth["suppressed"]:
+    if growth is not None and growth_naive is not None and not growth["suppressed"]:
         sentences.append(
             f"Their labour productivity grew {_number(growth['estimate'])} percentage points a year faster than "
             f"similar firms' (95% CI {_number(growth['ci_low'])} to {_number(growth['ci_high'])}); a plain "
@@ -83,8 +83,9 @@ def _sentences(estimates: pd.DataFrame) -> list[str]:
 
 def impact_section(output: Path, year: int) -> dict:
     """The template's context for the section; `available` is False without a measurement."""
-    frames = {name: read_table(Path(output), name) for name in MEASUREMENT_TABLES}
-    if any(frame is None for frame in frames.values()):
+    read = {name: read_table(Path(output), name) for name in MEASUREMENT_TABLES}
+    frames = {name: frame for name, frame in read.items() if frame is not None}
+    if len(frames) < len(read):
         return {"available": False}
     estimates, balance = frames["impact_estimates"], frames["impact_balance"]
     events, coverage = frames["impact_event_study"], frames["impact_coverage"]

@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from functools import cache, cached_property
 from pathlib import Path
 
-from cluster_pipeline.lib.contracts.model import KINDS, Contract, ContractError, load_contract_file
 from cluster_pipeline.lib.project_files import contracts_dir
+from cluster_pipeline.lib.survey.model import KINDS, Contract, ContractError, load_contract_file
 
 
 @dataclass(frozen=True)

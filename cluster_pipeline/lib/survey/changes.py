@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from cluster_pipeline.lib.contracts.model import Column, Contract
-from cluster_pipeline.lib.contracts.template import Template
+from cluster_pipeline.lib.survey.model import Column, Contract
+from cluster_pipeline.lib.survey.template import Template
 
 
 @dataclass(frozen=True)
@@ -57,7 +57,7 @@ def contract_changes(old: Contract, new: Contract) -> list[Change]:
     changes = []
     for name, column in olds.items():
         if name in replaced:
-            values = ", ".join(news[replaced[name]].derives[1])
+            values = ", ".join(news[replaced[name]].derives[1])  # type: ignore[index]  # replaced: derives set
             changes.append(
                 Change(
                     name,
@@ -90,9 +90,7 @@ def contract_changes(old: Contract, new: Contract) -> list[Change]:
 def layout_advice(old: Contract, new: Contract) -> str:
     """What a file in the old layout needs to follow the new one: columns to add and rename."""
     changes = contract_changes(old, new)
-    steps = [
-        f"replace column {c.column} by {_column_text(new.column(c.by))}" for c in changes if c.change == "replaced"
-    ]
+    steps = [f"replace column {c.column} by {_column_text(new.column(c.by))}" for c in changes if c.by]
     replacing = {c.by for c in changes if c.change == "replaced"}
     added = [new.column(c.column) for c in changes if c.change == "added" and c.breaking and c.column not in replacing]
     if added:
