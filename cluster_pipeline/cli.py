@@ -176,6 +176,7 @@ def impact_summary(outcome, output: Path, register: Path) -> str:
             (estimates["outcome"] == row.outcome)
             & (estimates["estimand"] == row.estimand)
             & (estimates["method"] == NAIVE)
+            & estimates["group_by"].isna()
         ]
         plain = f"; naive {naive['estimate'].iat[0]:.2f}" if len(naive) and pd.notna(naive["estimate"].iat[0]) else ""
         shown = "suppressed" if row.suppressed else f"{row.estimate:.2f} ({row.ci_low:.2f} to {row.ci_high:.2f})"

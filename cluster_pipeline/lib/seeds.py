@@ -48,6 +48,19 @@ def sme_employee_limit() -> int:
     return int(thresholds()["sme_employee_limit"])
 
 
+def band_of_services(services: pd.Series) -> pd.Series:
+    """Services used (a company's, summed over its memberships) -> its band of the service_bands
+    seed; None where unknown. The same bands service_intensity.sql counts in."""
+    import numpy as np
+    import pandas as pd
+
+    found = pd.Series(None, index=services.index, dtype=object)
+    for row in service_bands().itertuples():
+        high = np.inf if pd.isna(row.high) else row.high
+        found[(services >= row.low) & (services <= high)] = row.band
+    return found
+
+
 def service_bands() -> pd.DataFrame:
     """The bands of services used that service_intensity counts companies in: band, low, high (blank: no upper end)."""
     import pandas as pd
@@ -57,7 +70,7 @@ def service_bands() -> pd.DataFrame:
 
 @cache
 def indicator_targets() -> pd.DataFrame:
-    """The six indicators: target, maximum, 2014 baseline, target year and unit (the strategy's numbers)."""
+    """The indicators: target, maximum, 2014 baseline, target year and unit (the strategy's numbers)."""
     import pandas as pd
 
     return pd.read_csv(seeds_dir() / "indicator_targets.csv")

@@ -265,6 +265,16 @@ def generate_year(universe: Universe, year: int, first_year: int, scale: float, 
     return truth, pd.DataFrame(truth_rows)
 
 
+def services_per_company(rows: pd.DataFrame) -> pd.Series:
+    """entity -> the services it used that year, as the pipeline counts them: one figure per cluster
+    (its members file; the highest when listed twice), summed; unknown when a row has none."""
+    companies = rows[rows["entity"].str.startswith("C")]
+    used = pd.to_numeric(companies["services_used"], errors="coerce")
+    per_cluster = used.groupby([companies["entity"], companies["source_file"]]).max()
+    known = per_cluster.notna().groupby(level=0).all()
+    return per_cluster.groupby(level=0).sum().where(known)
+
+
 def generate(
     landing: Path,
     years: list[int],
@@ -279,7 +289,7 @@ def generate(
     universe = build_universe(np.random.default_rng(seed), scale, years)
     truth_dir = landing / "_truth"
     truth_dir.mkdir(parents=True, exist_ok=True)
-    truths, participation = {}, {}
+    truths, participation, services = {}, {}, {}
     for year in years:
         if (landing / str(year)).exists():
             shutil.rmtree(landing / str(year))
@@ -288,6 +298,8 @@ def generate(
         rows.to_csv(truth_dir / f"{year}_rows.csv", index=False)
         truths[year] = truth
         participation[year] = set(rows["entity"][rows["entity"].str.startswith("C")])
+        services[year] = services_per_company(rows)
     if register is not None:
-        write_register_truth(landing, generate_register(register, universe, participation, years, scale, seed, effects))
+        truth = generate_register(register, universe, participation, years, scale, seed, effects, services)
+        write_register_truth(landing, truth)
     return truths

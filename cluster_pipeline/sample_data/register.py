@@ -4,14 +4,20 @@ register delivers it (../shared/REGISTER_EXTRACT.md), with planted effects and s
 The data-generating process, per firm i and register year t:
 - cluster firms (the sample's companies) are larger, more often in cluster-prone
   industries, and so more productive in level and in faster-growing industries;
-- log labour productivity grows by the industry's growth of the year plus noise, plus
-  GROWTH_EFFECT in a year the firm takes part in a cluster;
+- cluster firms are also more productive in level than firms of their industry and size
+  (MEMBER_PRODUCTIVITY_PREMIUM), and productivity raises the odds of innovating a little
+  (INNOVATION_PER_LOG_PRODUCTIVITY): a comparison must balance pre-period productivity too;
+- log labour productivity grows by the industry's growth of the year plus noise, plus the
+  growth effect in a year the firm takes part in a cluster;
 - a firm in the innovation survey (a size-stratified sample, weights 1/probability)
-  innovates with a logistic probability in size and industry, shifted by
-  INNOVATION_EFFECT (log-odds) in a participating year.
-Size and industry are the only confounders, so a comparison within year, industry and
-size band can recover the effects and a plain comparison cannot. The truth is computed
-from the model's probabilities, not from any estimator.
+  innovates with a logistic probability in size, industry and productivity, shifted by
+  the innovation effect (log-odds) in a participating year.
+The effects rise with the services a firm used (its services_used summed over its
+memberships, in the bands of the service_bands seed) in the years the members files carry
+them (template version 2); in the other participating years they are the base effects.
+SMEs (register fte below the seed's limit) gain SME_INNOVATION_EXTRA more log-odds.
+The truth, overall, per band, per size and for the slope over the bands, is computed from
+the model's probabilities and planted effects, not from any estimator.
 """
 
 from __future__ import annotations
@@ -55,8 +61,14 @@ DIVISIONS = {
     "96": (False, -0.35, -0.9),
 }
 PRONE_GROWTH, OTHER_GROWTH = 0.035, 0.010  # mean annual log productivity growth
-GROWTH_EFFECT = 0.030  # +3.0 pp growth in a participating year
-INNOVATION_EFFECT = 1.0  # log-odds shift in a participating year
+GROWTH_EFFECT = 0.030  # +3.0 pp growth in a participating year (without services_used)
+INNOVATION_EFFECT = 1.0  # log-odds shift in a participating year (without services_used)
+# by band of services used (the service_bands seed): the effect rises with intensity
+GROWTH_BY_BAND = (("0", 0.010), ("1-2", 0.020), ("3-5", 0.035), ("6+", 0.050))
+INNOVATION_BY_BAND = (("0", 0.4), ("1-2", 0.8), ("3-5", 1.2), ("6+", 1.6))
+SME_INNOVATION_EXTRA = 0.5  # more log-odds for an SME in a participating year
+MEMBER_PRODUCTIVITY_PREMIUM = 0.15  # log points above firms of the same industry and size
+INNOVATION_PER_LOG_PRODUCTIVITY = 0.3  # log-odds per log point of productivity above the industry's
 SAMPLING = [(10, 0.06), (50, 0.20), (250, 0.50), (np.inf, 1.0)]  # fte below -> probability of being sampled
 NO_ACCOUNTS, NEGATIVE_VA, UNIT_ERRORS = 0.03, 0.01, 0.001  # shares of firm-years
 
@@ -69,9 +81,14 @@ DANISH = [column.aliases[0].upper() for column in load_contract("register").colu
 class Effects:
     growth: float = GROWTH_EFFECT
     innovation: float = INNOVATION_EFFECT
+    growth_by_band: tuple[tuple[str, float], ...] = GROWTH_BY_BAND
+    innovation_by_band: tuple[tuple[str, float], ...] = INNOVATION_BY_BAND
+    sme_innovation: float = SME_INNOVATION_EXTRA
 
 
-NO_EFFECT = Effects(0.0, 0.0)
+NO_EFFECT = Effects(
+    0.0, 0.0, tuple((b, 0.0) for b, _ in GROWTH_BY_BAND), tuple((b, 0.0) for b, _ in INNOVATION_BY_BAND), 0.0
+)
 PLANTED = Effects()  # the effects the sample plants by default
 
 
@@ -119,33 +136,52 @@ def _firms(rng: np.random.Generator, universe: Universe, scale: float, first_reg
     founded[rng.random(len(firms)) < 0.05] = np.nan
     firms["founded_year"] = founded
     level = np.array([DIVISIONS[d][1] for d in firms["division"]])
-    firms["log_productivity_base"] = 6.0 + level + 0.08 * np.log1p(firms["fte_base"]) + rng.normal(0, 0.35, len(firms))
+    premium = np.where(firms["entity"].str.startswith("R"), 0.0, MEMBER_PRODUCTIVITY_PREMIUM)
+    firms["excess_productivity"] = premium + rng.normal(0, 0.35, len(firms))  # above the industry and size
+    firms["log_productivity_base"] = 6.0 + level + 0.08 * np.log1p(firms["fte_base"]) + firms["excess_productivity"]
     firms["innovation_shift"] = [DIVISIONS[d][2] for d in firms["division"]]
     firms["prone"] = [DIVISIONS[d][0] for d in firms["division"]]
     return firms
 
 
 def _firm_years(
-    rng, firms: pd.DataFrame, register_years: list[int], participation: dict[int, set[str]], effects: Effects
+    rng,
+    firms: pd.DataFrame,
+    register_years: list[int],
+    participation: dict[int, set[str]],
+    services: dict[int, pd.Series],
+    effects: Effects,
 ) -> pd.DataFrame:
     """Every firm in every register year, with the model's values (before any delivery error)."""
     n, years = len(firms), np.array(register_years)
+    growth_by_band, innovation_by_band = dict(effects.growth_by_band), dict(effects.innovation_by_band)
+    sme_limit = seeds.sme_employee_limit()
     # industry growth of each year: the division's mean plus a shock shared by its firms
     shocks = {(d, y): rng.normal(0, 0.01) for d in DIVISIONS for y in register_years}
     frames, log_productivity = [], firms["log_productivity_base"].to_numpy().copy()
     entity = firms["entity"].to_numpy()
     for year in years:
         treated = pd.Series(entity).isin(participation.get(int(year), set())).to_numpy()
+        used = pd.Series(entity).map(services.get(int(year), pd.Series(dtype="float64"))).astype("float64")
+        band = seeds.band_of_services(used).where(treated)
+        growth_effect = np.where(treated, band.map(growth_by_band).fillna(effects.growth).to_numpy(dtype=float), 0.0)
         mean_growth = np.where(firms["prone"], PRONE_GROWTH, OTHER_GROWTH) + np.array(
             [shocks[(d, int(year))] for d in firms["division"]]
         )
         if year != years[0]:
-            log_productivity = log_productivity + mean_growth + effects.growth * treated + rng.normal(0, 0.08, n)
+            log_productivity = log_productivity + mean_growth + growth_effect + rng.normal(0, 0.08, n)
         fte = np.round(firms["fte_base"].to_numpy() * np.exp(rng.normal(0, 0.05, n)), 1)
         sampling = np.select([fte < limit for limit, _ in SAMPLING], [p for _, p in SAMPLING])
         sampled = rng.random(n) < sampling
-        logit = -2.6 + 0.3 * np.log1p(fte) + firms["innovation_shift"].to_numpy()
-        p0, p1 = _logistic(logit), _logistic(logit + effects.innovation)
+        logit = (
+            -2.6
+            + 0.3 * np.log1p(fte)
+            + firms["innovation_shift"].to_numpy()
+            + INNOVATION_PER_LOG_PRODUCTIVITY * firms["excess_productivity"].to_numpy()
+        )
+        sme = fte < sme_limit
+        innovation_effect = band.map(innovation_by_band).fillna(effects.innovation).to_numpy(dtype=float)
+        p0, p1 = _logistic(logit), _logistic(logit + innovation_effect + effects.sme_innovation * sme)
         p = np.where(treated, p1, p0)
         frames.append(
             pd.DataFrame(
@@ -160,6 +196,10 @@ def _firm_years(
                     "innovator": np.where(sampled, rng.random(n) < p, False),
                     "p0": p0,
                     "p1": p1,
+                    "band": band.to_numpy(),
+                    "services": used.to_numpy(),
+                    "sme": sme,
+                    "growth_effect": growth_effect,
                 }
             )
         )
@@ -258,13 +298,8 @@ def _plant_bad_rows(rng, cells: pd.DataFrame, year: int) -> tuple[pd.DataFrame, 
     return frame.iloc[order].reset_index(drop=True), [everything[i] for i in order]
 
 
-def _truth(firm_years: pd.DataFrame, firms: pd.DataFrame, reporting_years: list[int], effects: Effects) -> dict:
-    """The planted estimands over the participants' firm-years that can be linked (a company that
-    never gives its CVR cannot): the effect on the treated, from the model's probabilities."""
-    linkable = ~firms.set_index("entity")["never_cvr"]
-    treated = firm_years[
-        firm_years["treated"] & firm_years["year"].isin(reporting_years) & firm_years["entity"].map(linkable).to_numpy()
-    ]
+def _effects_on(treated: pd.DataFrame) -> dict:
+    """The effect on these treated firm-years, from the model's probabilities and planted growth."""
     m1, m0 = float(treated["p1"].mean()), float(treated["p0"].mean())
     return {
         "innovation": {
@@ -273,8 +308,45 @@ def _truth(firm_years: pd.DataFrame, firms: pd.DataFrame, reporting_years: list[
             "odds_ratio": (m1 / (1 - m1)) / (m0 / (1 - m0)),
             "treated_firm_years": len(treated),
         },
-        "productivity_growth": {"growth_difference_pp": 100 * effects.growth},
-        "effects": {"growth_log_points": effects.growth, "innovation_log_odds": effects.innovation},
+        "productivity_growth": {"growth_difference_pp": 100 * float(treated["growth_effect"].mean())},
+    }
+
+
+def _slope(by_band: dict[str, dict], treated: pd.DataFrame, outcome: str, estimand: str) -> float:
+    """The least-squares slope of the bands' effects on the mean services used in each band (per service)."""
+    x = np.array([treated.loc[treated["band"] == band, "services"].mean() for band in by_band])
+    y = np.array([effect[outcome][estimand] for effect in by_band.values()])
+    return float(np.sum((x - x.mean()) * (y - y.mean())) / np.sum((x - x.mean()) ** 2))
+
+
+def _truth(firm_years: pd.DataFrame, firms: pd.DataFrame, reporting_years: list[int], effects: Effects) -> dict:
+    """The planted estimands over the participants' firm-years that can be linked (a company that
+    never gives its CVR cannot): the effect on the treated, overall, per band of services used
+    (the years with services_used), per size, and the slope over the bands."""
+    linkable = ~firms.set_index("entity")["never_cvr"]
+    treated = firm_years[
+        firm_years["treated"] & firm_years["year"].isin(reporting_years) & firm_years["entity"].map(linkable).to_numpy()
+    ]
+    by_band = {band: _effects_on(treated[treated["band"] == band]) for band, _ in effects.innovation_by_band}
+    return {
+        **_effects_on(treated),
+        "by_group": {
+            "services_band": by_band,
+            "size": {"sme": _effects_on(treated[treated["sme"]]), "large": _effects_on(treated[~treated["sme"]])},
+        },
+        "slope_per_service": {
+            "innovation": {"risk_difference_pp": _slope(by_band, treated, "innovation", "risk_difference_pp")},
+            "productivity_growth": {
+                "growth_difference_pp": _slope(by_band, treated, "productivity_growth", "growth_difference_pp")
+            },
+        },
+        "effects": {
+            "growth_log_points": effects.growth,
+            "innovation_log_odds": effects.innovation,
+            "growth_log_points_by_band": dict(effects.growth_by_band),
+            "innovation_log_odds_by_band": dict(effects.innovation_by_band),
+            "sme_innovation_log_odds": effects.sme_innovation,
+        },
     }
 
 
@@ -285,7 +357,8 @@ def generate_register(
     reporting_years: list[int],
     scale: float,
     seed: int,
-    effects: Effects = Effects(),
+    effects: Effects = PLANTED,
+    services: dict[int, pd.Series] | None = None,
 ) -> dict:
     """Write <register>/firms_<year>.csv for the reporting years and YEARS_BEFORE before; return the truth
     (planted estimands, planted bad rows, delivery errors)."""
@@ -296,7 +369,7 @@ def generate_register(
         old.unlink()
     years = list(range(min(reporting_years) - YEARS_BEFORE, max(reporting_years) + 1))
     firms = _firms(rng, universe, scale, years[0])
-    firm_years = _firm_years(rng, firms, years, participation, effects)
+    firm_years = _firm_years(rng, firms, years, participation, services or {}, effects)
     bad_rows, delivery = [], {}
     for i, (year, rows) in enumerate(firm_years.groupby("year", sort=True)):
         cells, delivery[int(year)] = _delivered_values(rng, firms, rows)

@@ -21,7 +21,10 @@ TOLERANCE = {
 def estimate(run, outcome: str, estimand: str, method: str) -> pd.Series:
     estimates = read_table(run.output, "impact_estimates")
     found = estimates[
-        (estimates["outcome"] == outcome) & (estimates["estimand"] == estimand) & (estimates["method"] == method)
+        (estimates["outcome"] == outcome)
+        & (estimates["estimand"] == estimand)
+        & (estimates["method"] == method)
+        & estimates["group_by"].isna()  # every participant (the groups are test_impact_by_group's)
     ]
     assert len(found) == 1
     return found.iloc[0]

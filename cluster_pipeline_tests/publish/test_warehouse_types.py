@@ -23,6 +23,7 @@ COVERAGE = pd.DataFrame(
         "link_rate": [0.9023, math.nan],
         "sampled_in_innovation_survey": [3120.0, math.nan],
         "suppressed": [False, True],
+        "suppression_reason": [None, "min_firms"],
     }
 )
 

@@ -119,6 +119,14 @@ def _published_companies(output: OutputFolder) -> dict[int, pd.DataFrame]:
     return {year: output.read("companies", year) for year in output.years_with("companies") if first <= year <= last}
 
 
+def _published_memberships(output: OutputFolder, years: list[int]) -> dict[int, pd.DataFrame]:
+    """The columns the groups of participants need (services used, member type)."""
+    columns = ["cluster_id", "company_id", "actor_type", "member_type", "services_used"]
+    return {
+        year: output.read("memberships", year, columns) for year in years if year in output.years_with("memberships")
+    }
+
+
 def _headline_text(estimates: pd.DataFrame) -> str:
     lines = []
     for row in estimates[estimates["headline"]].itertuples():
@@ -133,7 +141,7 @@ def _headline_text(estimates: pd.DataFrame) -> str:
     specs=[
         dg.AssetSpec(
             name,
-            deps=["register_manifest", "companies"],
+            deps=["register_manifest", "companies", "memberships"],
             kinds={"parquet", "sql"},
             skippable=True,
             description=tables.table(name).description,
@@ -156,7 +164,7 @@ def impact_measurement(
     if firms is None or not companies:
         yield from _skipped(context, register)
         return
-    measured = measure_impact(firms, companies)
+    measured = measure_impact(firms, companies, _published_memberships(output, sorted(companies)))
     frames = measured.tables
     problems = disclosure_problems({**frames, **{n: output.read(n) for n in tables.REGISTER_TABLES}})
     # with problems nothing confidential is written: the check fails and the tables stay as they were

@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from cluster_pipeline.lib.impact.disclosure import dominated
 from cluster_pipeline.lib.impact.estimates import Comparison
 from cluster_pipeline.lib.impact.panel import Panel
 
@@ -33,6 +34,24 @@ def _covariates(frame: pd.DataFrame) -> dict[str, pd.Series]:
     for division in sorted(frame["division"].dropna().unique()):
         covariates[f"industry={division}"] = (frame["division"] == division).astype("float64")
     return covariates
+
+
+# covariates that are a mean of a confidential magnitude: the magnitude each firm contributes
+MAGNITUDES = {
+    "log_fte": lambda frame: frame["fte"],
+    "log_productivity_pre": lambda frame: np.exp(frame["log_productivity_pre"]),
+}
+
+
+def _dominated(name: str, groups: dict[str, pd.DataFrame]) -> bool:
+    """A mean of employment or productivity that its largest firms dominate in any group compared."""
+    if name not in MAGNITUDES:
+        return False
+    for frame in groups.values():
+        magnitude = MAGNITUDES[name](frame)
+        if dominated(magnitude[magnitude.notna()].groupby(frame["cvr"]).sum()):
+            return True
+    return False
 
 
 def balance(design: str, naive: Comparison, matched: Comparison) -> pd.DataFrame:
@@ -67,6 +86,7 @@ def balance(design: str, naive: Comparison, matched: Comparison) -> pd.DataFrame
                 "smd_after": (means["treated"] - means["after"]) / spread if spread > 0 else 0.0,
                 "n_firms_treated": firms["treated"],
                 "n_firms_control": firms["before"],
+                "dominated": _dominated(name, groups),  # read by the disclosure rule, not published
             }
         )
     return pd.DataFrame(rows)

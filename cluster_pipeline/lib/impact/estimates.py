@@ -1,13 +1,22 @@
 """Do cluster firms do better than similar firms? The effect on the treated
 (../shared/REGISTER_EXTRACT.md), beside the naive comparison that selection alone would give.
 
-Design `matched`: coarsened exact matching within cells of year, NACE division and size band
-(fte), the confounders of the outcomes. A participant's firm-year is compared with the
+Design `matched`: coarsened exact matching within cells of year, NACE division, size band
+(fte) and pre-period productivity (quintiles of the year; unknown its own cell), the
+confounders of the outcomes and the level cluster firms differ in. A participant's firm-year is compared with the
 non-participants' firm-years of its cell, reweighted so that each cell's controls carry the
 cell's treated weight (the effect on the treated); participants in a cell without any
 control are off common support and counted. Innovation is weighted to the population by the
 survey weights. Standard errors cluster on firms (statsmodels, imported lazily: ~1 s).
 Design `naive`: participants against every other firm-year of the same years.
+
+Groups of participants (`group_by`): the band of services used (years with services_used),
+member type, size (SME by register fte) and region, each against the non-participants of the
+same years (of the same size or region, where the group is a property of every firm), with
+the naive comparison beside it. Whether the effect rises with intensity: the slope of the
+bands' effects on the mean services used in each band, from one stacked regression of every
+band's comparison with standard errors clustered on firms (a comparison firm serves several
+bands, so the bands' estimates are not independent).
 """
 
 from __future__ import annotations
@@ -19,11 +28,13 @@ import numpy as np
 import pandas as pd
 
 from cluster_pipeline.lib.impact.disclosure import min_firms
-from cluster_pipeline.lib.impact.methods import MATCHED, NAIVE
+from cluster_pipeline.lib.impact.methods import MATCHED, NAIVE, PER_SERVICE, SLOPE
 from cluster_pipeline.lib.impact.panel import Panel
 
-MATCH_CELL = ["year", "division", "size_band"]
+MATCH_CELL = ["year", "division", "size_band", "productivity_band"]
 INNOVATION_ESTIMANDS = ["risk_difference_pp", "risk_ratio", "odds_ratio"]
+# group_by -> whether the group is a property of every firm (its comparison firms share it)
+GROUPINGS = {"services_band": False, "member_type": False, "size": True, "region": True}
 
 
 @dataclass
@@ -34,6 +45,8 @@ class Comparison:
     method: str
     sample: pd.DataFrame  # cvr, year, treated, y, weight (> 0 for every row used)
     off_support: int = 0  # participants' firm-years without a comparable firm-year
+    group_by: str | None = None  # None: every participant
+    group: str | None = None
 
 
 def innovation_sample(panel: Panel) -> pd.DataFrame:
@@ -67,6 +80,39 @@ def matched(sample: pd.DataFrame, outcome: str) -> Comparison:
 
 def naive(sample: pd.DataFrame, outcome: str) -> Comparison:
     return Comparison(outcome, NAIVE, sample)
+
+
+def group_sample(sample: pd.DataFrame, group_by: str, group: str) -> pd.DataFrame:
+    """The group's participants and the non-participants of the years it has participants (of
+    the same group, where the group is a property of every firm)."""
+    mine = sample["treated"].to_numpy() & (sample[group_by] == group).to_numpy()
+    controls = ~sample["treated"].to_numpy() & sample["year"].isin(sample.loc[mine, "year"].unique()).to_numpy()
+    if GROUPINGS[group_by]:
+        controls &= (sample[group_by] == group).to_numpy()
+    return sample[mine | controls]
+
+
+def groups_of(sample: pd.DataFrame, group_by: str) -> list[str]:
+    """The groups the participants fall in, in the order a reader expects (the seed's bands)."""
+    found = set(sample.loc[sample["treated"], group_by].dropna())
+    if group_by == "services_band":
+        from cluster_pipeline.lib import seeds
+
+        return [band for band in seeds.service_bands()["band"] if band in found]
+    return sorted(found)
+
+
+def grouped(sample: pd.DataFrame, outcome: str) -> dict[str, dict[str, dict[str, Comparison]]]:
+    """group_by -> group -> method -> the comparison of that group's participants."""
+    found: dict[str, dict[str, dict[str, Comparison]]] = {}
+    for group_by in GROUPINGS:
+        for group in groups_of(sample, group_by):
+            part = group_sample(sample, group_by, group)
+            designs = {NAIVE: naive(part, outcome), MATCHED: matched(part, outcome)}
+            for comparison in designs.values():
+                comparison.group_by, comparison.group = group_by, group
+            found.setdefault(group_by, {})[group] = designs
+    return found
 
 
 def _fit(comparison: Comparison, family: str | None):
@@ -109,8 +155,10 @@ def _row(
         "n_firms_control": int(s.loc[~treated, "cvr"].nunique()),
         "n_treated_off_support": comparison.off_support,
         "years": f"{int(s['year'].min())}-{int(s['year'].max())}" if len(s) else "",
-        "headline": comparison.method == MATCHED,
+        "headline": comparison.method == MATCHED and comparison.group_by is None,
         "detail": detail,
+        "group_by": comparison.group_by,
+        "group": comparison.group,
     }
 
 
@@ -161,21 +209,75 @@ def growth_rows(comparison: Comparison) -> list[dict]:
     return [_row(comparison, "growth_difference_pp", 100 * fit.params[1], 100 * low, 100 * high, fit.pvalues[1], how)]
 
 
+def samples(panel: Panel) -> dict[str, pd.DataFrame]:
+    return {"innovation": innovation_sample(panel), "productivity_growth": growth_sample(panel)}
+
+
 def comparisons(panel: Panel) -> dict[str, dict[str, Comparison]]:
     """outcome -> method -> the comparison, for the estimates and the balance table."""
-    innovation, growth = innovation_sample(panel), growth_sample(panel)
-    return {
-        "innovation": {NAIVE: naive(innovation, "innovation"), MATCHED: matched(innovation, "innovation")},
-        "productivity_growth": {
-            NAIVE: naive(growth, "productivity_growth"),
-            MATCHED: matched(growth, "productivity_growth"),
-        },
-    }
+    return {outcome: {NAIVE: naive(s, outcome), MATCHED: matched(s, outcome)} for outcome, s in samples(panel).items()}
 
 
-def impact_estimates(designs: dict[str, dict[str, Comparison]]) -> pd.DataFrame:
+def intensity_slope(by_band: dict[str, Comparison], estimand: str) -> dict | None:
+    """Does the effect rise with intensity? The least-squares slope of the bands' effects (one
+    stacked regression: an intercept and an effect per band) on the mean services their
+    participants used, per service, with firm-clustered errors across the stack. None with fewer
+    than two bands large enough to estimate."""
+    from scipy import stats
+    from statsmodels.regression.linear_model import WLS
+
+    bands = {band: c for band, c in by_band.items() if not _too_few(c)}
+    if len(bands) < 2:
+        return None
+    stack = pd.concat([c.sample.assign(stack=i) for i, c in enumerate(bands.values())], ignore_index=True)
+    dummies = np.eye(len(bands))[stack["stack"].to_numpy()]
+    treated = stack["treated"].to_numpy(dtype="float64")[:, None]
+    fit = WLS(stack["y"].to_numpy(), np.hstack([dummies, dummies * treated]), weights=stack["weight"].to_numpy()).fit(
+        cov_type="cluster", cov_kwds={"groups": pd.factorize(stack["cvr"])[0]}
+    )
+    x = np.array(
+        [
+            np.average(
+                c.sample.loc[c.sample["treated"], "services"], weights=c.sample.loc[c.sample["treated"], "weight"]
+            )
+            for c in bands.values()
+        ]
+    )
+    contrast = np.concatenate([np.zeros(len(bands)), (x - x.mean()) / np.sum((x - x.mean()) ** 2)])
+    slope, se = float(contrast @ fit.params), float(np.sqrt(contrast @ fit.cov_params() @ contrast))
+    first = next(iter(bands.values()))
+    pooled = Comparison(first.outcome, first.method, stack, sum(c.off_support for c in bands.values()))
+    pooled.group_by, pooled.group = "services_band", SLOPE
+    return _row(
+        pooled,
+        estimand + PER_SERVICE,
+        100 * slope,
+        100 * (slope - 1.96 * se),
+        100 * (slope + 1.96 * se),
+        2 * stats.norm.sf(abs(slope / se)),
+        f"least-squares slope of the effects of bands {', '.join(bands)} on their participants' mean services "
+        f"used ({', '.join(f'{v:.1f}' for v in x)}), per service; one stacked regression, errors clustered on firms",
+    )
+
+
+def _rows(comparison: Comparison) -> list[dict]:
+    return innovation_rows(comparison) if comparison.outcome == "innovation" else growth_rows(comparison)
+
+
+def impact_estimates(designs: dict[str, dict[str, Comparison]], groups: dict | None = None) -> pd.DataFrame:
+    """Every participant's comparison, then each group's (with naive beside matched), then the
+    slope over the bands of services used."""
     rows = []
     for method in (NAIVE, MATCHED):
         rows += innovation_rows(designs["innovation"][method])
         rows += growth_rows(designs["productivity_growth"][method])
+    for outcome, by in (groups or {}).items():
+        for by_group in by.values():
+            for designs_of_group in by_group.values():
+                rows += [row for method in (NAIVE, MATCHED) for row in _rows(designs_of_group[method])]
+        estimand = "risk_difference_pp" if outcome == "innovation" else "growth_difference_pp"
+        for method in (NAIVE, MATCHED):
+            bands = {band: d[method] for band, d in by.get("services_band", {}).items()}
+            if (slope := intensity_slope(bands, estimand)) is not None:
+                rows.append(slope)
     return pd.DataFrame(rows)

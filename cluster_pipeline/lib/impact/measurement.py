@@ -20,12 +20,16 @@ class Measurement:
     growth_removed: dict[str, int]  # the outlier rule: firm-years without a growth figure, by reason
 
 
-def measure_impact(firms: pd.DataFrame, companies: dict[int, pd.DataFrame]) -> Measurement:
-    participants = participation(companies)
+def measure_impact(
+    firms: pd.DataFrame, companies: dict[int, pd.DataFrame], memberships: dict[int, pd.DataFrame] | None = None
+) -> Measurement:
+    """With the years' memberships, also the groups of participants (services used, member type)."""
+    participants = participation(companies, memberships)
     panel = build_panel(firms, participants, sorted(companies))
     designs = estimates.comparisons(panel)
+    groups = {outcome: estimates.grouped(sample, outcome) for outcome, sample in estimates.samples(panel).items()}
     removed = ", ".join(f"{n:,} {why}" for why, n in panel.growth_removed.items())
-    table = estimates.impact_estimates(designs)
+    table = estimates.impact_estimates(designs, groups)
     growth = table["outcome"] == "productivity_growth"
     table.loc[growth, "detail"] = table.loc[growth, "detail"] + f"; outlier rule removed {removed}"
     balance = pd.concat(

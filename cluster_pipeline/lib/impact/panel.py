@@ -26,16 +26,44 @@ def growth_outlier_factor() -> float:
     return seeds.thresholds()["growth_outlier_factor"]
 
 
-def participation(companies: dict[int, pd.DataFrame]) -> pd.DataFrame:
+PARTICIPATION = ["cvr", "year", "services", "member_type"]
+PRODUCTIVITY_BANDS = 5  # pre-period productivity in quintiles of its year (a matching cell), -1 unknown
+
+
+def _use_of_services(memberships: pd.DataFrame) -> pd.DataFrame:
+    """Per company: the services it used that year as service_intensity counts them (one figure per
+    cluster, the highest when listed twice, summed; unknown when any membership has none) and its
+    member type (committed when any membership is committed)."""
+    rows = memberships[memberships["actor_type"] == "company"]
+    keys = [rows["company_id"], rows["cluster_id"]]
+    per_cluster = rows["services_used"].astype("float64").groupby(keys).max()
+    known = rows["services_used"].notna().groupby(keys).all().groupby(level=0).all()
+    committed = (rows["member_type"] == "committed").groupby(rows["company_id"]).any()
+    return pd.DataFrame(
+        {
+            "services": per_cluster.groupby(level=0).sum().where(known),
+            "member_type": committed.map({True: "committed", False: "participant"}),
+        }
+    )
+
+
+def participation(
+    companies: dict[int, pd.DataFrame], memberships: dict[int, pd.DataFrame] | None = None
+) -> pd.DataFrame:
     """(cvr, year) of every private company in a year's published companies: its CVR, or the CVR
-    its company_id carries (an identity that holds a CVR in another year)."""
+    its company_id carries (an identity that holds a CVR in another year); with the year's
+    memberships, the services it used and its member type."""
     frames = []
     for year, frame in companies.items():
         firms = frame[frame["actor_type"] == "company"]
         from_id = firms["company_id"].where(firms["company_id"].str.startswith("CVR")).str.removeprefix("CVR")
-        frames.append(pd.DataFrame({"cvr": firms["cvr"].fillna(from_id), "year": int(year)}).dropna())
-    found = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=["cvr", "year"])
-    return found.drop_duplicates(ignore_index=True)
+        found = pd.DataFrame({"cvr": firms["cvr"].fillna(from_id), "year": int(year)})
+        if memberships is not None and year in memberships:
+            use = _use_of_services(memberships[year]).reindex(firms["company_id"])
+            found["services"], found["member_type"] = use["services"].to_numpy(), use["member_type"].to_numpy()
+        frames.append(found.dropna(subset=["cvr"]))
+    found = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=PARTICIPATION)
+    return found.reindex(columns=PARTICIPATION).drop_duplicates(["cvr", "year"], ignore_index=True)
 
 
 @dataclass
@@ -81,13 +109,25 @@ def build_panel(firms: pd.DataFrame, participants: pd.DataFrame, reporting_years
     ).to_numpy()
     firms["growth"] = growth
     keys = pd.MultiIndex.from_arrays([participants["cvr"], participants["year"].astype("int64")])
-    firms["treated"] = pd.MultiIndex.from_arrays([firms["cvr"], firms["year"]]).isin(keys)
+    firm_year = pd.MultiIndex.from_arrays([firms["cvr"], firms["year"]])
+    firms["treated"] = firm_year.isin(keys)
+    taking_part = participants.set_index(keys)
+    firms["services"] = taking_part["services"].astype("float64").reindex(firm_year).to_numpy()
+    firms["services_band"] = seeds.band_of_services(firms["services"])
+    firms["member_type"] = taking_part["member_type"].reindex(firm_year).to_numpy()
     firms["reporting_year"] = firms["year"].isin(reporting_years)
     firms["division"] = firms["industry_code"].str.slice(0, 2)
     region_of = seeds.municipalities().set_index("municipality_code")["region_code"]
     firms["region"] = firms["municipality_code"].map(region_of)
     firms["log_fte"] = np.log1p(firms["fte"])
     firms["size_band"] = pd.cut(firms["fte"], SIZE_BANDS, right=False, labels=False).astype("int64")
+    firms["size"] = np.where(firms["fte"] < seeds.sme_employee_limit(), "sme", "large")
+    firms["productivity_band"] = (
+        firms.groupby("year")["log_productivity_pre"]
+        .transform(lambda lp: pd.qcut(lp, PRODUCTIVITY_BANDS, labels=False, duplicates="drop"))
+        .fillna(-1)
+        .astype("int64")
+    )
     firms["age"] = firms["year"] - firms["founded_year"].astype("float64")
     firms["age_band"] = pd.cut(firms["age"], AGE_BANDS, right=False, labels=AGE_LABELS).astype(object).fillna("unknown")
     removed = reason[firms["reporting_year"] & reason.notna()].value_counts()

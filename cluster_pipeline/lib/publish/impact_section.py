@@ -11,7 +11,7 @@ import pandas as pd
 
 from cluster_pipeline.lib import seeds
 from cluster_pipeline.lib.impact import disclosure
-from cluster_pipeline.lib.impact.methods import MATCHED, NAIVE
+from cluster_pipeline.lib.impact.methods import MATCHED, NAIVE, PER_SERVICE, SLOPE
 from cluster_pipeline.lib.impact.panel import growth_outlier_factor
 from cluster_pipeline.lib.publish import report_charts
 from cluster_pipeline.lib.publish.parquet_store import read_table
@@ -22,7 +22,8 @@ METHOD = [
     "companies (any accepted members row). Members without a valid CVR, knowledge institutions and public actors "
     "cannot be linked to the register.",
     "Comparison (matched): each participating firm-year is compared with firm-years of non-participants in the same "
-    "year, NACE division and size band (full-time equivalents), reweighted so that every cell's comparison firms "
+    "year, NACE division, size band (full-time equivalents) and fifth of the year's productivity before (cluster "
+    "firms are more productive than their industry's), reweighted so that every cell's comparison firms "
     "weigh as much as its participants (the effect on participants). Innovation uses the innovation survey's "
     "sample, weighted to the population by its weights. 95% intervals use standard errors clustered on firms.",
     "Productivity growth is the annual change in log value added per full-time equivalent. Firm-years without "
@@ -31,10 +32,18 @@ METHOD = [
     "The event study follows firms first seen in a cluster after the first reporting year, from before they "
     "joined, against firms never seen in one, with industry-by-year effects. Flat estimates before joining "
     "support the comparison; they cannot prove it.",
-    "Limits: the comparison adjusts only for what the register shows (industry, size, year). Firms that choose to "
+    "By services used: in the years whose members files give services_used, the same comparisons for the "
+    "participants of each band (a firm's services summed over its clusters), and whether the effect rises with "
+    "them: the slope of the bands' effects on the services their participants used, from one regression of every "
+    "band's comparison (a comparison firm serves several bands). Firms that use more services may also be firms "
+    "that would have done better anyway: the bands are compared with the same kind of firms, not assigned.",
+    "Limits: the comparison adjusts only for what the register shows (industry, size, year, productivity before). "
+    "Firms that choose to "
     "join a cluster may differ in ways it does not show (ambition, management), so these are associations "
     "adjusted for observed differences, not proven effects. Participation is self-reported by the clusters. Every "
-    "figure rests on at least the number of firms the disclosure rule requires; smaller cells are suppressed.",
+    "figure rests on at least the number of firms the disclosure rule requires; smaller cells are suppressed, a mean "
+    "of employment or productivity that its largest firms dominate is suppressed, and so is a further group where "
+    "the figure for all participants and the other groups would give a suppressed one back.",
 ]
 
 
@@ -42,11 +51,98 @@ def _number(value, digits: int = 1) -> str:
     return "suppressed" if value is None or pd.isna(value) else f"{value:,.{digits}f}"
 
 
-def _estimate(estimates: pd.DataFrame, outcome: str, estimand: str, method: str) -> pd.Series | None:
+def _estimate(
+    estimates: pd.DataFrame, outcome: str, estimand: str, method: str, group_by=None, group=None
+) -> pd.Series | None:
+    """The row for every participant (or for one group of them)."""
     found = estimates[
         (estimates["outcome"] == outcome) & (estimates["estimand"] == estimand) & (estimates["method"] == method)
     ]
+    found = (
+        found[found["group_by"].isna()]
+        if group_by is None
+        else found[(found["group_by"] == group_by) & (found["group"] == group)]
+    )
     return found.iloc[0] if len(found) else None
+
+
+def _value(row: pd.Series | None, column: str = "estimate") -> float | None:
+    return None if row is None or row["suppressed"] or pd.isna(row[column]) else float(row[column])
+
+
+OUTCOME_ESTIMANDS = {"innovation": "risk_difference_pp", "productivity_growth": "growth_difference_pp"}
+OUTCOME_TITLES = {"innovation": "innovating (percentage points)", "productivity_growth": "productivity growth (pp)"}
+GROUP_NAMES = {"member_type": "member type", "size": "size", "region": "region"}
+
+
+def _group_label(group_by: str, group: str) -> str:
+    if group_by == "region":
+        return seeds.region_names().get(group, group)
+    return {"sme": f"SME (under {seeds.sme_employee_limit()} FTE)", "large": "larger firms"}.get(group, group)
+
+
+def _cell(row: pd.Series | None, digits: int = 1) -> str:
+    if row is None:
+        return "-"
+    if row["suppressed"]:
+        return f"suppressed ({row['suppression_reason']})"
+    return f"{_number(row['estimate'], digits)} ({_number(row['ci_low'], digits)} to {_number(row['ci_high'], digits)})"
+
+
+def intensity(estimates: pd.DataFrame) -> dict | None:
+    """The effect by band of services used, naive beside matched, and the slope over the bands."""
+    bands = [b for b in seeds.service_bands()["band"] if b in set(estimates["group"].dropna())]
+    if not bands:
+        return None
+    panels, rows, slopes = {}, [], []
+    for outcome, estimand in OUTCOME_ESTIMANDS.items():
+        matched = [_estimate(estimates, outcome, estimand, MATCHED, "services_band", b) for b in bands]
+        naive = [_estimate(estimates, outcome, estimand, NAIVE, "services_band", b) for b in bands]
+        panels[OUTCOME_TITLES[outcome]] = {
+            "estimate": [_value(r) for r in matched],
+            "low": [_value(r, "ci_low") for r in matched],
+            "high": [_value(r, "ci_high") for r in matched],
+            "naive": [_value(r) for r in naive],
+        }
+        rows += [
+            {
+                "outcome": OUTCOME_TITLES[outcome],
+                "band": band,
+                "matched": _cell(m),
+                "naive": _cell(n),
+                "firms": "-" if m is None else f"{m['n_firms_treated']:,}",
+            }
+            for band, m, n in zip(bands, matched, naive)
+        ]
+        slope = _estimate(estimates, outcome, estimand + PER_SERVICE, MATCHED, "services_band", SLOPE)
+        if slope is not None:
+            slopes.append(f"{OUTCOME_TITLES[outcome]}: {_cell(slope, 2)} per service used")
+    return {"chart": report_charts.intensity_chart(bands, panels), "rows": rows, "slopes": slopes}
+
+
+def groups(estimates: pd.DataFrame) -> list[dict]:
+    """Member type, size and region: each group's matched effect beside its naive comparison."""
+    rows = []
+    for group_by, name in GROUP_NAMES.items():
+        for group in sorted(estimates.loc[estimates["group_by"] == group_by, "group"].dropna().unique()):
+            cells = {
+                outcome: (
+                    _estimate(estimates, outcome, estimand, MATCHED, group_by, group),
+                    _estimate(estimates, outcome, estimand, NAIVE, group_by, group),
+                )
+                for outcome, estimand in OUTCOME_ESTIMANDS.items()
+            }
+            rows.append(
+                {
+                    "by": name,
+                    "group": _group_label(group_by, group),
+                    "innovation": _cell(cells["innovation"][0]),
+                    "innovation_naive": _cell(cells["innovation"][1]),
+                    "growth": _cell(cells["productivity_growth"][0], 2),
+                    "growth_naive": _cell(cells["productivity_growth"][1], 2),
+                }
+            )
+    return rows
 
 
 def _sentences(estimates: pd.DataFrame) -> list[str]:
@@ -107,8 +203,10 @@ def impact_section(output: Path, year: int) -> dict:
                 "interval": "-" if r.suppressed else f"{_number(r.ci_low, 2)} to {_number(r.ci_high, 2)}",
                 "firms": f"{r.n_firms_treated:,} / {r.n_firms_control:,}",
             }
-            for r in estimates.itertuples()
+            for r in estimates[estimates["group_by"].isna()].itertuples()
         ],
+        "intensity": intensity(estimates),
+        "groups": groups(estimates),
         # one reporting year published: nobody is seen joining, so there is no event study to draw
         "event_chart": ""
         if events.empty

@@ -213,3 +213,49 @@ def service_intensity_chart(bands: list[str], shares: dict[str, list[float]], co
             for i, band in enumerate(bands)
         ),
     )
+
+
+def intensity_chart(bands: list[str], panels: dict[str, dict[str, list]]) -> str:
+    """Per band of services used, the matched effect with its 95% interval and the naive comparison
+    beside it; one panel per outcome (title -> band values: estimate, low, high, naive; None where
+    suppressed)."""
+    fig, axes = _pyplot().subplots(1, len(panels), figsize=(6.4, 2.6))
+    for ax, (title, values) in zip(list(axes) if len(panels) > 1 else [axes], panels.items()):
+        for i in range(len(bands)):
+            estimate, low, high, plain = (values[key][i] for key in ("estimate", "low", "high", "naive"))
+            if estimate is not None:
+                ax.errorbar(
+                    [i],
+                    [estimate],
+                    yerr=[[estimate - low], [high - estimate]],
+                    fmt="o",
+                    color=OKABE_ITO[0],
+                    capsize=3,
+                    label="similar firms (95% interval)" if i == 0 else None,
+                )
+            if plain is not None:
+                ax.scatter(
+                    [i + 0.15], [plain], marker="x", color=OKABE_ITO[1], label="every other firm" if i == 0 else None
+                )
+        ax.axhline(0, color="#555555", linewidth=0.8)
+        ax.set_xticks(range(len(bands)), bands, fontsize=7)
+        ax.set_title(title, fontsize=8, loc="left")
+        ax.set_xlabel("services used that year", fontsize=7)
+        ax.set_ylabel("percentage points", fontsize=7)
+    fig.legend(
+        *(list(axes) if len(panels) > 1 else [axes])[0].get_legend_handles_labels(),
+        fontsize=7,
+        frameon=False,
+        loc="lower center",
+        ncol=2,
+    )
+    fig.subplots_adjust(bottom=0.32, wspace=0.35)
+    described = "; ".join(
+        f"{title}: "
+        + ", ".join(
+            f"{band} {'suppressed' if v['estimate'][i] is None else format(v['estimate'][i], '.1f')}"
+            for i, band in enumerate(bands)
+        )
+        for title, v in panels.items()
+    )
+    return _svg(fig, "Effect by services used (matched, with the naive comparison beside it): " + described)
