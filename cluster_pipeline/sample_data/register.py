@@ -319,6 +319,17 @@ def _slope(by_band: dict[str, dict], treated: pd.DataFrame, outcome: str, estima
     return float(np.sum((x - x.mean()) * (y - y.mean())) / np.sum((x - x.mean()) ** 2))
 
 
+def _joining(firm_years: pd.DataFrame, linkable: pd.Series, reporting_years: list[int]) -> dict:
+    """The growth effect on firms from the year they join a cluster (after the first reporting year)
+    to three years on, participating or not in each (the staggered-adoption estimand)."""
+    mine = firm_years[firm_years["entity"].map(linkable).to_numpy() & firm_years["year"].isin(reporting_years)]
+    first = mine[mine["treated"]].groupby("entity")["year"].min()
+    joiners = first[first > min(reporting_years)]
+    years_on = mine["year"] - mine["entity"].map(joiners)
+    after = mine[years_on.between(0, 3)]
+    return {"productivity_growth": {"growth_difference_pp": 100 * float(after["growth_effect"].mean())}}
+
+
 def _truth(firm_years: pd.DataFrame, firms: pd.DataFrame, reporting_years: list[int], effects: Effects) -> dict:
     """The planted estimands over the participants' firm-years that can be linked (a company that
     never gives its CVR cannot): the effect on the treated, overall, per band of services used
@@ -329,6 +340,7 @@ def _truth(firm_years: pd.DataFrame, firms: pd.DataFrame, reporting_years: list[
     ]
     by_band = {band: _effects_on(treated[treated["band"] == band]) for band, _ in effects.innovation_by_band}
     return {
+        "staggered": _joining(firm_years, linkable, reporting_years),
         **_effects_on(treated),
         "by_group": {
             "services_band": by_band,

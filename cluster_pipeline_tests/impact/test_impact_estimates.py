@@ -8,6 +8,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
+from cluster_pipeline.lib.impact.methods import CALLAWAY_SANTANNA, FIXED_EFFECTS
 from cluster_pipeline.lib.publish.parquet_store import read_table
 from cluster_pipeline.sample_data.register import load_register_truth
 
@@ -94,7 +95,8 @@ def test_matching_balances_every_covariate(sample_run):
 
 
 def test_the_event_study_shows_no_pre_trend_and_the_effect_after_joining(sample_run):
-    events = read_table(sample_run.output, "impact_event_study").set_index("event_time")
+    events = read_table(sample_run.output, "impact_event_study")
+    events = events[events["method"] == FIXED_EFFECTS].set_index("event_time")
     assert events["pre_trend_p_value"].iloc[0] > 0.05
     after = events.loc[events.index >= 0]
     assert (after["ci_low"] > 0).all()
@@ -153,3 +155,25 @@ def test_a_year_whose_link_counts_are_suppressed_is_reported_without_them():
     )
     sentence = link_sentence(2019, suppressed)
     assert "fewer than 5 member companies were found" in sentence and "not shown" in sentence
+
+
+def test_the_staggered_estimate_recovers_the_planted_effect_of_joining(sample_run):
+    """Firms join in different years: the group-time effects against never-participants, averaged
+    from the year of joining on, cover the growth effect planted on the joiners in those years."""
+    truth = load_register_truth(sample_run.landing)["staggered"]["productivity_growth"]["growth_difference_pp"]
+    found = estimate(sample_run, "productivity_growth", "growth_difference_pp", CALLAWAY_SANTANNA)
+    assert found["ci_low"] <= truth <= found["ci_high"], (found["estimate"], found["ci_low"], found["ci_high"], truth)
+    assert not found["headline"]
+
+
+def test_the_staggered_estimate_is_published_by_years_since_joining_with_its_pre_trend_test(sample_run):
+    events = read_table(sample_run.output, "impact_event_study")
+    cohorts = events[events["method"] == CALLAWAY_SANTANNA].set_index("event_time")
+    assert cohorts.index.min() < -1 and cohorts.index.max() >= 0 and -1 not in cohorts.index  # -1 is the base
+    assert (cohorts.loc[cohorts.index >= 0, "ci_low"] > 0).all()
+    assert cohorts["pre_trend_p_value"].nunique() == 1 and cohorts["pre_trend_p_value"].iloc[0] > 0.05
+
+
+def test_without_a_planted_effect_the_staggered_estimate_covers_zero(no_effect_run):
+    found = estimate(no_effect_run, "productivity_growth", "growth_difference_pp", CALLAWAY_SANTANNA)
+    assert found["ci_low"] <= 0 <= found["ci_high"]

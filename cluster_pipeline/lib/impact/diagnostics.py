@@ -8,7 +8,8 @@ import pandas as pd
 
 from cluster_pipeline.lib.impact.disclosure import dominated
 from cluster_pipeline.lib.impact.estimates import Comparison
-from cluster_pipeline.lib.impact.panel import Panel
+from cluster_pipeline.lib.impact.methods import FIXED_EFFECTS
+from cluster_pipeline.lib.impact.panel import Panel, joining_years
 
 EVENT_WINDOW = (-5, 3)  # years since joining; the ends hold everything further out
 REFERENCE = -1
@@ -92,15 +93,14 @@ def balance(design: str, naive: Comparison, matched: Comparison) -> pd.DataFrame
     return pd.DataFrame(rows)
 
 
-EVENT_STUDY_COLUMNS = ["outcome", "event_time", "estimate", "ci_low", "ci_high", "n_firms", "n_firms_control"]
+EVENT_STUDY_COLUMNS = ["outcome", "method", "event_time", "estimate", "ci_low", "ci_high", "n_firms", "n_firms_control"]
 
 
 def _event_times(panel: Panel) -> pd.DataFrame:
     """Growth firm-years of firms first seen in a cluster after the first reporting year (with their
     years since joining) and of firms never seen in one (the comparison)."""
     fy = panel.firm_years
-    first = fy[fy["treated"]].groupby("cvr")["year"].min()
-    joiners = first[first > min(panel.reporting_years)]
+    first, joiners = joining_years(fy, panel.reporting_years)
     sample = fy[fy["growth"].notna() & (~fy["cvr"].isin(first.index) | fy["cvr"].isin(joiners.index))]
     event = (sample["year"] - sample["cvr"].map(joiners)).clip(*EVENT_WINDOW)
     return sample.assign(event_time=event)
@@ -136,6 +136,7 @@ def event_study(panel: Panel) -> tuple[pd.DataFrame, float]:
             rows.append(
                 {
                     "outcome": "productivity_growth",
+                    "method": FIXED_EFFECTS,
                     "event_time": k,
                     "estimate": 0.0,
                     "ci_low": None,
@@ -149,6 +150,7 @@ def event_study(panel: Panel) -> tuple[pd.DataFrame, float]:
         rows.append(
             {
                 "outcome": "productivity_growth",
+                "method": FIXED_EFFECTS,
                 "event_time": k,
                 "estimate": float(fit.params[i]),
                 "ci_low": float(intervals[i, 0]),

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from cluster_pipeline.lib.impact import diagnostics, disclosure, estimates
+from cluster_pipeline.lib.impact import diagnostics, disclosure, estimates, staggered
 from cluster_pipeline.lib.impact.methods import MATCHED, NAIVE
 from cluster_pipeline.lib.impact.panel import build_panel, participation
 
@@ -41,6 +41,10 @@ def measure_impact(
     )
     events, pre_trend = diagnostics.event_study(panel)
     events["pre_trend_p_value"] = pre_trend
+    joined, by_time = staggered.staggered_adoption(panel)
+    if joined is not None:  # firms seen joining: their group-time effects beside the regression
+        table = pd.concat([table, pd.DataFrame([joined])], ignore_index=True)
+        events = pd.concat([events, by_time], ignore_index=True)
     coverage = diagnostics.coverage(companies, participants, firms)
     tables = {
         "impact_estimates": disclosure.suppress("impact_estimates", table),

@@ -3,6 +3,8 @@ compares is in the table's YAML, dbt_like_sql/tables/impact_estimates.yml)."""
 
 NAIVE = "naive"
 MATCHED = "matched"  # the headline: against similar non-participating firms
+CALLAWAY_SANTANNA = "callaway_santanna"  # staggered adoption: group-time effects of joining (growth)
+FIXED_EFFECTS = "fixed_effects"  # the event study's one regression with industry-by-year effects
 
 # the rows that say whether the effect rises with the services used: group_by services_band,
 # this group, and the estimand's name with this suffix (per service used)

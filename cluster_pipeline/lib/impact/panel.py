@@ -66,6 +66,13 @@ def participation(
     return found.reindex(columns=PARTICIPATION).drop_duplicates(["cvr", "year"], ignore_index=True)
 
 
+def joining_years(firm_years: pd.DataFrame, reporting_years: list[int]) -> tuple[pd.Series, pd.Series]:
+    """(cvr -> first year in a cluster, of every firm ever in one; the same for the firms that
+    joined after the first reporting year, the ones seen joining)."""
+    first = firm_years[firm_years["treated"]].groupby("cvr")["year"].min()
+    return first, first[first > min(reporting_years)]
+
+
 @dataclass
 class Panel:
     firm_years: pd.DataFrame  # one row per cvr and register year

@@ -11,7 +11,7 @@ import pandas as pd
 
 from cluster_pipeline.lib import seeds
 from cluster_pipeline.lib.impact import disclosure
-from cluster_pipeline.lib.impact.methods import MATCHED, NAIVE, PER_SERVICE, SLOPE
+from cluster_pipeline.lib.impact.methods import CALLAWAY_SANTANNA, FIXED_EFFECTS, MATCHED, NAIVE, PER_SERVICE, SLOPE
 from cluster_pipeline.lib.impact.panel import growth_outlier_factor
 from cluster_pipeline.lib.publish import report_charts
 from cluster_pipeline.lib.publish.parquet_store import read_table
@@ -87,6 +87,17 @@ def _cell(row: pd.Series | None, digits: int = 1) -> str:
     if row["suppressed"]:
         return f"suppressed ({row['suppression_reason']})"
     return f"{_number(row['estimate'], digits)} ({_number(row['ci_low'], digits)} to {_number(row['ci_high'], digits)})"
+
+
+def _staggered_sentence(estimates: pd.DataFrame) -> str:
+    row = _estimate(estimates, "productivity_growth", "growth_difference_pp", CALLAWAY_SANTANNA)
+    if row is None:
+        return ""
+    return (
+        "Firms join in different years. Compared cohort by cohort with firms never in a cluster (Callaway and "
+        f"Sant'Anna's group-time effects, grey squares), growth from the year of joining on was {_cell(row, 2)} "
+        "percentage points higher, counting every later year of a firm that joined, whether it stayed or not."
+    )
 
 
 def intensity(estimates: pd.DataFrame) -> dict | None:
@@ -185,12 +196,14 @@ def impact_section(output: Path, year: int) -> dict:
         return {"available": False}
     estimates, balance = frames["impact_estimates"], frames["impact_balance"]
     events, coverage = frames["impact_event_study"], frames["impact_coverage"]
-    shown_events = events.sort_values("event_time")
+    shown_events = events[events["method"] == FIXED_EFFECTS].sort_values("event_time")
+    cohorts = events[events["method"] == CALLAWAY_SANTANNA].sort_values("event_time")
     growth_balance = balance[(balance["design"] == "growth_matched") & ~balance["suppressed"]]
     limit = seeds.thresholds()["max_balance_smd"]
     this_year = coverage[coverage["year"] == year]
     link = this_year.iloc[0] if len(this_year) else None
-    pre_trend = float(events["pre_trend_p_value"].iloc[0]) if len(events) else None
+    pre_trend = float(shown_events["pre_trend_p_value"].iloc[0]) if len(shown_events) else None
+    unbalanced = balance[~balance["suppressed"] & (balance["smd_after"].abs() > limit)]
     return {
         "available": True,
         "sentences": _sentences(estimates),
@@ -215,6 +228,13 @@ def impact_section(output: Path, year: int) -> dict:
             [None if pd.isna(v) else float(v) for v in shown_events["estimate"]],
             [None if pd.isna(v) else float(v) for v in shown_events["ci_low"]],
             [None if pd.isna(v) else float(v) for v in shown_events["ci_high"]],
+            {
+                "event_time": cohorts["event_time"].tolist(),
+                **{
+                    key: [None if pd.isna(v) else float(v) for v in cohorts[column]]
+                    for key, column in (("estimate", "estimate"), ("low", "ci_low"), ("high", "ci_high"))
+                },
+            },
         ),
         "pre_trend": "Only one reporting year is published, so no firm is seen joining a cluster: the comparison "
         "before and after joining needs two years or more."
@@ -232,6 +252,13 @@ def impact_section(output: Path, year: int) -> dict:
             limit,
         ),
         "link": link_sentence(year, link),
+        "unbalanced": ""
+        if unbalanced.empty
+        else "Not balanced after matching (standardised difference above "
+        f"{limit:g}): "
+        + ", ".join(sorted({covariate_label(c) for c in unbalanced["covariate"]}))
+        + ". The comparison still differs from the participants in these; read the estimates with that in mind.",
+        "staggered": _staggered_sentence(estimates),
         "years": str(estimates["years"].iloc[0]) if len(estimates) else "",
         "method": [paragraph.format(factor=growth_outlier_factor()) for paragraph in METHOD],
     }

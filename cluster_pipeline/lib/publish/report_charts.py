@@ -145,10 +145,28 @@ def labels_chart(years: list[int], counts: dict[str, list[int]], targets: dict[s
 
 
 def event_study_chart(
-    event_times: list[int], estimates: list[float | None], lows: list[float | None], highs: list[float | None]
+    event_times: list[int],
+    estimates: list[float | None],
+    lows: list[float | None],
+    highs: list[float | None],
+    staggered: dict[str, list] | None = None,
 ) -> str:
-    """Growth difference by years since joining, with 95% intervals; -1 is the reference."""
+    """Growth difference by years since joining, with 95% intervals; -1 is the reference. With
+    `staggered` (event_time, estimate, low, high lists), the cohorts' group-time effects beside."""
     fig, ax = _pyplot().subplots(figsize=(6.4, 2.6))
+    if staggered:
+        for t, v, lo, hi in zip(staggered["event_time"], staggered["estimate"], staggered["low"], staggered["high"]):
+            if v is not None:
+                ax.errorbar(
+                    [t + 0.2],
+                    [v],
+                    yerr=[[v - lo], [hi - v]],
+                    fmt="s",
+                    color="#777777",
+                    capsize=2,
+                    markersize=4,
+                    label="by cohort (Callaway and Sant'Anna)" if t == staggered["event_time"][0] else None,
+                )
     shown = [(t, e, lo, hi) for t, e, lo, hi in zip(event_times, estimates, lows, highs) if e is not None]
     times = [t for t, *_ in shown]
     values = [e for _, e, _, _ in shown]
@@ -165,6 +183,8 @@ def event_study_chart(
     )
     ax.set_xlabel("years since joining a cluster (-1 is the reference; before joining in orange)")
     ax.set_ylabel("percentage points")
+    if staggered:
+        ax.legend(fontsize=7, frameon=False, loc="upper left")
     return _svg(fig, "Event study: " + ", ".join(f"{t}: {v:.2f}" for t, v in zip(times, values)))
 
 
