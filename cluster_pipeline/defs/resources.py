@@ -3,6 +3,7 @@ the environment (cluster_pipeline/settings.py holds the variables and defaults).
 
 from __future__ import annotations
 
+import os
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -98,10 +99,7 @@ class OutputFolder(dg.ConfigurableResource):
 
     def years_with(self, table: str) -> list[int]:
         """The years for which the table has been written."""
-        folder = self._folder(table) / table
-        return sorted(
-            int(p.name.removeprefix("year=")) for p in folder.glob("year=*") if (p / parquet_store.DATA_FILE).exists()
-        )
+        return parquet_store.years_written(self._folder(table), table)
 
 
 class Warehouse(dg.ConfigurableResource):
@@ -125,12 +123,23 @@ class Warehouse(dg.ConfigurableResource):
             engine.dispose()
 
 
+def _warehouse_url(given: str | None) -> str:
+    """The URL as given; from the environment as dg.EnvVar, resolved by Dagster when a run starts, so
+    a password in it is never part of the definitions the UI shows (the folders are read by the CLI
+    outside a run too, and hold no secret: plain values)."""
+    if given:
+        return given
+    if os.environ.get(settings.WAREHOUSE.variable):
+        return dg.EnvVar(settings.WAREHOUSE.variable)
+    return settings.WAREHOUSE.default
+
+
 def resources_from_env(
     landing: str | None = None, output: str | None = None, warehouse: str | None = None, register: str | None = None
 ) -> dict:
     return {
         "landing": LandingFolder(path=settings.LANDING.value(landing)),
         "output": OutputFolder(path=settings.OUTPUT.value(output)),
-        "warehouse": Warehouse(url=settings.WAREHOUSE.value(warehouse)),
+        "warehouse": Warehouse(url=_warehouse_url(warehouse)),
         "register": RegisterFolder(path=settings.REGISTER.value(register)),
     }

@@ -121,9 +121,9 @@ def _contract_column(contract: str, name: str):
     """The column in the latest template version that has it."""
     from cluster_pipeline.lib.survey.model import load_contract_file  # only for tables that say `contract:`
 
-    folder = project_dir() / "data_contracts"
-    for path in sorted(folder.glob(f"{contract}*.yaml"), reverse=True):  # members.v2.yaml before members.yaml
-        found = {c.name: c for c in load_contract_file(path).columns}
+    versions = [load_contract_file(path) for path in (project_dir() / "data_contracts").glob(f"{contract}*.yaml")]
+    for version in sorted(versions, key=lambda c: c.template_version or 0, reverse=True):
+        found = {c.name: c for c in version.columns}
         if name in found:
             return found[name]
     raise TableYamlError(f"no column {name!r} in the {contract} contract")

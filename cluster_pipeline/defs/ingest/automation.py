@@ -13,6 +13,16 @@ from cluster_pipeline.lib.ingest.landing_state import file_hashes, fingerprint, 
 
 JOB = "yearly_statistics"
 
+yearly_statistics = dg.define_asset_job(
+    JOB,
+    selection=dg.AssetSelection.all(),
+    partitions_def=years,
+    description="Everything for one reporting year, from the landing folder to the published tables.",
+    # transient failures (a crashed run process) are retried twice by the daemon (deploy/dagster.yaml
+    # enables run retries but not for asset failures, which bad data would only repeat)
+    tags={"dagster/max_retries": 2, "dagster/retry_strategy": "FROM_FAILURE"},
+)
+
 
 @dg.sensor(
     job_name=JOB,

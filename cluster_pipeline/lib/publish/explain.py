@@ -12,7 +12,7 @@ import duckdb
 import pandas as pd
 
 from cluster_pipeline.lib import seeds
-from cluster_pipeline.lib.publish.parquet_store import partition_path, read_table
+from cluster_pipeline.lib.publish.parquet_store import partition_path, read_table, years_written
 from cluster_pipeline.lib.vocabulary import FLAGS
 
 # what each indicator counts, from the indicator_targets seed: an outcome flag, or a label's clusters
@@ -57,7 +57,7 @@ class Explanation:
 def _file(output: Path, table: str, year: int) -> str:
     path = partition_path(output, table, year)
     if not path.exists():
-        years = sorted(int(p.name.removeprefix("year=")) for p in (Path(output) / table).glob("year=*"))
+        years = years_written(Path(output), table)
         raise ExplainError(
             f"{output} has no published {table} for {year}; published years: {', '.join(map(str, years)) or 'none'}"
         )
@@ -177,7 +177,7 @@ def explain_company(output: Path, company_id: str) -> Explanation:
     if identities is not None:
         known = identities.set_index("company_id")["current_id"]
         current = known.get(company_id, company_id)
-    files = sorted((output / "memberships").glob("year=*/data.parquet"))
+    files = [partition_path(output, "memberships", year) for year in years_written(output, "memberships")]
     if not files:
         raise ExplainError(f"{output} has no published memberships")
     paths = ", ".join(f"'{p}'" for p in files)

@@ -22,8 +22,17 @@ DATA_FILE = "data.parquet"
 STAGING = "_staging"
 
 
+YEAR_FOLDER = "year="  # Hive partitioning: <table>/year=<YYYY>/
+
+
 def partition_path(root: Path, table: str, year: int) -> Path:
-    return Path(root) / table / f"year={year}" / DATA_FILE
+    return Path(root) / table / f"{YEAR_FOLDER}{year}" / DATA_FILE
+
+
+def years_written(root: Path, table: str) -> list[int]:
+    """The years a yearly table has a file for: the one place the folder layout is read."""
+    found = (Path(root) / table).glob(f"{YEAR_FOLDER}*/{DATA_FILE}")
+    return sorted(int(path.parent.name.removeprefix(YEAR_FOLDER)) for path in found)
 
 
 def table_path(root: Path, table: str) -> Path:

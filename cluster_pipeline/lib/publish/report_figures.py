@@ -12,7 +12,7 @@ import pandas as pd
 from cluster_pipeline.lib import seeds
 from cluster_pipeline.lib.contracts.submissions import clusters_not_reported, clusters_without_members, rules_summary
 from cluster_pipeline.lib.publish.impact_section import impact_section
-from cluster_pipeline.lib.publish.parquet_store import read_partition
+from cluster_pipeline.lib.publish.parquet_store import read_partition, years_written
 from cluster_pipeline.lib.vocabulary import FLAGS
 
 LABELS = ["gold", "silver", "bronze"]
@@ -45,11 +45,7 @@ class ReportFigures:
 
 def published_years(output: Path, year: int) -> list[int]:
     """The years up to this one whose statistics are published."""
-    found = (
-        int(p.parent.name.removeprefix("year="))
-        for p in (Path(output) / "national_outcomes").glob("year=*/data.parquet")
-    )
-    return sorted(y for y in found if y <= year)
+    return [y for y in years_written(Path(output), "national_outcomes") if y <= year]
 
 
 def _reported(output: Path, year: int) -> pd.DataFrame:
