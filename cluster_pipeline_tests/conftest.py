@@ -100,6 +100,20 @@ def postgres_warehouse() -> sa.URL:
         yield url
 
 
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def warehouse_engine(request, tmp_path) -> sa.Engine:
+    """An engine on each kind of warehouse the pipeline writes to: a SQLite file, a new PostgreSQL database."""
+    if request.param == "sqlite":
+        engine = sa.create_engine(f"sqlite:///{tmp_path / 'w.sqlite'}")
+        yield engine
+        engine.dispose()
+        return
+    with new_postgres_database() as url:
+        engine = sa.create_engine(url)
+        yield engine
+        engine.dispose()
+
+
 @pytest.fixture(autouse=True)
 def no_disposed_instance_left_behind():
     """Dagster 1.13's `with DagsterInstance(...)` sets the instance's state storage for the thread

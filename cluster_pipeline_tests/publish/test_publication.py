@@ -179,17 +179,8 @@ def check_replace_year(engine):
         assert connection.execute(sa.text("SELECT count(*) FROM demo WHERE year = 2016")).scalar() == 4
 
 
-def test_a_year_is_replaced_in_one_transaction_in_sqlite(tmp_path):
-    engine = sa.create_engine(f"sqlite:///{tmp_path / 'w.sqlite'}")
-    check_replace_year(engine)
-    engine.dispose()
-
-
-@pytest.mark.postgres
-def test_a_year_is_replaced_in_one_transaction_in_postgres(postgres_database):
-    engine = sa.create_engine(postgres_database)
-    check_replace_year(engine)
-    engine.dispose()
+def test_a_year_is_replaced_in_one_transaction(warehouse_engine):
+    check_replace_year(warehouse_engine)
 
 
 @pytest.mark.postgres

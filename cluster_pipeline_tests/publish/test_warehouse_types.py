@@ -44,17 +44,8 @@ def check_counts_arrive_as_nullable_integers(engine: sa.Engine):
     assert frame["suppressed"].astype(bool).tolist() == [False, True]
 
 
-def test_a_count_blanked_by_the_disclosure_rule_reaches_sqlite_as_a_nullable_integer(tmp_path):
-    engine = sa.create_engine(f"sqlite:///{tmp_path / 'w.sqlite'}")
-    check_counts_arrive_as_nullable_integers(engine)
-    engine.dispose()
-
-
-@pytest.mark.postgres
-def test_a_count_blanked_by_the_disclosure_rule_reaches_postgresql_as_a_nullable_integer(postgres_database):
-    engine = sa.create_engine(postgres_database)
-    check_counts_arrive_as_nullable_integers(engine)
-    engine.dispose()
+def test_a_count_blanked_by_the_disclosure_rule_reaches_the_warehouse_as_a_nullable_integer(warehouse_engine):
+    check_counts_arrive_as_nullable_integers(warehouse_engine)
 
 
 def test_a_failed_warehouse_publication_leaves_the_parquet_files_as_they_were(tmp_path):

@@ -122,9 +122,8 @@ def _published_companies(output: OutputFolder) -> dict[int, pd.DataFrame]:
 def _published_memberships(output: OutputFolder, years: list[int]) -> dict[int, pd.DataFrame]:
     """The columns the groups of participants need (services used, member type)."""
     columns = ["cluster_id", "company_id", "actor_type", "member_type", "services_used"]
-    return {
-        year: output.read("memberships", year, columns) for year in years if year in output.years_with("memberships")
-    }
+    written = set(output.years_with("memberships"))
+    return {year: output.read("memberships", year, columns) for year in years if year in written}
 
 
 def _headline_text(estimates: pd.DataFrame) -> str:

@@ -47,15 +47,26 @@ def dominated(contributions: pd.Series) -> bool:
     return total > 0 and top > limits["dominance_max_share"] * total
 
 
+def _groups(estimates: pd.DataFrame) -> pd.DataFrame:
+    """The rows of a group of participants (not the margin, not the slope)."""
+    return estimates[estimates["group_by"].notna() & (estimates["group"] != SLOPE)]
+
+
+def _families(estimates: pd.DataFrame):
+    """The groups that add up to one margin: same outcome, estimand, method and grouping."""
+    for _, family in _groups(estimates).groupby(["outcome", "estimand", "method", "group_by"]):
+        yield family
+
+
 def secondary(estimates: pd.DataFrame, reason: pd.Series) -> pd.Series:
     """The reasons with the secondary suppressions added (see the module's docstring)."""
     reason = reason.copy()
-    grouped = estimates[estimates["group_by"].notna() & (estimates["group"] != SLOPE)]
-    for _, family in grouped.groupby(["outcome", "estimand", "method", "group_by"]):
+    for family in _families(estimates):
         hidden = family.index[reason[family.index].notna()]
         others = family.drop(hidden)
         if len(hidden) == 1 and len(others):
             reason[others["n_treated"].idxmin()] = "secondary"
+    grouped = _groups(estimates)
     bands = grouped[grouped["group_by"] == "services_band"]
     for index, row in estimates[estimates["group"] == SLOPE].iterrows():
         family = bands[
@@ -129,10 +140,9 @@ def disclosure_problems(tables: dict[str, pd.DataFrame]) -> list[str]:
 def recoverable(estimates: pd.DataFrame) -> pd.DataFrame:
     """Suppressed group rows that are the only suppressed group of their family while the family's
     margin (the row for all participants) is published: the attacker's subtraction gives them back."""
-    grouped = estimates[estimates["group_by"].notna() & (estimates["group"] != SLOPE)]
-    alone = []
-    for _, family in grouped.groupby(["outcome", "estimand", "method", "group_by"]):
-        hidden = family[family["suppressed"]]
-        if len(hidden) == 1 and len(family) > 1:
-            alone.append(hidden)
-    return pd.concat(alone) if alone else grouped.iloc[:0]
+    alone = [
+        family[family["suppressed"]]
+        for family in _families(estimates)
+        if family["suppressed"].sum() == 1 and len(family) > 1
+    ]
+    return pd.concat(alone) if alone else _groups(estimates).iloc[:0]

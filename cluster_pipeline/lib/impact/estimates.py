@@ -27,6 +27,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from cluster_pipeline.lib import seeds
 from cluster_pipeline.lib.impact.disclosure import min_firms
 from cluster_pipeline.lib.impact.methods import MATCHED, NAIVE, PER_SERVICE, SLOPE
 from cluster_pipeline.lib.impact.panel import Panel
@@ -96,8 +97,6 @@ def groups_of(sample: pd.DataFrame, group_by: str) -> list[str]:
     """The groups the participants fall in, in the order a reader expects (the seed's bands)."""
     found = set(sample.loc[sample["treated"], group_by].dropna())
     if group_by == "services_band":
-        from cluster_pipeline.lib import seeds
-
         return [band for band in seeds.service_bands()["band"] if band in found]
     return sorted(found)
 

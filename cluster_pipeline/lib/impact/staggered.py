@@ -45,19 +45,20 @@ class Cell:
         return self.year - self.cohort
 
 
-def _units(panel: Panel) -> tuple[np.ndarray, np.ndarray, list[int], pd.Index]:
+def _units(panel: Panel) -> tuple[np.ndarray, np.ndarray, list[int]]:
     """Growth as a units x years matrix (NaN where missing), each unit's cohort (0: never)."""
     fy = panel.firm_years
     first, joiners = joining_years(fy, panel.reporting_years)
     kept = fy[(~fy["cvr"].isin(first.index) | fy["cvr"].isin(joiners.index)) & fy["growth"].notna()]
     wide = kept.pivot_table(index="cvr", columns="year", values="growth", aggfunc="first")
     cohort = wide.index.map(joiners).fillna(0).to_numpy(dtype="int64")
-    return wide.to_numpy(dtype="float64"), cohort, [int(y) for y in wide.columns], wide.index
+    return wide.to_numpy(dtype="float64"), cohort, [int(y) for y in wide.columns]
 
 
-def group_time_effects(panel: Panel) -> list[Cell]:
-    """ATT(g, t) for every cohort and every year in the window around its joining."""
-    growth, cohort, years, _ = _units(panel)
+def group_time_effects(panel: Panel) -> tuple[list[Cell], int]:
+    """ATT(g, t) for every cohort and every year in the window around its joining, and the number
+    of units (the length of every influence vector)."""
+    growth, cohort, years = _units(panel)
     column = {year: i for i, year in enumerate(years)}
     never = cohort == 0
     cells = []
@@ -78,7 +79,7 @@ def group_time_effects(panel: Panel) -> list[Cell]:
                 [(change[treated] - m_t) / len(treated), -(change[controls] - m_c) / len(controls)]
             )
             cells.append(Cell(g, t, float(m_t - m_c), treated, controls, influence))
-    return cells
+    return cells, len(cohort)
 
 
 def _aggregate(cells: list[Cell], n_units: int) -> tuple[float, np.ndarray]:
@@ -110,10 +111,9 @@ def _summary(cells: list[Cell], n_units: int) -> dict:
 def staggered_adoption(panel: Panel) -> tuple[dict | None, pd.DataFrame]:
     """(the overall effect from joining on, as an impact_estimates row, or None without a cohort;
     the effect by years since joining, as impact_event_study rows with their pre-trend test)."""
-    cells = group_time_effects(panel)
+    cells, n_units = group_time_effects(panel)
     if not any(c.event_time >= 0 for c in cells):
         return None, pd.DataFrame()
-    n_units = len(_units(panel)[1])
     by_time = {e: [c for c in cells if c.event_time == e] for e in sorted({c.event_time for c in cells})}
     summaries = {e: _summary(group, n_units) for e, group in by_time.items()}
     pre = [e for e in summaries if e < -1]
