@@ -13,6 +13,8 @@ import sys
 from functools import cache
 from pathlib import Path
 
+import yaml
+
 
 @cache
 def project_dir() -> Path:
@@ -35,3 +37,10 @@ def contracts_dir() -> Path:
 
 def seeds_dir() -> Path:
     return project_dir() / "dbt_like_sql" / "seeds"
+
+
+def read_yaml(path: Path):
+    """A project YAML file (contracts, table descriptions), parsed by libyaml's C loader where the
+    installed PyYAML has it: the pure-Python loader costs about a second per command."""
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    return yaml.load(path.read_text(encoding="utf-8"), Loader=loader)  # noqa: S506 (a safe loader)

@@ -19,10 +19,9 @@ from pathlib import Path
 
 import pandas as pd
 import pyarrow as pa
-import yaml
 
 from cluster_pipeline.lib import seeds
-from cluster_pipeline.lib.project_files import project_dir
+from cluster_pipeline.lib.project_files import project_dir, read_yaml
 from cluster_pipeline.lib.vocabulary import outcomes
 
 DATA_TYPES = {
@@ -175,7 +174,7 @@ def _columns(entries: list[dict], where: str) -> tuple[Column, ...]:
 
 
 def load_table(path: Path) -> Table:
-    document = yaml.safe_load(path.read_text(encoding="utf-8"))
+    document = read_yaml(path)
     (raw,) = document["models"]
     where = path.name
     if raw["name"] != path.stem:

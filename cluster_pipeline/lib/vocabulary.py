@@ -8,9 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cache
 
-import yaml
-
-from cluster_pipeline.lib.project_files import contracts_dir
+from cluster_pipeline.lib.project_files import contracts_dir, read_yaml
 
 
 @dataclass(frozen=True)
@@ -23,7 +21,7 @@ class Outcome:
 
 @cache
 def outcomes() -> tuple[Outcome, ...]:
-    document = yaml.safe_load((contracts_dir() / "members.yaml").read_text(encoding="utf-8"))
+    document = read_yaml(contracts_dir() / "members.yaml")
     found = []
     for column in document["schema"][0]["properties"]:
         for prop in column.get("customProperties") or []:

@@ -11,7 +11,7 @@ import pytest
 from cluster_pipeline.defs.resources import resources_from_env
 from cluster_pipeline.lib import tables
 from cluster_pipeline.lib.impact import register as register_module
-from cluster_pipeline.lib.impact.register import ValidatedFiles, read_register, read_register_file
+from cluster_pipeline.lib.impact.register import ValidatedFiles, read_register, read_register_file, validate_register
 from cluster_pipeline.lib.publish.parquet_store import read_table
 from cluster_pipeline.sample_data.register import load_register_truth
 from cluster_pipeline_tests.files import cluster_batch
@@ -62,7 +62,7 @@ def test_a_cvr_listed_twice_in_one_year_quarantines_both_rows(tmp_path):
             "11111114;2016;620100;101;2001;3,0;900;2000;1;1;12,5",
         ],
     )
-    manifest, quarantine, firms = read_register_file(path, 2016)
+    manifest, quarantine, firms = validate_register([read_register_file(path, 2016)])[path.name]
     assert quarantine["source_row"].tolist() == [2, 3]
     assert all(
         reasons == ["cvr.unique: cvr appears in more than one row of the file (every such row is ambiguous)"]
@@ -102,7 +102,7 @@ def test_an_unchanged_register_file_is_not_validated_again(tmp_path, monkeypatch
     def fail(*_):
         raise AssertionError("validated again")
 
-    monkeypatch.setattr(register_module, "read_register_file", fail)
+    monkeypatch.setattr(register_module, "validate_register", fail)
     extracts_equal(read_register(tmp_path / "register", ValidatedFiles(tmp_path / "validated")), from_scratch)
 
 
@@ -120,7 +120,9 @@ def test_another_validator_validates_every_register_file_again(tmp_path, monkeyp
     read_register(tmp_path / "register", ValidatedFiles(tmp_path / "validated"))
     calls = []
     monkeypatch.setattr(register_module, "validator_fingerprint", lambda: "a changed rule")
-    monkeypatch.setattr(register_module, "read_register_file", lambda *a: calls.append(a) or read_register_file(*a))
+    monkeypatch.setattr(
+        register_module, "validate_register", lambda files: calls.extend(files) or validate_register(files)
+    )
     read_register(tmp_path / "register", ValidatedFiles(tmp_path / "validated"))
     assert len(calls) == 1
 
@@ -174,3 +176,30 @@ def test_the_impact_and_register_tables_reach_postgresql_and_read_back_equal(sam
     estimates = estimates.sort_values(["outcome", "estimand", "method"]).reset_index(drop=True)
     assert estimates["estimate"].round(9).tolist() == published["estimate"].round(9).tolist()
     assert estimates["headline"].tolist() == published["headline"].tolist()
+
+
+def test_files_validated_together_are_each_held_to_their_own_year(tmp_path):
+    register_file(
+        tmp_path,
+        2016,
+        [
+            "12345674;2016;620100;101;2001;12,5;5400;16000;0;;",
+            "11111114;2017;620100;101;2001;3,0;900;2000;0;;",  # another file's year
+            "22222228;2016;620100;101;2017;3,0;900;2000;0;;",  # founded after its file's year
+        ],
+    )
+    register_file(
+        tmp_path,
+        2017,
+        [
+            "12345674;2017;620100;101;2001;12,5;5400;16000;0;;",  # the same firm a year on: no duplicate
+            "22222228;2017;620100;101;2017;3,0;900;2000;0;;",
+        ],
+    )
+    extract = read_register(tmp_path)
+    assert {(r.source_file, r.source_row): r.reasons for r in extract.quarantine.itertuples()} == {
+        ("firms_2016.csv", 3): ["year.reporting_year: year must equal the year of its file"],
+        ("firms_2016.csv", 4): ["founded_year.not_after_year: founded_year must not be after the year of its file"],
+    }
+    found = extract.firms[["cvr", "year"]].values.tolist()
+    assert found == [["12345674", 2016], ["12345674", 2017], ["22222228", 2017]]

@@ -31,9 +31,17 @@ class Rule:
 
 @dataclass(frozen=True)
 class RuleInputs:
-    reporting_year: int
+    reporting_year: int | None  # None: the rows' years are in year_column
     reference_data: dict[str, set[str]] = field(default_factory=dict)  # "seed.column" -> values
     foreign_keys: dict[str, set[str]] = field(default_factory=dict)  # "kind.column" -> values
+    # rows of several years validated as one batch (the register's files, one per year): the
+    # column holding each row's year, which the year rules compare with and within which a
+    # unique column must be unique (GX's cost is mostly per batch, not per row)
+    year_column: str | None = None
+
+    def __post_init__(self):
+        if (self.reporting_year is None) == (self.year_column is None):
+            raise ValueError("RuleInputs: give either reporting_year or year_column")
 
 
 def _lookup(table: dict[str, set[str]], key: str, what: str, where: str) -> list[str]:
@@ -98,7 +106,15 @@ def column_rules(column: Column, contract: Contract, inputs: RuleInputs) -> list
             column=CHECK_DIGIT_SHADOW.format(name),
             value_set=[True],
         )
-    if column.unique:
+    if column.unique and inputs.year_column:
+        add(
+            "unique",
+            "ExpectCompoundColumnsToBeUnique",
+            "appears in more than one row of the file (every such row is ambiguous)",
+            column_list=[name, inputs.year_column],
+            ignore_row_if="any_value_is_missing",
+        )
+    elif column.unique:
         add(
             "unique",
             "ExpectColumnValuesToBeUnique",
@@ -114,9 +130,19 @@ def column_rules(column: Column, contract: Contract, inputs: RuleInputs) -> list
             min_value=column.exclusive_minimum,
             strict_min=True,
         )
-    if column.not_after_reporting_year:
-        if column.logical_type != "integer":
-            raise ContractError(f"{where}: notAfterReportingYear on a non-integer column")
+    if column.not_after_reporting_year and column.logical_type != "integer":
+        raise ContractError(f"{where}: notAfterReportingYear on a non-integer column")
+    if column.not_after_reporting_year and inputs.year_column:
+        add(
+            "not_after_year",
+            "ExpectColumnPairValuesAToBeGreaterThanB",
+            "must not be after the year of its file",
+            column_A=inputs.year_column,
+            column_B=NUMBER_SHADOW.format(name),
+            or_equal=True,
+            ignore_row_if="either_value_is_missing",
+        )
+    elif column.not_after_reporting_year and inputs.reporting_year is not None:
         add(
             "not_after_year",
             "ExpectColumnValuesToBeBetween",
@@ -171,9 +197,18 @@ def column_rules(column: Column, contract: Contract, inputs: RuleInputs) -> list
             column=name,
             value_set=keys,
         )
-    if column.equals_reporting_year:
-        if column.logical_type != "integer":
-            raise ContractError(f"{where}: equalsReportingYear on a non-integer column")
+    if column.equals_reporting_year and column.logical_type != "integer":
+        raise ContractError(f"{where}: equalsReportingYear on a non-integer column")
+    if column.equals_reporting_year and inputs.year_column:
+        add(
+            "reporting_year",
+            "ExpectColumnPairValuesToBeEqual",
+            "must equal the year of its file",
+            column_A=NUMBER_SHADOW.format(name),
+            column_B=inputs.year_column,
+            ignore_row_if="either_value_is_missing",
+        )
+    elif column.equals_reporting_year and inputs.reporting_year is not None:
         add(
             "reporting_year",
             "ExpectColumnValuesToBeInSet",

@@ -53,7 +53,8 @@ def validation_frame(cells: pd.DataFrame, contract: Contract) -> pd.DataFrame:
         if column.logical_type == "boolean":
             frame[column.name] = frame[column.name].fillna("false")
         if column.logical_type in ("integer", "number"):
-            frame[NUMBER_SHADOW.format(column.name)] = normalise.parse_number(text)
+            # float64, not a nullable type: GX compares a numpy column in one step, a nullable one row by row
+            frame[NUMBER_SHADOW.format(column.name)] = normalise.parse_number(text).astype("float64")
         if column.logical_type == "date":
             frame[DATE_SHADOW.format(column.name)] = normalise.iso_date_or_text(text, column.date_formats)
         if column.check_digit_required:
@@ -90,8 +91,11 @@ def _foreign_key_context(rule: Rule, cells: pd.DataFrame, positions: list[int]) 
 
 
 def _normalised_column(
-    column: Column, text: pd.Series, canonical: pd.Series, contract: Contract
+    column: Column, text: pd.Series, frame: pd.DataFrame, contract: Contract
 ) -> dict[str, pd.Series]:
+    """The typed column(s) of one contract column, from its text and the validation frame (whose
+    canonical values and parsed numbers are reused, not computed again)."""
+    canonical = frame[column.name]
     if column.check_digit == "cvr_mod11":
         digits = normalise.clean_cvr(text)
         valid = normalise.cvr_is_valid(digits)
@@ -105,9 +109,9 @@ def _normalised_column(
     if column.logical_type == "integer" and column.zero_pad_to:
         return {column.name: normalise.zero_pad(text, column.zero_pad_to)}
     if column.logical_type == "integer":
-        return {column.name: normalise.parse_number(text).round().astype("Int64")}
+        return {column.name: frame[NUMBER_SHADOW.format(column.name)].round().astype("Int64")}
     if column.logical_type == "number":
-        return {column.name: normalise.parse_number(text).astype("float64")}
+        return {column.name: frame[NUMBER_SHADOW.format(column.name)]}
     if column.logical_type == "date":
         return {column.name: normalise.parse_date(text, column.date_formats).dt.date}
     if column.value_aliases or column.valid_values:
@@ -118,7 +122,7 @@ def _normalised_column(
 def normalise_rows(cells: pd.DataFrame, frame: pd.DataFrame, contract: Contract) -> pd.DataFrame:
     out = {}
     for column in contract.columns:
-        out.update(_normalised_column(column, cells[column.name], frame[column.name], contract))
+        out.update(_normalised_column(column, cells[column.name], frame, contract))
         if column.derives:  # a column a later version replaced keeps its meaning (committed_member)
             derived, true_values = column.derives
             out[derived] = out[column.name].isin(true_values)
@@ -136,8 +140,9 @@ def validate_kind(cells: pd.DataFrame, contract: Contract, inputs: RuleInputs) -
     cells = cells.reset_index(drop=True)
     frame = validation_frame(cells, contract)
     rules = [READ_RULE, *compile_contract(contract, inputs)]
-    suite = f"{contract.kind}_v{contract.template_version}_{inputs.reporting_year}"
-    failures = failing_rows(frame, rules, suite_name=suite)
+    suite = f"{contract.kind}_v{contract.template_version}_{inputs.reporting_year or 'years'}"
+    # lineage is read from the cells: GX filters the whole frame for every rule, so it gets only what the rules read
+    failures = failing_rows(frame.drop(columns=["source_file", "source_sheet", "source_row"]), rules, suite_name=suite)
     reasons: dict[int, list[str]] = {}
     unreadable = set(failures[READ_RULE.rule_id])
     for rule in rules:
@@ -171,6 +176,8 @@ def validate_versions(cells: pd.DataFrame, template: Template, kind: str, inputs
     """Each row by the contract version its file follows (its own GX suite per version), the
     accepted rows under the columns of every version, blank where a row's version has none
     (services_used of a version 1 row)."""
+    if inputs.reporting_year is None:
+        raise ValueError("survey files are validated one reporting year at a time")
     versions = {c.template_version: c for c in template.versions(kind)}
     current = template.current(kind, inputs.reporting_year)
     results = [

@@ -80,16 +80,24 @@ class Panel:
     growth_removed: dict[str, int]  # firm-years in reporting years without a growth figure, by reason
 
 
+def firm_year_key(cvr: pd.Series, year: pd.Series) -> pd.Series:
+    """One int64 per firm and year (CVR x 10,000 + year): a join key without a string MultiIndex."""
+    return cvr.astype("int64") * 10_000 + year.astype("int64")
+
+
+def _last_year(values: pd.Series, key: pd.Series) -> np.ndarray:
+    """Each firm-year's value of the firm's previous register year (NaN when it has none)."""
+    previous = pd.Series(values.to_numpy(), index=key.to_numpy() + 1)
+    previous = previous[~previous.index.duplicated()]
+    return previous.reindex(key.to_numpy()).to_numpy()
+
+
 def _growth(firms: pd.DataFrame) -> tuple[pd.Series, pd.Series, pd.Series]:
     """(log productivity, growth from the previous year, why a growth is missing)."""
     has_accounts = firms["value_added"].notna()
     positive = has_accounts & (firms["value_added"] > 0) & (firms["fte"] > 0)
     log_productivity = np.log(firms["value_added"].where(positive) / firms["fte"].where(positive))
-    previous = pd.Series(
-        log_productivity.to_numpy(), index=pd.MultiIndex.from_arrays([firms["cvr"], firms["year"] + 1])
-    )
-    previous = previous[~previous.index.duplicated()]
-    before = previous.reindex(pd.MultiIndex.from_arrays([firms["cvr"], firms["year"]])).to_numpy()
+    before = _last_year(log_productivity, firms["key"])
     growth = pd.Series(log_productivity.to_numpy() - before, index=firms.index)
     jump = growth.abs() > np.log(growth_outlier_factor())
     reason = pd.Series(None, index=firms.index, dtype=object)
@@ -101,27 +109,23 @@ def _growth(firms: pd.DataFrame) -> tuple[pd.Series, pd.Series, pd.Series]:
 
 
 def build_panel(firms: pd.DataFrame, participants: pd.DataFrame, reporting_years: list[int]) -> Panel:
+    """The firm-years with everything the comparisons read. A CVR is an int64 from here on (8
+    digits, validated): grouping, counting and joining on integers, not Python strings."""
     firms = firms.copy()
+    firms["cvr"] = firms["cvr"].astype("int64")
     firms["year"] = firms["year"].astype("int64")
+    firms["key"] = firm_year_key(firms["cvr"], firms["year"])
     for column in ("fte", "value_added", "survey_weight"):
         firms[column] = firms[column].astype("float64")
     log_productivity, growth, reason = _growth(firms)
     firms["log_productivity"] = log_productivity
-    previous = pd.Series(
-        log_productivity.to_numpy(), index=pd.MultiIndex.from_arrays([firms["cvr"], firms["year"] + 1])
-    )
-    previous = previous[~previous.index.duplicated()]
-    firms["log_productivity_pre"] = previous.reindex(
-        pd.MultiIndex.from_arrays([firms["cvr"], firms["year"]])
-    ).to_numpy()
+    firms["log_productivity_pre"] = _last_year(log_productivity, firms["key"])
     firms["growth"] = growth
-    keys = pd.MultiIndex.from_arrays([participants["cvr"], participants["year"].astype("int64")])
-    firm_year = pd.MultiIndex.from_arrays([firms["cvr"], firms["year"]])
-    firms["treated"] = firm_year.isin(keys)
-    taking_part = participants.set_index(keys)
-    firms["services"] = taking_part["services"].astype("float64").reindex(firm_year).to_numpy()
+    taking_part = participants.set_index(firm_year_key(participants["cvr"], participants["year"]).to_numpy())
+    firms["treated"] = firms["key"].isin(taking_part.index)
+    firms["services"] = taking_part["services"].astype("float64").reindex(firms["key"]).to_numpy()
     firms["services_band"] = seeds.band_of_services(firms["services"])
-    firms["member_type"] = taking_part["member_type"].reindex(firm_year).to_numpy()
+    firms["member_type"] = taking_part["member_type"].reindex(firms["key"]).to_numpy()
     firms["reporting_year"] = firms["year"].isin(reporting_years)
     firms["division"] = firms["industry_code"].str.slice(0, 2)
     region_of = seeds.municipalities().set_index("municipality_code")["region_code"]

@@ -1,7 +1,8 @@
 """The firm register extract (../shared/REGISTER_EXTRACT.md): one file per register year,
-read by the survey's own CSV reader and validated by GX against data_contracts/register.yaml.
-Every row is accepted or quarantined with every reason; the contract is confidential, so a
-reason names the rule and the column, never a firm's value."""
+read as machine-written data (Arrow's CSV reader; the survey's forgiving reader for a file that
+is not plainly machine-written) and validated by GX against data_contracts/register.yaml, every
+file of a run in one batch. Every row is accepted or quarantined with every reason; the contract
+is confidential, so a reason names the rule and the column, never a firm's value."""
 
 from __future__ import annotations
 
@@ -22,11 +23,14 @@ from cluster_pipeline.lib.contracts.submissions import reference_data
 from cluster_pipeline.lib.contracts.validation import validate_kind
 from cluster_pipeline.lib.ingest.intake import table_cells
 from cluster_pipeline.lib.ingest.landing import FileRejected, landing_file, read_csv, sha256_of
+from cluster_pipeline.lib.ingest.machine_written import TEXT, read_machine_written
 from cluster_pipeline.lib.project_files import contracts_dir, seeds_dir
 from cluster_pipeline.lib.survey.model import load_contract
 
 REGISTER_FILE = re.compile(r"^firms_(\d{4})\.csv$", re.IGNORECASE)
 FIRM_COLUMNS = [column.name for column in load_contract("register").columns]
+DELIMITER = ";"  # REGISTER_EXTRACT.md: semicolon-separated, decimal comma
+FILE_YEAR = "__file_year__"  # the year in a file's name, as a column: one GX batch holds every year
 
 
 @dataclass
@@ -76,32 +80,80 @@ def _file_quarantine(name: str, year: int | None, reason: str) -> pd.DataFrame:
     )
 
 
-def read_register_file(path: Path, year: int) -> tuple[dict, pd.DataFrame, pd.DataFrame]:
-    """One register year: its manifest row, its quarantine, and its accepted firm-years."""
+@dataclass
+class RegisterFile:
+    """A register year's file as read, before validation: its text cells, or why it was set aside."""
+
+    path: Path
+    year: int
+    sha256: str
+    cells: pd.DataFrame | None = None
+    rejected: str | None = None
+
+
+def _cells(path: Path, raw: bytes) -> pd.DataFrame:
     contract = load_contract("register")
-    file = landing_file(path, path.name)
+    cells = read_machine_written(raw, path.name, contract, DELIMITER)
+    if cells is None:  # not plainly machine-written: the forgiving reader names every odd row exactly
+        cells, _ = table_cells(read_csv(landing_file(path, path.name)), contract)
+        cells = cells.astype({name: TEXT for name in FIRM_COLUMNS})
+    return cells
+
+
+def read_register_file(path: Path, year: int, raw: bytes | None = None) -> RegisterFile:
+    raw = path.read_bytes() if raw is None else raw
+    file = RegisterFile(path, year, hashlib.sha256(raw).hexdigest())
     try:
-        cells, _ = table_cells(read_csv(file), contract)
+        file.cells = _cells(path, raw)
     except FileRejected as rejected:
-        return (
-            _manifest_row(path, file.sha256, year, "quarantined", reason=str(rejected)),
-            _file_quarantine(path.name, year, str(rejected)),
-            pd.DataFrame(columns=FIRM_COLUMNS),
+        file.rejected = str(rejected)
+    return file
+
+
+def _as_before(firms: pd.DataFrame) -> pd.DataFrame:
+    """Text columns as Python strings, as the measurement has always received them (Arrow-backed
+    strings make pandas' map and comparisons return nullable types its regressions refuse)."""
+    return firms.astype({name: object for name, dtype in firms.dtypes.items() if dtype == TEXT})
+
+
+Validation = tuple[dict, pd.DataFrame, pd.DataFrame]  # a file's manifest row, quarantine, accepted firm-years
+
+
+def validate_register(files: list[RegisterFile]) -> dict[str, Validation]:
+    """Every file's validation, by file name: the files read as one GX batch (the year rules
+    compare with each row's file year), then split by file."""
+    results: dict[str, Validation] = {}
+    for file in files:
+        if file.rejected is not None:
+            results[file.path.name] = (
+                _manifest_row(file.path, file.sha256, file.year, "quarantined", reason=file.rejected),
+                _file_quarantine(file.path.name, file.year, file.rejected),
+                pd.DataFrame(columns=FIRM_COLUMNS),
+            )
+    readable = [(f, f.cells) for f in files if f.cells is not None]
+    if not readable:
+        return results
+    cells = pd.concat([c.assign(**{FILE_YEAR: float(f.year)}) for f, c in readable], ignore_index=True)
+    inputs = RuleInputs(None, reference_data(), year_column=FILE_YEAR)
+    validated = validate_kind(cells, load_contract("register"), inputs)
+    broken = dict(tuple(validated.quarantined.groupby("source_file", sort=False)))
+    accepted = dict(tuple(validated.accepted.groupby("source_file", sort=False)))
+    for file, read in readable:
+        name = file.path.name
+        rows = broken.get(name, validated.quarantined.iloc[:0])
+        firms = _as_before(accepted.get(name, validated.accepted.iloc[:0])[FIRM_COLUMNS].reset_index(drop=True))
+        quarantine = pd.DataFrame(
+            {
+                "source_file": rows["source_file"].to_numpy(),
+                "source_row": rows["source_row"].astype("Int64").to_numpy(),
+                "level": "row",
+                "reasons": rows["reasons"].to_numpy(),
+                "register_year": pd.array([file.year] * len(rows), dtype="Int64"),
+            }
         )
-    validated = validate_kind(cells, contract, RuleInputs(year, reference_data()))
-    broken = validated.quarantined
-    quarantine = pd.DataFrame(
-        {
-            "source_file": broken["source_file"].to_numpy(),
-            "source_row": broken["source_row"].astype("Int64").to_numpy(),
-            "level": "row",
-            "reasons": broken["reasons"].to_numpy(),
-            "register_year": pd.array([year] * len(broken), dtype="Int64"),
-        }
-    )
-    firms = validated.accepted[FIRM_COLUMNS]
-    row = _manifest_row(path, file.sha256, year, "ingested", len(cells), len(firms), len(broken))
-    return row, quarantine, firms
+        row = _manifest_row(file.path, file.sha256, file.year, "ingested", len(read), len(firms), len(rows))
+        results[name] = (row, quarantine, firms)
+    return results
 
 
 @cache
@@ -159,35 +211,44 @@ class ValidatedFiles:
                 shutil.rmtree(entry, ignore_errors=True)
 
 
-def _validated_file(path: Path, year: int, validated: ValidatedFiles | None):
-    if validated is None:
-        return read_register_file(path, year)
-    key = validated.key(path, sha256_of(path))
-    if (kept := validated.get(key)) is not None:
-        return kept
-    row, quarantine, firms = read_register_file(path, year)
-    validated.put(key, row, quarantine, firms)
-    return row, quarantine, firms
-
-
 def read_register(folder: Path, validated: ValidatedFiles | None = None) -> RegisterExtract | None:
     """Every register file of the folder; None when there is none to read (the measurement is
-    skipped). validated: what earlier runs' validation gave, reused for unchanged files."""
-    rows, quarantines, firms = [], [], []
+    skipped). validated: what earlier runs' validation gave, reused for unchanged files; the
+    others are validated together."""
+    found: dict[str, Validation | None] = {}  # register files in the folder's order
+    rows: dict[str, dict] = {}  # every file's manifest row, in the folder's order
+    keys: dict[str, str] = {}
+    to_validate = []
     for path in register_files(folder):
         match = REGISTER_FILE.match(path.name)
+        rows[path.name] = {}
         if match is None:
-            rows.append(
-                _manifest_row(path, sha256_of(path), None, "ignored", reason="not a register file (firms_<year>.csv)")
+            rows[path.name] = _manifest_row(
+                path, sha256_of(path), None, "ignored", reason="not a register file (firms_<year>.csv)"
             )
             continue
-        row, quarantine, accepted = _validated_file(path, int(match.group(1)), validated)
-        rows.append(row)
-        quarantines.append(quarantine)
-        firms.append(accepted)
+        raw = path.read_bytes()
+        if validated is not None:
+            keys[path.name] = validated.key(path, hashlib.sha256(raw).hexdigest())
+            if (kept := validated.get(keys[path.name])) is not None:
+                found[path.name] = kept
+                continue
+        found[path.name] = None
+        to_validate.append(read_register_file(path, int(match.group(1)), raw))
+        del raw  # only the cells stay
+    for name, result in (validate_register(to_validate) if to_validate else {}).items():
+        found[name] = result
+        if validated is not None:
+            validated.put(keys[name], *result)
     if validated is not None:
         validated.forget_unused()
-    if not firms:
+    if not found:
         return None
-    manifest = pd.DataFrame(rows).astype({"register_year": "Int64"})  # null for a file that is not a register year
+    quarantines, firms = [], []
+    for name, (row, quarantine, accepted) in found.items():  # type: ignore[misc]  # every one validated by now
+        rows[name] = row
+        quarantines.append(quarantine)
+        firms.append(accepted)
+    # register_year is null for a file that is not a register year
+    manifest = pd.DataFrame(list(rows.values())).astype({"register_year": "Int64"})
     return RegisterExtract(manifest, pd.concat(quarantines, ignore_index=True), pd.concat(firms, ignore_index=True))

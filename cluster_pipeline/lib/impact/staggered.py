@@ -22,7 +22,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from cluster_pipeline.lib.impact.diagnostics import EVENT_WINDOW
 from cluster_pipeline.lib.impact.methods import CALLAWAY_SANTANNA
@@ -93,6 +92,8 @@ def _aggregate(cells: list[Cell], n_units: int) -> tuple[float, np.ndarray]:
 
 
 def _summary(cells: list[Cell], n_units: int) -> dict:
+    from scipy import stats  # a second of import, for the commands that measure
+
     estimate, influence = _aggregate(cells, n_units)
     se = float(np.sqrt(np.sum(influence**2)))
     return {
@@ -111,6 +112,8 @@ def _summary(cells: list[Cell], n_units: int) -> dict:
 def staggered_adoption(panel: Panel) -> tuple[dict | None, pd.DataFrame]:
     """(the overall effect from joining on, as an impact_estimates row, or None without a cohort;
     the effect by years since joining, as impact_event_study rows with their pre-trend test)."""
+    from scipy import stats
+
     cells, n_units = group_time_effects(panel)
     if not any(c.event_time >= 0 for c in cells):
         return None, pd.DataFrame()

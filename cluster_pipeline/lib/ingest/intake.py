@@ -149,24 +149,32 @@ def require_rows(table: Table) -> None:
         raise FileRejected(NO_DATA_ROWS)
 
 
+def header_positions(
+    header: list[str], header_map: dict[str, str], sheet: str | None = None
+) -> tuple[dict[str, int], list[HeaderMapping]]:
+    """(contract column -> its position in the header, how each header cell was mapped). Raises
+    FileRejected when two headers name one column."""
+    positions: dict[str, int] = {}
+    mapping = []
+    for index, name in enumerate(header):
+        column = header_map.get(canonical_token(name))
+        if name:
+            mapping.append(HeaderMapping(sheet, name, column))
+        if column is None:
+            continue
+        if column in positions:
+            raise FileRejected(f"two columns map to {column}: {header[positions[column]]!r} and {name!r}")
+        positions[column] = index
+    return positions, mapping
+
+
 def read_columns(
     table: Table, header_map: dict[str, str], columns: list[str]
 ) -> tuple[pd.DataFrame, list[HeaderMapping], frozenset[str]]:
     """Text cells of the columns (missing ones as blanks), lineage, how each header was mapped
     (unknown columns are dropped) and which columns the header names. Raises FileRejected
     when two headers name one column."""
-    positions: dict[str, int] = {}
-    mapping = []
-    for index, header in enumerate(table.header):
-        column = header_map.get(canonical_token(header))
-        if header:
-            mapping.append(HeaderMapping(table.source_sheet, header, column))
-        if column is None:
-            continue
-        if column in positions:
-            raise FileRejected(f"two columns map to {column}: {table.header[positions[column]]!r} and {header!r}")
-        positions[column] = index
-
+    positions, mapping = header_positions(table.header, header_map, table.source_sheet)
     width = len(table.header)
     # the rows transposed once, short rows padded with blanks (in C: no pass per cell in Python)
     by_position = list(zip_longest(*table.rows, fillvalue=""))

@@ -12,9 +12,7 @@ from dataclasses import dataclass, field, replace
 from functools import cache
 from pathlib import Path
 
-import yaml
-
-from cluster_pipeline.lib.project_files import contracts_dir
+from cluster_pipeline.lib.project_files import contracts_dir, read_yaml
 
 KINDS = ("members", "profile")  # the survey's kinds; the register (register.yaml) is read on its own
 LOGICAL_TYPES = {"string", "integer", "number", "boolean", "date"}
@@ -271,7 +269,7 @@ def resolved_document(path: Path) -> dict:
     """The contract file as a whole contract: one that `extends` another (a later template
     version) starts from that one's columns, drops its `removesColumns`, replaces the columns
     it names again and adds the new ones, so nothing is written twice."""
-    document = yaml.safe_load(path.read_text(encoding="utf-8"))
+    document = read_yaml(path)
     props = _custom_properties(document.get("customProperties"))
     if "extends" not in props:
         return document
