@@ -20,6 +20,7 @@ from cluster_pipeline.defs.partitions import ONE_RUN_FOR_MANY_YEARS, for_each_ye
 from cluster_pipeline.defs.resources import OutputFolder, Warehouse
 from cluster_pipeline.defs.selections import REPUBLISH
 from cluster_pipeline.lib import seeds, tables
+from cluster_pipeline.lib.columns import is_in
 from cluster_pipeline.lib.companies.identities import (
     LINKED_COLUMNS,
     apply_ids,
@@ -148,7 +149,7 @@ def company_identities(context: dg.AssetExecutionContext, output: OutputFolder, 
         passed=not cvrs,
         metadata={"ids_with_two_cvrs": dg.MetadataValue.json(cvrs[:20]), "count": len(cvrs)},
     )
-    dangling = table[~table["current_id"].isin(current["company_id"])]
+    dangling = table[~is_in(table["current_id"], current["company_id"])]
     yield dg.AssetCheckResult(
         check_name=FORMER_IDS,
         passed=dangling.empty,
@@ -214,7 +215,7 @@ def _identify_year(year: int, ids: pd.DataFrame, identities: pd.DataFrame, outpu
         metadata={**table_metadata(published, path, schema), "match_rules": dg.MetadataValue.md(markdown_table(rules))},
     )
 
-    unmatched = memberships["company_id"].isna() | ~memberships["company_id"].isin(companies["company_id"])
+    unmatched = memberships["company_id"].isna() | ~is_in(memberships["company_id"], companies["company_id"])
     yield dg.AssetCheckResult(
         asset_key="memberships",
         check_name=ONE_COMPANY_PER_ROW,

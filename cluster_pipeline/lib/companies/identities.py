@@ -25,6 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from cluster_pipeline.lib.columns import is_in
 from cluster_pipeline.lib.companies.resolution import (
     OrganisationGroups,
     name_edges,
@@ -263,7 +264,7 @@ def identity_table(ids: pd.DataFrame, previous: pd.DataFrame | None) -> pd.DataF
 
     # a year's own id that is no longer the published one: points to its identity (the latest year's)
     own = ids[ids["local_id"] != ids["company_id"]].sort_values("year", kind="stable")
-    own = own[~own["local_id"].isin(current["company_id"])]
+    own = own[~is_in(own["local_id"], current["company_id"])]
     former = (
         own.groupby("local_id")
         .agg(
@@ -280,7 +281,7 @@ def identity_table(ids: pd.DataFrame, previous: pd.DataFrame | None) -> pd.DataF
     table = pd.concat([current, former], ignore_index=True)
 
     if previous is not None and len(previous):
-        kept = previous[~previous["company_id"].isin(table["company_id"])].copy()
+        kept = previous[~is_in(previous["company_id"], table["company_id"])].copy()
         # an id seen before keeps pointing where its identity lives now, if that is still an id
         live = table.set_index("company_id")["current_id"]
         kept["current_id"] = kept["current_id"].map(live).fillna(kept["current_id"])

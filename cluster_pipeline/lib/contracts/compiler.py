@@ -27,6 +27,13 @@ class Rule:
     expectation: str  # Great Expectations class name
     kwargs: dict
     message: str
+    condition_columns: tuple[str, ...] = ()  # read by its row_condition
+
+    @property
+    def reads(self) -> tuple[str, ...]:
+        """Every column of the validation frame the rule reads, in a stable order."""
+        named = [self.kwargs.get("column"), self.kwargs.get("column_A"), self.kwargs.get("column_B")]
+        return tuple(sorted({*filter(None, named), *self.kwargs.get("column_list", ()), *self.condition_columns}))
 
 
 @dataclass(frozen=True)
@@ -54,8 +61,8 @@ def column_rules(column: Column, contract: Contract, inputs: RuleInputs) -> list
     name, where = column.name, f"{contract.kind}.{column.name}"
     rules = []
 
-    def add(rule: str, expectation: str, message: str, **kwargs):
-        rules.append(Rule(f"{name}.{rule}", name, expectation, kwargs, message))
+    def add(rule: str, expectation: str, message: str, condition_columns: tuple[str, ...] = (), **kwargs):
+        rules.append(Rule(f"{name}.{rule}", name, expectation, kwargs, message, condition_columns))
 
     if column.required:
         add("required", "ExpectColumnValuesToNotBeNull", "is required", column=name)
@@ -226,6 +233,7 @@ def column_rules(column: Column, contract: Contract, inputs: RuleInputs) -> list
             f"is required when {other} is {', '.join(when)}",
             column=name,
             row_condition=f"{other} in {sorted(spellings)!r}",
+            condition_columns=(other,),
             condition_parser="pandas",
         )
     return rules
