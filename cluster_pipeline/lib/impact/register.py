@@ -110,12 +110,6 @@ def read_register_file(path: Path, year: int, raw: bytes | None = None) -> Regis
     return file
 
 
-def _as_before(firms: pd.DataFrame) -> pd.DataFrame:
-    """Text columns as Python strings, as the measurement has always received them (Arrow-backed
-    strings make pandas' map and comparisons return nullable types its regressions refuse)."""
-    return firms.astype({name: object for name, dtype in firms.dtypes.items() if dtype == TEXT})
-
-
 Validation = tuple[dict, pd.DataFrame, pd.DataFrame]  # a file's manifest row, quarantine, accepted firm-years
 
 
@@ -141,7 +135,7 @@ def validate_register(files: list[RegisterFile]) -> dict[str, Validation]:
     for file, read in readable:
         name = file.path.name
         rows = broken.get(name, validated.quarantined.iloc[:0])
-        firms = _as_before(accepted.get(name, validated.accepted.iloc[:0])[FIRM_COLUMNS].reset_index(drop=True))
+        firms = accepted.get(name, validated.accepted.iloc[:0])[FIRM_COLUMNS].reset_index(drop=True)
         quarantine = pd.DataFrame(
             {
                 "source_file": rows["source_file"].to_numpy(),
