@@ -7,8 +7,10 @@ Per scale, the five sample years and their register (2010-2018) are generated on
 benchmarks/.data/ and run through `cluster-pipeline run` once (not timed), so the published
 companies exist. Then, each in a fresh process (wall time and peak RSS from wait4):
 - floor: read every register file into pandas (semicolon CSV, every column as text);
+- reading and validating the register alone (Arrow's CSV reader, GX);
 - the impact step as its two assets run it: read and validate the register (GX) and measure
-  (panel, estimates, balance, event study, coverage), without Dagster's fixed cost;
+  (panel, estimates by group, balance, event study, staggered adoption, coverage), without
+  Dagster's fixed cost;
 - the same two assets through `dagster asset materialize` (scale 1).
 Results: benchmarks/results/impact.md.
 """
@@ -41,6 +43,14 @@ for path in sorted(Path(sys.argv[1]).glob("firms_*.csv")):
 print(rows, "rows")
 """
 
+READ = """
+import sys
+from pathlib import Path
+from cluster_pipeline.lib.impact.register import read_register
+extract = read_register(Path(sys.argv[1]))
+print(len(extract.firms), "firm-years")
+"""
+
 STEP = """
 import sys
 from pathlib import Path
@@ -50,7 +60,8 @@ from cluster_pipeline.lib.publish.parquet_store import read_partition
 register, output = Path(sys.argv[1]), Path(sys.argv[2])
 extract = read_register(register)
 companies = {y: read_partition(output, "companies", y) for y in range(2014, 2019)}
-measured = measure_impact(extract.firms, companies)
+memberships = {y: read_partition(output, "memberships", y) for y in range(2014, 2019)}
+measured = measure_impact(extract.firms, companies, memberships)
 print(len(extract.firms), "firm-years")
 """
 
@@ -137,6 +148,7 @@ def main() -> None:
         landing, register, output = prepared(scale)
         floor, floor_rss = measure([sys.executable, "-c", FLOOR, register])
         measured = [("floor: read the register files into pandas", floor, floor_rss)]
+        measured.append(("read and validate the register (GX)", *measure([sys.executable, "-c", READ, register])))
         measured.append(
             ("impact step (read, validate with GX, measure)", *measure([sys.executable, "-c", STEP, register, output]))
         )

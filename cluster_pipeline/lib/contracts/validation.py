@@ -45,7 +45,7 @@ def canonical_values(text: pd.Series) -> pd.Series:
 def validation_frame(cells: pd.DataFrame, contract: Contract) -> pd.DataFrame:
     """The cells as the rules see them: enumerated values in canonical form (the template's
     matching rule), blank booleans as no, and typed shadow columns for ranges and dates."""
-    frame = cells.copy()
+    frame = cells.copy(deep=False)  # copy-on-write: the columns set below are new, the cells stay as read
     for column in contract.columns:
         text = frame[column.name]
         if column.enumerated:

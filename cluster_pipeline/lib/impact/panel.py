@@ -111,7 +111,7 @@ def _growth(firms: pd.DataFrame) -> tuple[pd.Series, pd.Series, pd.Series]:
 def build_panel(firms: pd.DataFrame, participants: pd.DataFrame, reporting_years: list[int]) -> Panel:
     """The firm-years with everything the comparisons read. A CVR is an int64 from here on (8
     digits, validated): grouping, counting and joining on integers, not Python strings."""
-    firms = firms.copy()
+    firms = firms.copy(deep=False)  # copy-on-write: the caller's frame stays as it was
     firms["cvr"] = firms["cvr"].astype("int64")
     firms["year"] = firms["year"].astype("int64")
     firms["key"] = firm_year_key(firms["cvr"], firms["year"])
