@@ -203,3 +203,16 @@ def test_files_validated_together_are_each_held_to_their_own_year(tmp_path):
     }
     found = extract.firms[["cvr", "year"]].values.tolist()
     assert found == [["12345674", 2016], ["12345674", 2017], ["22222228", 2017]]
+
+
+def test_files_validated_in_batches_give_what_one_batch_gives(tmp_path, monkeypatch):
+    register_file(tmp_path, 2016, ROWS_2016)
+    register_file(tmp_path, 2017, [r.replace("2016", "2017") for r in ROWS_2016])
+    together = read_register(tmp_path)
+    batches = []
+    monkeypatch.setattr(register_module, "BATCH_ROWS", 2)
+    monkeypatch.setattr(
+        register_module, "validate_register", lambda files: batches.append(files) or validate_register(files)
+    )
+    extracts_equal(read_register(tmp_path), together)
+    assert len(batches) == 2

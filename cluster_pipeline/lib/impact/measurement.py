@@ -26,10 +26,10 @@ def measure_impact(
     """With the years' memberships, also the groups of participants (services used, member type)."""
     participants = participation(companies, memberships)
     panel = build_panel(firms, participants, sorted(companies))
-    designs = estimates.comparisons(panel)
-    groups = {outcome: estimates.grouped(sample, outcome) for outcome, sample in estimates.samples(panel).items()}
+    samples = estimates.samples(panel)
+    designs = estimates.comparisons(samples)
     removed = ", ".join(f"{n:,} {why}" for why, n in panel.growth_removed.items())
-    table = estimates.impact_estimates(designs, groups)
+    table = estimates.impact_estimates(designs, samples)
     growth = table["outcome"] == "productivity_growth"
     table.loc[growth, "detail"] = table.loc[growth, "detail"] + f"; outlier rule removed {removed}"
     balance = pd.concat(
