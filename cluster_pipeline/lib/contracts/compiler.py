@@ -43,7 +43,7 @@ class RuleInputs:
     foreign_keys: dict[str, set[str]] = field(default_factory=dict)  # "kind.column" -> values
     # rows of several years validated as one batch (the register's files, one per year): the
     # column holding each row's year, which the year rules compare with and within which a
-    # unique column must be unique (GX's cost is mostly per batch, not per row)
+    # unique column must be unique (one suite for every year: GX's fixed cost is paid once)
     year_column: str | None = None
 
     def __post_init__(self):

@@ -1,7 +1,7 @@
 """The firm register extract (../shared/REGISTER_EXTRACT.md): one file per register year,
 read as machine-written data (Arrow's CSV reader; the survey's forgiving reader for a file that
-is not plainly machine-written) and validated by GX against data_contracts/register.yaml, every
-file of a run in one batch. Every row is accepted or quarantined with every reason; the contract
+is not plainly machine-written) and validated by GX against data_contracts/register.yaml, the
+files together in batches of up to BATCH_ROWS rows. Every row is accepted or quarantined with every reason; the contract
 is confidential, so a reason names the rule and the column, never a firm's value."""
 
 from __future__ import annotations
@@ -105,6 +105,7 @@ def _cells(path: Path, raw: bytes) -> pd.DataFrame:
 
 
 def read_register_file(path: Path, year: int, raw: bytes | None = None) -> RegisterFile:
+    """A register year's file read into text cells (raw: its bytes, when already read for its hash)."""
     raw = path.read_bytes() if raw is None else raw
     file = RegisterFile(path, year, hashlib.sha256(raw).hexdigest())
     try:
