@@ -61,6 +61,23 @@ def band_of_services(services: pd.Series) -> pd.Series:
     return found
 
 
+def size_bands() -> pd.DataFrame:
+    """The firm sizes the impact measurement matches within: band, fte_from (its lower end; each
+    band reaches to the next one's), description."""
+    import pandas as pd
+
+    return pd.read_csv(seeds_dir() / "size_bands.csv", dtype={"band": str, "fte_from": "float64"})
+
+
+def size_band_of(fte: pd.Series) -> pd.Series:
+    """Full-time equivalents -> the position of their band in the size_bands seed (0 the smallest)."""
+    import numpy as np
+    import pandas as pd
+
+    edges = [*size_bands()["fte_from"], np.inf]
+    return pd.cut(fte, edges, right=False, labels=False).astype("int64")
+
+
 def service_bands() -> pd.DataFrame:
     """The bands of services used that service_intensity counts companies in: band, low, high (blank: no upper end)."""
     import pandas as pd

@@ -177,3 +177,11 @@ def test_the_staggered_estimate_is_published_by_years_since_joining_with_its_pre
 def test_without_a_planted_effect_the_staggered_estimate_covers_zero(no_effect_run):
     found = estimate(no_effect_run, "productivity_growth", "growth_difference_pp", CALLAWAY_SANTANNA)
     assert found["ci_low"] <= 0 <= found["ci_high"]
+
+
+def test_firms_are_matched_within_the_size_bands_of_the_seed():
+    from cluster_pipeline.lib import seeds
+
+    fte = pd.Series([0.0, 1.9, 2.0, 49.5, 50.0, 999.0, 1000.0, 25000.0])
+    assert seeds.size_band_of(fte).tolist() == [0, 0, 1, 4, 5, 7, 8, 8]
+    assert seeds.size_bands()["band"].iloc[[0, -1]].tolist() == ["0-1", "1000+"]

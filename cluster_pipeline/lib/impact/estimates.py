@@ -2,7 +2,7 @@
 (../shared/REGISTER_EXTRACT.md), beside the naive comparison that selection alone would give.
 
 Design `matched`: coarsened exact matching within cells of year, NACE division, size band
-(fte) and pre-period productivity (quintiles of the year; unknown its own cell), the
+(fte; the size_bands seed) and pre-period productivity (quintiles of the year; unknown its own cell), the
 confounders of the outcomes and the level cluster firms differ in. A participant's firm-year is compared with the
 non-participants' firm-years of its cell, reweighted so that each cell's controls carry the
 cell's treated weight (the effect on the treated); participants in a cell without any

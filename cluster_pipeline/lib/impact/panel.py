@@ -17,10 +17,6 @@ import pandas as pd
 
 from cluster_pipeline.lib import seeds
 
-SIZE_BANDS = [0, 2, 5, 10, 20, 50, 100, 250, 1000, np.inf]  # fte, left-closed
-AGE_BANDS = [0, 5, 10, 20, np.inf]
-AGE_LABELS = ["0-4", "5-9", "10-19", "20+"]
-
 
 def growth_outlier_factor() -> float:
     return seeds.thresholds()["growth_outlier_factor"]
@@ -131,7 +127,7 @@ def build_panel(firms: pd.DataFrame, participants: pd.DataFrame, reporting_years
     region_of = seeds.municipalities().set_index("municipality_code")["region_code"]
     firms["region"] = firms["municipality_code"].map(region_of)
     firms["log_fte"] = np.log1p(firms["fte"])
-    firms["size_band"] = pd.cut(firms["fte"], SIZE_BANDS, right=False, labels=False).astype("int64")
+    firms["size_band"] = seeds.size_band_of(firms["fte"])
     firms["size"] = np.where(firms["fte"] < seeds.sme_employee_limit(), "sme", "large")
     firms["productivity_band"] = (
         firms.groupby("year")["log_productivity_pre"]
@@ -140,6 +136,5 @@ def build_panel(firms: pd.DataFrame, participants: pd.DataFrame, reporting_years
         .astype("int64")
     )
     firms["age"] = firms["year"] - firms["founded_year"].astype("float64")
-    firms["age_band"] = pd.cut(firms["age"], AGE_BANDS, right=False, labels=AGE_LABELS).astype(object).fillna("unknown")
     removed = reason[firms["reporting_year"] & reason.notna()].value_counts()
     return Panel(firms, sorted(reporting_years), {str(k): int(v) for k, v in removed.items()})
