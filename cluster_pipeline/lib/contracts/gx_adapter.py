@@ -117,9 +117,9 @@ def failing_rows(frame: pd.DataFrame, rules: Iterable[Rule], suite_name: str) ->
     with _VALIDATION_LOCK:
         batches = context.data_sources.add_pandas(source_name).add_dataframe_asset(suite_name)
         whole = batches.add_batch_definition_whole_dataframe("whole")
-        try:
+        try:  # a rule naming no column (of the whole table) gets every column
             results = [
-                whole.get_batch(batch_parameters={"dataframe": frame[list(columns)]}).validate(
+                whole.get_batch(batch_parameters={"dataframe": frame[list(columns)] if columns else frame}).validate(
                     _suite(f"{suite_name}_{i}", group), result_format=RESULT_FORMAT
                 )
                 for i, (columns, group) in enumerate(by_columns.items())
