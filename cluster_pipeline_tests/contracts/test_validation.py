@@ -27,10 +27,18 @@ def one_cluster(tmp_path, members, profiles=None, delimiter=";", encoding="cp125
 
 
 @pytest.mark.parametrize(
-    "cvr,valid", [("12345674", True), ("12345675", False), ("02345678", False), ("1234567", False)]
+    "cvr,valid",
+    [
+        ("12345674", True),
+        ("12345675", False),
+        ("02345678", False),
+        ("1234567", False),
+        ("\u0661\u0662\u0663\u0664\u0665\u0666\u0667\u0664", False),  # digits, but not a CVR's
+    ],
 )
-def test_cvr_modulus_11_check(cvr, valid):
-    assert normalise.cvr_is_valid(pd.Series([cvr])).iloc[0] == valid
+@pytest.mark.parametrize("dtype", [object, "str"])
+def test_cvr_modulus_11_check(cvr, valid, dtype):
+    assert normalise.cvr_is_valid(pd.Series([cvr], dtype=dtype)).iloc[0] == valid
 
 
 @pytest.mark.parametrize("written", ["12 34 56 74", "DK12345674", "DK-12345674", "dk 12345674", "12-34-56-74"])

@@ -48,7 +48,7 @@ def in_scientific_notation(text: pd.Series) -> pd.Series:
 
 def cvr_is_valid(digits: pd.Series) -> pd.Series:
     """8 digits, the first not 0, weighted digit sum divisible by 11."""
-    shaped = digits.fillna("").str.fullmatch(r"[1-9]\d{7}").astype(bool)
+    shaped = digits.fillna("").str.fullmatch(r"[1-9][0-9]{7}").astype(bool)  # ASCII digits only
     valid = pd.Series(False, index=digits.index)
     if shaped.any():
         # the 8 digits of every number side by side, from the number itself: no Python loop
