@@ -88,8 +88,8 @@ def _last_year(values: pd.Series, key: pd.Series) -> np.ndarray:
     return previous.reindex(key.to_numpy()).to_numpy()
 
 
-def _growth(firms: pd.DataFrame) -> tuple[pd.Series, pd.Series, pd.Series]:
-    """(log productivity, growth from the previous year, why a growth is missing)."""
+def _growth(firms: pd.DataFrame) -> tuple[pd.Series, np.ndarray, pd.Series, pd.Series]:
+    """(log productivity, the previous register year's, growth from it, why a growth is missing)."""
     has_accounts = firms["value_added"].notna()
     positive = has_accounts & (firms["value_added"] > 0) & (firms["fte"] > 0)
     log_productivity = np.log(firms["value_added"].where(positive) / firms["fte"].where(positive))
@@ -101,7 +101,7 @@ def _growth(firms: pd.DataFrame) -> tuple[pd.Series, pd.Series, pd.Series]:
     reason[~positive] = "no accounts, value added <= 0 or no fte"
     reason[~has_accounts] = "no accounts (value added blank)"
     reason[jump] = f"productivity changed more than {growth_outlier_factor():g}-fold (unit error)"
-    return log_productivity, growth.where(reason.isna()), reason
+    return log_productivity, before, growth.where(reason.isna()), reason
 
 
 def build_panel(firms: pd.DataFrame, participants: pd.DataFrame, reporting_years: list[int]) -> Panel:
@@ -113,9 +113,8 @@ def build_panel(firms: pd.DataFrame, participants: pd.DataFrame, reporting_years
     firms["key"] = firm_year_key(firms["cvr"], firms["year"])
     for column in ("fte", "value_added", "survey_weight"):
         firms[column] = firms[column].astype("float64")
-    log_productivity, growth, reason = _growth(firms)
+    log_productivity, firms["log_productivity_pre"], growth, reason = _growth(firms)
     firms["log_productivity"] = log_productivity
-    firms["log_productivity_pre"] = _last_year(log_productivity, firms["key"])
     firms["growth"] = growth
     taking_part = participants.set_index(firm_year_key(participants["cvr"], participants["year"]).to_numpy())
     firms["treated"] = firms["key"].isin(taking_part.index)

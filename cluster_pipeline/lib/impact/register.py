@@ -104,10 +104,14 @@ def _cells(path: Path, raw: bytes) -> pd.DataFrame:
     return cells
 
 
-def read_register_file(path: Path, year: int, raw: bytes | None = None) -> RegisterFile:
-    """A register year's file read into text cells (raw: its bytes, when already read for its hash)."""
-    raw = path.read_bytes() if raw is None else raw
-    file = RegisterFile(path, year, hashlib.sha256(raw).hexdigest())
+def read_register_file(path: Path, year: int) -> RegisterFile:
+    """A register year's file read into text cells."""
+    raw = path.read_bytes()
+    return _read(path, year, raw, hashlib.sha256(raw).hexdigest())
+
+
+def _read(path: Path, year: int, raw: bytes, sha256: str) -> RegisterFile:
+    file = RegisterFile(path, year, sha256)
     try:
         file.cells = _cells(path, raw)
     except FileRejected as rejected:
@@ -235,13 +239,14 @@ def read_register(folder: Path, validated: ValidatedFiles | None = None) -> Regi
             )
             continue
         raw = path.read_bytes()
+        sha256 = hashlib.sha256(raw).hexdigest()
         if validated is not None:
-            keys[path.name] = validated.key(path, hashlib.sha256(raw).hexdigest())
+            keys[path.name] = validated.key(path, sha256)
             if (kept := validated.get(keys[path.name])) is not None:
                 found[path.name] = kept
                 continue
         found[path.name] = None
-        file = read_register_file(path, int(match.group(1)), raw)
+        file = _read(path, int(match.group(1)), raw, sha256)
         del raw  # only the cells stay
         if batch and sum(len(f.cells) for f in [*batch, file] if f.cells is not None) > BATCH_ROWS:
             validate_batch()
