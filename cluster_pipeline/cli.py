@@ -147,14 +147,35 @@ def run(args) -> int:
     reports = [output / "reports" / f"{y}.html" for y in years if y not in failed]
     for report in (r for r in reports if r.exists()):
         print(f"report for {report.stem}: {report.resolve()}")
+    print(site_summary(outcome, output))
     print(indicator_table(output, [y for y in years if y not in failed]))
-    if failed or outcome.identity_errors or outcome.impact_errors:
+    if failed or outcome.identity_errors or outcome.impact_errors or outcome.site_errors:
         print(
-            f"failed: {', '.join(map(str, failed)) or ('company identities' if outcome.identity_errors else 'impact')}",
+            f"failed: {', '.join(map(str, failed)) or _failed_part(outcome)}",
             file=sys.stderr,
         )
         return 1
     return 0
+
+
+def _failed_part(outcome) -> str:
+    return "company identities" if outcome.identity_errors else "impact" if outcome.impact_errors else "statistics site"
+
+
+def site_summary(outcome, output: Path) -> str:
+    """Where the statistics site is, the release it shows, or why it was not written."""
+    from cluster_pipeline.lib.publish.parquet_store import read_table
+    from cluster_pipeline.lib.publish.statistics_site import release_line
+
+    if outcome.site_errors:
+        return "statistics site: FAILED\n    " + "\n    ".join(outcome.site_errors)
+    index = output / "site" / "index.html"
+    revisions = read_table(output, "revisions")
+    revised = 0 if revisions is None else len(revisions)
+    return (
+        f"statistics site: {index.resolve()} ({release_line(read_table(output, 'releases'))}; "
+        f"{revised:,} revised figure(s) on record; downloads in {index.parent.resolve() / 'data'})"
+    )
 
 
 def impact_summary(outcome, output: Path, register: Path) -> str:

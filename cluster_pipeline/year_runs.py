@@ -9,7 +9,8 @@ assets the UI shows, in steps so that what spans all years is computed once
    memberships and warehouse copy re-published (what the automation condition does in a
    deployment with dagster-daemon);
 4. the impact measurement once, over every published year (skipped without a register);
-5. per year, the report, which shows the impact measurement too.
+5. per year, the report, which shows the impact measurement too;
+6. once, the release (the figures that changed since the last one) and the statistics site.
 
 Consecutive years go through each part in one Dagster run (steps 1-3 in one, as a single-run
 backfill from the UI does), so imports, the contracts' suites and the run overhead are paid
@@ -33,6 +34,7 @@ from cluster_pipeline.defs.selections import (
     IMPACT,
     REPORTS,
     REPUBLISH,
+    SITE,
     SURVEY,
     UP_TO_RESOLUTION,
     run_name,
@@ -74,6 +76,7 @@ class Outcome:
     impact_errors: list[str] = field(default_factory=list)
     impact_checks: list = field(default_factory=list)
     impact_skipped: bool = True  # no register files: nothing measured
+    site_errors: list[str] = field(default_factory=list)
     seconds: float = 0.0
     one_run_per_part: bool = False  # the years went through each part of the graph together
 
@@ -180,6 +183,7 @@ def _together(years: list[int], resources: dict, instance, progress) -> Outcome 
     for year, outcome in outcomes.items():
         outcome.errors += _errors(reports)
         outcome.checks += _year_checks(reports.get_asset_check_evaluations(), year)
+    site = _site(resources, instance, progress)
     return Outcome(
         outcomes,
         republish_errors,
@@ -188,6 +192,7 @@ def _together(years: list[int], resources: dict, instance, progress) -> Outcome 
         _errors(impact),
         impact.get_asset_check_evaluations(),
         _skipped(impact),
+        site_errors=site,
         one_run_per_part=True,
     )
 
@@ -214,6 +219,11 @@ def _impact(resources: dict, instance, progress) -> dg.ExecuteInProcessResult:
     return _materialise(IMPACT, resources, instance)
 
 
+def _site(resources: dict, instance, progress) -> list[str]:
+    progress("release and statistics site ...")
+    return _errors(_materialise(SITE, resources, instance))
+
+
 def _year_by_year(years: list[int], resources: dict, instance, progress) -> Outcome:
     outcomes = {year: YearOutcome(year) for year in years}
     for year, outcome in outcomes.items():
@@ -238,6 +248,7 @@ def _year_by_year(years: list[int], resources: dict, instance, progress) -> Outc
         if outcome.success:
             progress(f"{year}: report ...")
             _year_step(outcome, REPORTS, resources, instance)
+    site = _site(resources, instance, progress) if any(o.success for o in outcomes.values()) else []
     return Outcome(
         outcomes,
         identity_errors + republish_errors,
@@ -246,4 +257,5 @@ def _year_by_year(years: list[int], resources: dict, instance, progress) -> Outc
         _errors(impact),
         impact.get_asset_check_evaluations(),
         _skipped(impact),
+        site_errors=site,
     )

@@ -73,6 +73,7 @@ SQL_TYPES = {
     "double": "DOUBLE_PRECISION",
     "bool": "BOOLEAN",
     "date32[day]": "DATE",
+    "timestamp[us, tz=UTC]": "TIMESTAMP",  # with time zone
 }
 
 

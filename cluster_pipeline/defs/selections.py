@@ -3,6 +3,7 @@ and `cluster-pipeline run` (year_runs.py) all select from here, so a new asset j
 path that runs its part of the graph.
 
     UP_TO_RESOLUTION[Y] -> IDENTITIES (all years) -> AFTER_IDENTITIES[Y] -> IMPACT (all years) -> REPORTS[Y]
+        -> SITE (all years: the release, then the statistics site)
 """
 
 import dagster as dg
@@ -10,9 +11,10 @@ import dagster as dg
 UP_TO_RESOLUTION = dg.AssetSelection.groups("ingest", "contracts") | dg.AssetSelection.assets("resolved_companies")
 IDENTITIES = dg.AssetSelection.assets("company_identities")
 IMPACT = dg.AssetSelection.groups("impact")
-REPORTS = dg.AssetSelection.assets("yearly_report")  # last: it shows the impact measurement of every year
+REPORTS = dg.AssetSelection.assets("yearly_report")  # it shows the impact measurement of every year
+SITE = dg.AssetSelection.assets("releases", "revisions", "statistics_site")  # last: it links every report
 # every other asset is a yearly one after the identities: a new one is run without being named here
-AFTER_IDENTITIES = dg.AssetSelection.all() - UP_TO_RESOLUTION - IDENTITIES - IMPACT - REPORTS
+AFTER_IDENTITIES = dg.AssetSelection.all() - UP_TO_RESOLUTION - IDENTITIES - IMPACT - REPORTS - SITE
 # what other years re-publish after the identities changed (the identity_follow_ups sensor's target)
 REPUBLISH = dg.AssetSelection.assets("companies", "memberships", "sql_warehouse")
 
@@ -26,6 +28,7 @@ RUN_NAMES = [
     (REPUBLISH, "republication_after_identities"),
     (IMPACT, "impact_measurement"),
     (REPORTS, "yearly_reports"),
+    (SITE, "release_and_statistics_site"),
 ]
 
 

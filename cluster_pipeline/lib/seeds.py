@@ -78,6 +78,24 @@ def size_band_of(fte: pd.Series) -> pd.Series:
     return pd.cut(fte, edges, right=False, labels=False).astype("int64")
 
 
+def cluster_size_bands() -> pd.DataFrame:
+    """The sizes of clusters whose figures the statistics site compares a cluster with (its peers):
+    band, companies_from (its lower end; each band reaches to the next one's), description."""
+    import pandas as pd
+
+    return pd.read_csv(seeds_dir() / "cluster_size_bands.csv", dtype={"band": str, "companies_from": "int64"})
+
+
+def cluster_size_band_of(companies: pd.Series) -> pd.Series:
+    """Member companies of a cluster -> the name of its band in the cluster_size_bands seed."""
+    import numpy as np
+    import pandas as pd
+
+    bands = cluster_size_bands()
+    edges = [*bands["companies_from"], np.inf]
+    return pd.cut(companies, edges, right=False, labels=list(bands["band"])).astype("string")
+
+
 def service_bands() -> pd.DataFrame:
     """The bands of services used that service_intensity counts companies in: band, low, high (blank: no upper end)."""
     import pandas as pd

@@ -31,11 +31,13 @@ DATA_TYPES = {
     "boolean": pa.bool_(),
     "float64": pa.float64(),
     "date": pa.date32(),
+    "timestamp": pa.timestamp("us", tz="UTC"),
     "list<string>": pa.list_(pa.string()),
+    "list<int64>": pa.list_(pa.int64()),
 }
 CONTRACT_TYPES = {"string": "string", "integer": "int64", "boolean": "boolean", "number": "float64", "date": "date"}
 SCOPES = ("year", "all_years")
-_COLUMN_KEYS = {"name", "data_type", "unit", "label", "description", "contract", "note"}
+_COLUMN_KEYS = {"name", "data_type", "unit", "label", "description", "contract", "note", "decimals"}
 
 
 @dataclass(frozen=True)
@@ -61,6 +63,7 @@ class Column:
     label_en: str
     label_da: str
     unit: str | None = None
+    decimals: int | None = None  # as published in JSON-stat and PX (else by type: lib/publish/cubes.py)
 
     @property
     def spec(self) -> ColumnSpec:
@@ -83,6 +86,15 @@ class Table:
     columns: tuple[Column, ...]
     checks: dict[str, Check]
     preview: dict  # sort_by / descending / columns: what a person wants to look at first
+    cube: dict  # a statistic's dimensions and title, for JSON-stat and PX (lib/publish/cubes.py)
+
+    @property
+    def label_en(self) -> str:
+        return str(self.cube.get("title", {}).get("en", self.name))
+
+    @property
+    def label_da(self) -> str:
+        return str(self.cube.get("title", {}).get("da", self.name))
 
     def column(self, name: str) -> Column:
         return next(c for c in self.columns if c.name == name)
@@ -153,6 +165,7 @@ def _column(raw: dict, where: str, fill: dict) -> Column:
         label_en=str(label["en"]).format_map(fill),
         label_da=str(label["da"]).format_map(fill),
         unit=raw.get("unit"),
+        decimals=raw.get("decimals"),
     )
 
 
@@ -190,6 +203,7 @@ def load_table(path: Path) -> Table:
         columns=_columns(raw["columns"], where),
         checks={c["name"]: _check(c, where) for c in raw.get("checks") or []},
         preview=meta.get("preview") or {},
+        cube=meta.get("cube") or {},
     )
 
 
@@ -206,6 +220,10 @@ def table(name: str) -> Table:
 def is_published(name: str) -> bool:
     """A table analysts read (the others are intermediate)."""
     return name in published_tables()
+
+
+def cube_meta(name: str) -> dict:
+    return table(name).cube
 
 
 def schema(name: str) -> pa.Schema:

@@ -1,17 +1,23 @@
-"""Publish: the year's published tables copied to the SQL warehouse in one transaction, and
-the yearly statistics report."""
+"""Publish: the year's published tables copied to the SQL warehouse in one transaction, the
+yearly statistics report, and over all years the release (with the figures it revised) and
+the statistics site."""
+
+from datetime import UTC, datetime
 
 import dagster as dg
 import pandas as pd
 
 from cluster_pipeline.defs.conditions import follows
-from cluster_pipeline.defs.metadata import markdown_table
+from cluster_pipeline.defs.metadata import markdown_table, table_metadata
 from cluster_pipeline.defs.partitions import ONE_RUN_FOR_MANY_YEARS, for_each_year, years
 from cluster_pipeline.defs.resources import OutputFolder, Warehouse
 from cluster_pipeline.lib import tables
+from cluster_pipeline.lib.publish import cubes, site
+from cluster_pipeline.lib.publish.releases import causes, new_release
 from cluster_pipeline.lib.publish.report import indicator_differences, indicators_in_report, write_report
 from cluster_pipeline.lib.publish.report_figures import report_figures
-from cluster_pipeline.lib.publish.warehouse import replace_year
+from cluster_pipeline.lib.publish.statistics_site import published_figures, release_inputs, write_site
+from cluster_pipeline.lib.publish.warehouse import replace_tables, replace_year
 
 
 @dg.asset(
@@ -111,4 +117,101 @@ def _report_year(year: int, output: OutputFolder, run_id: str):
         check_name=REPORT_MATCHES,
         passed=not different,
         metadata={"indicators_differing": dg.MetadataValue.json(different)},
+    )
+
+
+RELEASE_FIGURES = "release_figures"  # the figures as the latest release published them (intermediate)
+RELEASE_INPUTS = "release_inputs"  # what they were computed from, for the next release's causes (intermediate)
+RELEASE_TABLES = ["releases", "revisions"]
+
+
+@dg.multi_asset(
+    group_name="publish",
+    specs=[
+        dg.AssetSpec(
+            name,
+            deps=[*cubes.STATISTICS, "ingest_manifest", "memberships", "register_manifest"],
+            kinds={"parquet", "sql"},
+            description=tables.table(name).description,
+        )
+        for name in RELEASE_TABLES
+    ],
+    can_subset=False,
+    description="A release when a published figure changed since the last one, with the figures it revised.",
+)
+def releases(context: dg.AssetExecutionContext, output: OutputFolder, warehouse: Warehouse):
+    root = output.root
+    figures = published_figures(site.site_figures(root))
+    inputs = release_inputs(root)
+    earlier = output.read("releases")
+    made = new_release(
+        output.read(RELEASE_FIGURES),
+        figures,
+        earlier,
+        causes(output.read(RELEASE_INPUTS), inputs),
+        datetime.now(UTC),
+        context.run.run_id,
+    )
+    if made is not None:
+        published = {
+            "releases": pd.concat([earlier, pd.DataFrame([made.release])], ignore_index=True),
+            "revisions": pd.concat([output.read("revisions"), made.revisions], ignore_index=True),
+        }
+        # the figures compared next time move into place with the release, never one without the other
+        together = {**published, RELEASE_FIGURES: figures, RELEASE_INPUTS: inputs}
+        with output.writing_together(together), warehouse.connect(output) as engine:
+            replace_tables(engine, {name: (frame, tables.schema(name)) for name, frame in published.items()})
+    shown = output.read("releases")
+    revisions = output.read("revisions")
+    summary = (
+        "no published figure changed: no new release"
+        if made is None
+        else (
+            f"release {made.release_id}: {made.release['figures_changed']:,} figures added or changed, "
+            f"{len(made.revisions):,} of them revised"
+        )
+    )
+    context.log.info(summary)
+    yield dg.MaterializeResult(
+        asset_key="releases",
+        metadata={
+            **table_metadata(shown, output.file("releases"), tables.schema("releases")),
+            "new_release": dg.MetadataValue.text(summary),
+        },
+    )
+    yield dg.MaterializeResult(
+        asset_key="revisions",
+        metadata=table_metadata(
+            revisions if revisions is not None else tables.schema("revisions").empty_table().to_pandas(),
+            output.file("revisions"),
+            tables.schema("revisions"),
+            preview=None if revisions is None else tables.table("revisions").preview_of(revisions),
+        ),
+    )
+
+
+@dg.asset(
+    group_name="publish",
+    kinds={"html"},
+    deps=["yearly_report", *tables.TABLES, *tables.ALL_YEARS_TABLES],  # releases and revisions among them
+    description="The statistics site: <output>/site/, one folder that works from disk and any static web server. A "
+    "front page, a national page, regions and the cluster catalogue per year, a page per cluster against all "
+    "clusters and its peers, and downloads: every table per year as CSV and Parquet, every statistic as JSON-stat "
+    "(English and Danish) and PX, releases and revisions.",
+)
+def statistics_site(context: dg.AssetExecutionContext, output: OutputFolder):
+    written = write_site(output.root, datetime.now(UTC))
+    index = written["path"] / "index.html"
+    return dg.MaterializeResult(
+        metadata={
+            "path": dg.MetadataValue.path(str(index.resolve())),
+            "url": dg.MetadataValue.url(index.resolve().as_uri()),
+            "pages": written["pages"],
+            "cluster_pages": len(written["profiles"]),
+            "summary": dg.MetadataValue.md(
+                f"{written['pages']} pages for {', '.join(map(str, written['years']))}: "
+                f"{len(written['profiles'])} cluster pages, downloads in `site/data/`. Open `{index.resolve()}`."
+            ),
+            "cluster_profiles": dg.MetadataValue.md(markdown_table(written["profiles"], max_rows=60)),
+        }
     )

@@ -22,6 +22,8 @@ def sql_type(arrow_type: pa.DataType) -> sa.types.TypeEngine:
         return sa.Float()
     if pa.types.is_date(arrow_type):
         return sa.Date()
+    if pa.types.is_timestamp(arrow_type):
+        return sa.DateTime(timezone=True)
     return sa.Text()  # text, and lists as JSON text
 
 
