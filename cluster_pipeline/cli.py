@@ -366,6 +366,7 @@ def what_next(output: Path, landing: Path, years: list[int]) -> str:
         "  the Dagster UI:    .venv/bin/cluster-pipeline ui   (then open http://127.0.0.1:3000/; the demo's runs,",
         f"                     checks and metadata are in the instance {dagster_home()})",
         f"  the report:        {(output / 'reports' / f'{last}.html').resolve()}",
+        f"  the site:          {(output / 'site' / 'index.html').resolve()}  (a page per cluster; JSON-stat, PX)",
         f"  explain a figure:  .venv/bin/cluster-pipeline explain --year {last} --indicator innovation",
     ]
     if identities is not None:

@@ -116,7 +116,9 @@ def test_a_cluster_page_compares_its_shares_with_the_median_of_all_clusters_and_
     row = shown["New products"]
     assert row[1] == f"{shares[cluster_id]:.1%}"
     assert row[3] == f"{shares.median():.1%}"
-    assert row[6] == f"{national['new_products'] / national['companies']:.1%}"
+    region = catalogue.at[cluster_id, "region_code"]
+    assert row[6] == f"{shares[catalogue['region_code'] == region].median():.1%}"
+    assert row[7] == f"{national['new_products'] / national['companies']:.1%}"
     band = seeds.cluster_size_band_of(catalogue["companies"])
     assert f"{band[cluster_id]} cluster" in text
 

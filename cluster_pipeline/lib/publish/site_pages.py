@@ -185,6 +185,7 @@ def cluster_page(figures: SiteFigures, cluster_id: str, revised: Revised) -> dic
     for o in outcomes():
         shares = latest[f"{o.flag}_share"].dropna()
         peers = latest.loc[latest["size_band"] == band, f"{o.flag}_share"].dropna()
+        neighbours = latest.loc[latest["region_code"] == own_row["region_code"], f"{o.flag}_share"].dropna()
         comparison.append(
             {
                 "label": o.en,
@@ -194,6 +195,7 @@ def cluster_page(figures: SiteFigures, cluster_id: str, revised: Revised) -> dic
                 "q1": shares.quantile(0.25),
                 "q3": shares.quantile(0.75),
                 "peer_median": peers.median(),
+                "region_median": neighbours.median(),
                 "rank": _rank(shares, own_row[f"{o.flag}_share"]),
                 "of": len(shares),
                 "values": shares.tolist(),
@@ -208,6 +210,7 @@ def cluster_page(figures: SiteFigures, cluster_id: str, revised: Revised) -> dic
         "size_band": band,
         "size_band_text": seeds.cluster_size_bands().set_index("band").loc[band, "description"],
         "peers": sorted(latest.loc[(latest["size_band"] == band) & (latest["cluster_id"] != cluster_id), "cluster_id"]),
+        "in_region": int((latest["region_code"] == own_row["region_code"]).sum()),
         "history": history,
         "comparison": comparison,
         "services": _services(figures, cluster_id),

@@ -75,10 +75,13 @@ def _releases_shown(figures: site.SiteFigures) -> list[dict]:
     ]
 
 
-def write_site(root: Path, updated: datetime) -> dict:
-    """<root>/site/ written anew in a staging folder and swapped into place; returns what it holds."""
+def write_site(root: Path, now: datetime) -> dict:
+    """<root>/site/ written anew in a staging folder and swapped into place; returns what it holds.
+    Its files say they were updated when the latest release was made (now, before any release)."""
     root = Path(root)
     figures = site.site_figures(root)
+    made = figures.releases
+    updated = now if made is None or made.empty else pd.Timestamp(made["released_at"].iloc[-1]).to_pydatetime()
     revised = site.Revised(figures.revisions)
     staging = root / "_staging" / "site"
     shutil.rmtree(staging, ignore_errors=True)
