@@ -12,6 +12,14 @@ assets the UI shows, in steps so that what spans all years is computed once
 5. per year, the report, which shows the impact measurement too;
 6. once, the release (the figures that changed since the last one) and the statistics site.
 
+Why the CLI sequences runs itself, where Dagster cannot: re-publishing the years outside the run
+(step 3) is declarative automation, which dagster-daemon's sensor ticks evaluate, and `run` is one
+process without a daemon that must end with everything published; and when a run over many years
+fails, Dagster fails every year downstream of the failed step, while `run` goes again year by year
+to name the failing year and publish the others. In a deployment the same parts follow each other
+by the assets' automation conditions and the identity_follow_ups sensor (defs/selections.py names
+the parts for both).
+
 Consecutive years go through each part in one Dagster run (steps 1-3 in one, as a single-run
 backfill from the UI does), so imports, the contracts' suites and the run overhead are paid
 once. When that run fails, the years go again one by one, so that a failing year is named and

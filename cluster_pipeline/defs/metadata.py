@@ -79,3 +79,25 @@ def declared_check(table: str, name: str) -> dg.AssetCheckSpec:
         raise KeyError(f"{tables.table(table).path.name} declares no check {name!r}")
     check = declared[name]
     return dg.AssetCheckSpec(name, asset=table, blocking=check.blocking, description=check.description)
+
+
+INTERMEDIATE_TAG = "cluster_pipeline/intermediate"
+
+
+def intermediate(name: str, description: str, deps=(), skippable: bool = False) -> dg.AssetSpec:
+    """A table the pipeline writes for its own next steps (under <output>/_work/, never published):
+    an asset of its own, so the UI's lineage shows every table and which step reads it."""
+    return dg.AssetSpec(
+        name,
+        deps=list(deps),
+        kinds={"parquet"},
+        tags={INTERMEDIATE_TAG: "true"},
+        skippable=skippable,
+        description=f"Intermediate (under <output>/_work/, not published): {description}",
+    )
+
+
+def every_year(*names: str) -> list[dg.AssetDep]:
+    """Dependencies of an asset over all years on yearly assets: every year's partition (Dagster's
+    AllPartitionMapping, said here rather than left to the default)."""
+    return [dg.AssetDep(name, partition_mapping=dg.AllPartitionMapping()) for name in names]

@@ -8,11 +8,14 @@ path that runs its part of the graph.
 
 import dagster as dg
 
-UP_TO_RESOLUTION = dg.AssetSelection.groups("ingest", "contracts") | dg.AssetSelection.assets("resolved_companies")
-IDENTITIES = dg.AssetSelection.assets("company_identities")
+UP_TO_RESOLUTION = dg.AssetSelection.groups("ingest", "contracts") | dg.AssetSelection.assets(
+    "resolved_companies", "resolved_memberships"
+)
+IDENTITIES = dg.AssetSelection.assets("company_identities", "company_ids")
 IMPACT = dg.AssetSelection.groups("impact")
 REPORTS = dg.AssetSelection.assets("yearly_report")  # it shows the impact measurement of every year
-SITE = dg.AssetSelection.assets("releases", "revisions", "statistics_site")  # last: it links every report
+# last: it links every report
+SITE = dg.AssetSelection.assets("releases", "revisions", "release_figures", "release_inputs", "statistics_site")
 # every other asset is a yearly one after the identities: a new one is run without being named here
 AFTER_IDENTITIES = dg.AssetSelection.all() - UP_TO_RESOLUTION - IDENTITIES - IMPACT - REPORTS - SITE
 # what other years re-publish after the identities changed (the identity_follow_ups sensor's target)

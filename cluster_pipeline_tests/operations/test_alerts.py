@@ -60,7 +60,7 @@ def failed_run_context(instance: dg.DagsterInstance, tmp_path: Path) -> dg.RunFa
     add_partitions(instance, [2016])
     result = dg.materialize(
         ASSETS,
-        selection=["landed_files"],
+        selection=dg.AssetSelection.assets("landed_files").required_multi_asset_neighbors(),
         partition_key="2016",
         instance=instance,
         resources=resources_from_env(
@@ -148,8 +148,8 @@ def test_the_daemon_emails_a_failed_run_on_a_real_instance(tmp_path, inbox):
                 "materialize",
                 "-m",
                 "cluster_pipeline.definitions",
-                "--select",
-                "landed_files",
+                "--select",  # the step that lands the files writes its cells too: one selection
+                "landed_files,landed_members_cells,landed_profile_cells",
                 "--partition",
                 "2016",
             ],

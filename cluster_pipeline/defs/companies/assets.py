@@ -15,7 +15,7 @@ import dagster as dg
 import pandas as pd
 
 from cluster_pipeline.defs.conditions import follows
-from cluster_pipeline.defs.metadata import declared_check, markdown_table, table_metadata
+from cluster_pipeline.defs.metadata import declared_check, every_year, intermediate, markdown_table, table_metadata
 from cluster_pipeline.defs.partitions import ONE_RUN_FOR_MANY_YEARS, for_each_year, year_range, years
 from cluster_pipeline.defs.resources import OutputFolder, Warehouse
 from cluster_pipeline.defs.selections import REPUBLISH
@@ -52,14 +52,28 @@ IDENTITIES_UPDATED = follows(
 )
 
 
-@dg.asset(
+RESOLVED = "resolved_memberships"  # each members row with the year's own id of its organisation, intermediate
+
+
+@dg.multi_asset(
     partitions_def=years,
     backfill_policy=ONE_RUN_FOR_MANY_YEARS,
     group_name="companies",
-    deps=["accepted_members"],
-    kinds={"python", "parquet"},
-    description="The year's members rows resolved to distinct organisations, from that year's evidence alone, "
-    "with the year's own ids (intermediate: company_identities names them across years).",
+    specs=[
+        intermediate(
+            "resolved_companies",
+            "the year's members rows resolved to distinct organisations, from that year's evidence alone, with "
+            "the year's own ids (company_identities names them across years).",
+            deps=["accepted_members"],
+        ),
+        intermediate(
+            RESOLVED,
+            "each accepted members row with the year's own id of its organisation and the rule that matched it.",
+            deps=["accepted_members"],
+        ),
+    ],
+    can_subset=False,
+    description="The year's members rows resolved to distinct organisations, from that year's evidence alone.",
 )
 def resolved_companies(context: dg.AssetExecutionContext, output: OutputFolder):
     yield from for_each_year(context, lambda year: _resolve_year(year, output))
@@ -69,14 +83,18 @@ def _resolve_year(year: int, output: OutputFolder):
     members = output.read("accepted_members", year)
     resolution = resolve(members, seeds.municipalities(), seeds.sme_employee_limit())
     path = output.write("resolved_companies", resolution.companies, year)
-    output.write("resolved_memberships", resolution.memberships, year)
+    written = output.write(RESOLVED, resolution.memberships, year)
     rules = resolution.memberships["match_rule"].value_counts().rename_axis("match_rule").reset_index(name="rows")
     yield dg.MaterializeResult(
+        asset_key=RESOLVED, metadata=table_metadata(resolution.memberships, written, preview=rules)
+    )
+    yield dg.MaterializeResult(
+        asset_key="resolved_companies",
         metadata={
             **table_metadata(resolution.companies, path),
             "memberships": len(resolution.memberships),
             "match_rules": dg.MetadataValue.md(markdown_table(rules)),
-        }
+        },
     )
 
 
@@ -90,28 +108,38 @@ def out_of_date_years(output: OutputFolder, ids: pd.DataFrame) -> list[int]:
     return stale
 
 
-@dg.asset(
+@dg.multi_asset(
     group_name="companies",
-    deps=["resolved_companies"],
-    kinds={"python", "parquet", "sql"},
+    specs=[
+        dg.AssetSpec(
+            "company_identities",
+            deps=every_year(RESOLVED),
+            kinds={"parquet", "sql"},
+            description=tables.table("company_identities").description,
+        ),
+        intermediate(
+            IDS,
+            "(year, the year's own id) -> company_id: how each year's organisations are named across years.",
+            deps=every_year(RESOLVED),
+        ),
+    ],
     pool="company_identities",  # one writer of the identities at a time
     backfill_policy=ONE_RUN_FOR_MANY_YEARS,  # once in a backfill's run, after every year's resolution
+    can_subset=False,
     check_specs=[
         declared_check("company_identities", STABLE_IDS),
         declared_check("company_identities", ONE_CVR_PER_IDENTITY),
         declared_check("company_identities", FORMER_IDS),
     ],
-    description=tables.table("company_identities").description,
+    description="One id per organisation across every resolved year.",
 )
 def company_identities(context: dg.AssetExecutionContext, output: OutputFolder, warehouse: Warehouse):
     # every year resolved in the output folder (not the instance's partitions: the same folder gives
     # the same identities whichever instance runs it)
     first, last = year_range()
-    resolved_years = [y for y in output.years_with("resolved_memberships") if first <= y <= last]
+    resolved_years = [y for y in output.years_with(RESOLVED) if first <= y <= last]
     # of each year only what linking looks at: its distinct spellings, not its rows
-    evidence = {
-        y: year_evidence(output.read("resolved_memberships", y, columns=LINKED_COLUMNS)) for y in resolved_years
-    }
+    evidence = {y: year_evidence(output.read(RESOLVED, y, columns=LINKED_COLUMNS)) for y in resolved_years}
     identities = link_years(evidence, output.read("company_identities"))
     table, ids = identities.table, identities.ids
     schema = tables.schema("company_identities")
@@ -119,22 +147,25 @@ def company_identities(context: dg.AssetExecutionContext, output: OutputFolder, 
     with output.writing_together({IDS: ids, "company_identities": table}) as paths, warehouse.connect(output) as engine:
         replace_table(engine, "company_identities", table, schema)
     path = paths["company_identities"]
+    yield dg.MaterializeResult(asset_key=IDS, metadata=table_metadata(ids, paths[IDS]))
 
     stale = out_of_date_years(output, ids)
     current = table[table["company_id"] == table["current_id"]]
     former = table[table["company_id"] != table["current_id"]]
     yield dg.MaterializeResult(
+        asset_key="company_identities",
         metadata={
             **table_metadata(table, path, schema, preview=former.head(10) if len(former) else current.head(10)),
             "years": dg.MetadataValue.json(resolved_years),
             "current_ids": len(current),
             "former_ids": len(former),
             "years_to_republish": dg.MetadataValue.json(stale),
-        }
+        },
     )
 
     stability = identities.stability
     yield dg.AssetCheckResult(
+        asset_key="company_identities",
         check_name=STABLE_IDS,
         passed=all(v >= MIN_STABILITY for v in stability.values()),
         severity=dg.AssetCheckSeverity.WARN,
@@ -145,12 +176,14 @@ def company_identities(context: dg.AssetExecutionContext, output: OutputFolder, 
     )
     cvrs = ids_with_two_cvrs(ids, evidence)
     yield dg.AssetCheckResult(
+        asset_key="company_identities",
         check_name=ONE_CVR_PER_IDENTITY,
         passed=not cvrs,
         metadata={"ids_with_two_cvrs": dg.MetadataValue.json(cvrs[:20]), "count": len(cvrs)},
     )
     dangling = table[~is_in(table["current_id"], current["company_id"])]
     yield dg.AssetCheckResult(
+        asset_key="company_identities",
         check_name=FORMER_IDS,
         passed=dangling.empty,
         metadata={"dangling": dg.MetadataValue.json(dangling["company_id"].head(20).tolist())},
@@ -164,14 +197,14 @@ def company_identities(context: dg.AssetExecutionContext, output: OutputFolder, 
     specs=[
         dg.AssetSpec(
             "companies",
-            deps=["resolved_companies", "company_identities"],
+            deps=["resolved_companies", RESOLVED, "company_identities", IDS],
             kinds={"parquet"},
             automation_condition=IDENTITIES_UPDATED,
             description=tables.table("companies").description,
         ),
         dg.AssetSpec(
             "memberships",
-            deps=["resolved_companies", "company_identities"],
+            deps=["resolved_companies", RESOLVED, "company_identities", IDS],
             kinds={"parquet"},
             automation_condition=IDENTITIES_UPDATED,
             description=tables.table("memberships").description,
@@ -194,7 +227,7 @@ def identified_companies(context: dg.AssetExecutionContext, output: OutputFolder
 def _identify_year(year: int, ids: pd.DataFrame, identities: pd.DataFrame, output: OutputFolder):
     members = output.read("accepted_members", year)
     companies = apply_ids(output.read("resolved_companies", year), ids, year)
-    memberships = apply_ids(output.read("resolved_memberships", year), ids, year)
+    memberships = apply_ids(output.read(RESOLVED, year), ids, year)
 
     schema = tables.schema("companies")
     path = output.write("companies", companies, year)

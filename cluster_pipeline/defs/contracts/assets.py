@@ -4,6 +4,7 @@ quarantine broken rows and files with every reason, normalise what passes."""
 import dagster as dg
 import pandas as pd
 
+from cluster_pipeline.defs.ingest.assets import KINDS, cells_of
 from cluster_pipeline.defs.metadata import declared_check, markdown_table, table_metadata, warn_when_any
 from cluster_pipeline.defs.partitions import ONE_RUN_FOR_MANY_YEARS, for_each_year, years
 from cluster_pipeline.defs.resources import OutputFolder
@@ -28,6 +29,7 @@ MAX_CHANGE = seeds.thresholds()["max_member_count_change"]
 ONE_PROFILE = "one_profile_per_cluster"
 FIRST_YEAR_SIZES = "first_year_cluster_sizes_plausible"
 EVERY_CLUSTER_REPORTED = "every_cluster_of_last_year_reported"
+LANDED = ["landed_files", *map(cells_of, KINDS)]  # what validation reads
 
 
 @dg.multi_asset(
@@ -37,20 +39,20 @@ EVERY_CLUSTER_REPORTED = "every_cluster_of_last_year_reported"
     specs=[
         dg.AssetSpec(
             "accepted_profiles",
-            deps=["landed_files"],
+            deps=LANDED,
             kinds={"parquet"},
             description="Profile rows that passed the contract, normalised (region codes, English labels, dates).",
         ),
         dg.AssetSpec(
             "accepted_members",
-            deps=["landed_files"],
+            deps=LANDED,
             kinds={"parquet"},
             description="Members rows that passed the contract, normalised (CVR digits with check status, "
             "booleans, 4-digit postal codes, English actor types).",
         ),
         dg.AssetSpec(
             "quarantine",
-            deps=["landed_files"],
+            deps=LANDED,
             kinds={"parquet"},
             description=tables.table("quarantine").description,
         ),
@@ -97,7 +99,7 @@ def validate_submissions(context: dg.AssetExecutionContext, output: OutputFolder
 
 
 def _validate_year(year: int, template, output: OutputFolder):
-    cells = {kind: output.read(f"landed_{kind}_cells", year) for kind in template.kinds}
+    cells = {kind: output.read(cells_of(kind), year) for kind in template.kinds}
     validated = validate_year(cells, template, year)
     files = output.read("landed_files", year)
 

@@ -16,7 +16,7 @@ import math
 import dagster as dg
 import pandas as pd
 
-from cluster_pipeline.defs.metadata import declared_check, markdown_table, table_metadata
+from cluster_pipeline.defs.metadata import declared_check, every_year, intermediate, markdown_table, table_metadata
 from cluster_pipeline.defs.partitions import ONE_RUN_FOR_MANY_YEARS, year_range
 from cluster_pipeline.defs.resources import WORK, OutputFolder, RegisterFolder, Warehouse
 from cluster_pipeline.lib import seeds, tables
@@ -70,6 +70,11 @@ def _publish(output: OutputFolder, warehouse: Warehouse, frames: dict[str, pd.Da
             skippable=True,
             description=tables.table("register_quarantine").description,
         ),
+        intermediate(
+            FIRMS,
+            "the register's accepted firm-years (confidential: read by the impact measurement only).",
+            skippable=True,
+        ),
     ],
     check_specs=[
         declared_check("register_manifest", ROWS_ACCOUNTED),
@@ -86,7 +91,8 @@ def register_extract(
     if extract is None:
         yield from _skipped(context, register)
         return
-    output.write(FIRMS, extract.firms)
+    firms = output.write(FIRMS, extract.firms)
+    yield dg.MaterializeResult(asset_key=FIRMS, metadata={"dagster/row_count": len(extract.firms), "path": str(firms)})
     paths = _publish(
         output, warehouse, {"register_manifest": extract.manifest, "register_quarantine": extract.quarantine}
     )
@@ -140,7 +146,7 @@ def _headline_text(estimates: pd.DataFrame) -> str:
     specs=[
         dg.AssetSpec(
             name,
-            deps=["register_manifest", "companies", "memberships"],
+            deps=["register_manifest", FIRMS, *every_year("companies", "memberships")],
             kinds={"parquet", "sql"},
             skippable=True,
             description=tables.table(name).description,

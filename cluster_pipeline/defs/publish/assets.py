@@ -8,7 +8,7 @@ import dagster as dg
 import pandas as pd
 
 from cluster_pipeline.defs.conditions import follows
-from cluster_pipeline.defs.metadata import markdown_table, table_metadata
+from cluster_pipeline.defs.metadata import every_year, intermediate, markdown_table, table_metadata
 from cluster_pipeline.defs.partitions import ONE_RUN_FOR_MANY_YEARS, for_each_year, years
 from cluster_pipeline.defs.resources import OutputFolder, Warehouse
 from cluster_pipeline.lib import tables
@@ -123,18 +123,38 @@ def _report_year(year: int, output: OutputFolder, run_id: str):
 RELEASE_FIGURES = "release_figures"  # the figures as the latest release published them (intermediate)
 RELEASE_INPUTS = "release_inputs"  # what they were computed from, for the next release's causes (intermediate)
 RELEASE_TABLES = ["releases", "revisions"]
+# the yearly statistics and what their causes are read from (every year of each)
+RELEASED_FROM = every_year(
+    *[n for n in cubes.STATISTICS if tables.table(n).scope == "year"], "ingest_manifest", "memberships"
+)
 
 
 @dg.multi_asset(
     group_name="publish",
+    backfill_policy=ONE_RUN_FOR_MANY_YEARS,  # once in a backfill's run, over every published year
     specs=[
-        dg.AssetSpec(
-            name,
-            deps=[*cubes.STATISTICS, "ingest_manifest", "memberships", "register_manifest"],
-            kinds={"parquet", "sql"},
-            description=tables.table(name).description,
-        )
-        for name in RELEASE_TABLES
+        *[
+            dg.AssetSpec(
+                name,
+                deps=[*RELEASED_FROM, "register_manifest", "impact_estimates"],
+                kinds={"parquet", "sql"},
+                description=tables.table(name).description,
+            )
+            for name in RELEASE_TABLES
+        ],
+        # what the next release compares with, written only with a release
+        intermediate(
+            RELEASE_FIGURES,
+            "every figure of the statistics as the latest release published it.",
+            deps=[*RELEASED_FROM, "impact_estimates"],
+            skippable=True,
+        ),
+        intermediate(
+            RELEASE_INPUTS,
+            "the files, rows and company ids the latest release was computed from (for the next one's causes).",
+            deps=[*RELEASED_FROM, "register_manifest"],
+            skippable=True,
+        ),
     ],
     can_subset=False,
     description="A release when a published figure changed since the last one, with the figures it revised.",
@@ -159,8 +179,10 @@ def releases(context: dg.AssetExecutionContext, output: OutputFolder, warehouse:
         }
         # the figures compared next time move into place with the release, never one without the other
         together = {**published, RELEASE_FIGURES: figures, RELEASE_INPUTS: inputs}
-        with output.writing_together(together), warehouse.connect(output) as engine:
+        with output.writing_together(together) as paths, warehouse.connect(output) as engine:
             replace_tables(engine, {name: (frame, tables.schema(name)) for name, frame in published.items()})
+        yield dg.MaterializeResult(asset_key=RELEASE_FIGURES, metadata=table_metadata(figures, paths[RELEASE_FIGURES]))
+        yield dg.MaterializeResult(asset_key=RELEASE_INPUTS, metadata=table_metadata(inputs, paths[RELEASE_INPUTS]))
     shown = output.read("releases")
     revisions = output.read("revisions")
     summary = (
@@ -192,8 +214,10 @@ def releases(context: dg.AssetExecutionContext, output: OutputFolder, warehouse:
 
 @dg.asset(
     group_name="publish",
+    backfill_policy=ONE_RUN_FOR_MANY_YEARS,  # once in a backfill's run, after every year's report
     kinds={"html"},
-    deps=["yearly_report", *tables.TABLES, *tables.ALL_YEARS_TABLES],  # releases and revisions among them
+    # every table the site offers (releases and revisions among them), of every year
+    deps=[*every_year("yearly_report", *tables.TABLES), *tables.ALL_YEARS_TABLES],
     description="The statistics site: <output>/site/, one folder that works from disk and any static web server. A "
     "front page, a national page, regions and the cluster catalogue per year, a page per cluster against all "
     "clusters and its peers, and downloads: every table per year as CSV and Parquet, every statistic as JSON-stat "
