@@ -162,3 +162,14 @@ def test_px_read_back_with_pyaxis_equals_the_parquet_figures(sample_run, name, l
     assert sorted(np.round(numbers.to_numpy(dtype=float), 6)) == sorted(
         np.round(published["value"].to_numpy(dtype=float), 6)
     )
+
+
+def test_a_statistic_is_titled_by_its_dimensions_with_the_year_last_in_both_languages():
+    frame = pd.DataFrame({"year": [2016], "region_code": ["1081"], "region_name": ["Nordjylland"]})
+    measures = [m.column for m in cubes.cube_spec("regional_outcomes").measures]
+    cube = cubes.build_cube("regional_outcomes", frame.assign(**dict.fromkeys(measures, 1)))
+    assert cube.title("en") == "Cluster companies and their outcomes by region and year"
+    assert cube.title("da") == "Klyngevirksomheder og deres resultater efter region og år"
+    text = px.px_file(cube, UPDATED, SOURCE)
+    assert 'TITLE="Klyngevirksomheder og deres resultater efter region og år";' in text
+    assert jsonstat.dataset(cube, "en", "2026-12-06T10:30:00Z", "test")["label"] == cube.title("en")

@@ -72,6 +72,15 @@ class Cube:
     values: np.ndarray  # float, NaN where there is no figure; shape = sizes, row-major
     status: dict[int, str] = field(default_factory=dict)  # flat index -> MISSING / SUPPRESSED / REVISED
 
+    def title(self, language: str) -> str:
+        """The subject by its dimensions, the time last, as StatBank titles a table ("... by region and year")."""
+        subject = self.title_en if language == "en" else self.title_da
+        names = [d.label(language).lower() for d in self.dimensions if d.role != "time"]
+        names += [d.label(language).lower() for d in self.dimensions if d.role == "time"]
+        word = {"en": ("by", "and"), "da": ("efter", "og")}[language]
+        listed = names[0] if len(names) == 1 else f"{', '.join(names[:-1])} {word[1]} {names[-1]}"
+        return f"{subject} {word[0]} {listed}" if names else subject
+
     @property
     def ids(self) -> list[str]:
         return [d.id for d in self.dimensions] + [CONTENTS]

@@ -45,7 +45,7 @@ def dataset(cube: Cube, language: str, updated: str, source: str, notes: list[st
     return {
         "version": "2.0",
         "class": "dataset",
-        "label": cube.title_en if language == "en" else cube.title_da,
+        "label": cube.title(language),
         "source": source,
         "updated": updated,
         "note": [cube.description, *(notes or [])],

@@ -108,13 +108,7 @@ def px_file(cube: Cube, updated: datetime, source: dict[str, str], notes: dict[s
     k.add("SUBJECT-CODE", '"KLYNGER"')
     k.add("SUBJECT-AREA", '"Klyngestatistik"', translated='"Cluster statistics"')
     k.add("CONTENTS", _quoted(cube.title_da), translated=_quoted(cube.title_en))
-    title = {
-        lang: f"{title} efter {', '.join(n[i] for i in stub)} og {n[heading[0]]}"
-        if lang == LANGUAGE
-        else f"{title} by {', '.join(n[i] for i in stub)} and {n[heading[0]]}"
-        for lang, title, n in ((LANGUAGE, cube.title_da, da_names), (OTHER, cube.title_en, en_names))
-    }
-    k.add("TITLE", _text(title[LANGUAGE]), translated=_text(title[OTHER]))
+    k.add("TITLE", _text(cube.title(LANGUAGE)), translated=_text(cube.title(OTHER)))
     k.add("UNITS", '"se indhold"', translated='"see contents"')
     k.add("STUB", _list([da_names[i] for i in stub]), translated=_list([en_names[i] for i in stub]))
     k.add("HEADING", _list([da_names[i] for i in heading]), translated=_list([en_names[i] for i in heading]))

@@ -203,7 +203,7 @@ def write_data(
         listed.append(
             {
                 "table": name,
-                "title": cube.title_en,
+                "title": cube.title("en"),
                 "json": f"{name}.json",
                 "json_da": f"{name}.da.json",
                 "px": f"{name}.px",
