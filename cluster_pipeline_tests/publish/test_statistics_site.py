@@ -235,3 +235,12 @@ def test_the_statistics_site_is_one_folder_that_can_be_moved(revised_run, tmp_pa
         for link in _parsed(page).links:
             target, _ = urldefrag(link)
             assert not target or (page.parent / target).resolve().is_relative_to(moved.resolve()), link
+
+
+def test_a_download_is_written_again_when_its_table_changed_and_reused_when_not(revised_run):
+    output, _, _ = revised_run  # the members file replaced between the first and second run, not after
+    data = output / "site" / "data"
+    csv = pd.read_csv(data / "memberships" / "2016.csv")
+    assert len(csv) == len(read_partition(output, "memberships", 2016)) == 24
+    sources = json.loads((data / "_sources.json").read_text(encoding="utf-8"))
+    assert sources["memberships/2016"]["rows"] == 24

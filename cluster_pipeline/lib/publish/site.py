@@ -17,9 +17,10 @@ Every figure is read from the published tables; the site is written anew by ever
 
 from __future__ import annotations
 
+import hashlib
 import json
 import shutil
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 
@@ -144,7 +145,7 @@ class Revised:
 # --- the data files ----------------------------------------------------------------------
 
 
-def _labels_for(name: str, figures: SiteFigures) -> dict[str, dict[str, str]]:
+def _labels_for(figures: SiteFigures) -> dict[str, dict[str, str]]:
     """Category labels a statistic does not carry: clusters' names, regions' names."""
     names = dict(zip(figures.clusters["cluster_id"], figures.clusters["cluster_name"])) if len(figures.clusters) else {}
     regions = {f"region:{code}": name for code, name in seeds.region_names().items()}
@@ -155,7 +156,7 @@ def statistic_cubes(figures: SiteFigures, revised: Revised) -> dict[str, cubes.C
     """Every statistic as a cube, its revised cells marked."""
     built = {}
     for name, frame in figures.statistics.items():
-        cube = cubes.build_cube(name, frame, _labels_for(name, figures))
+        cube = cubes.build_cube(name, frame, _labels_for(figures))
         marks = {}
         for table, year, key, measure in revised.revised_figures():
             if table != name:
@@ -167,7 +168,7 @@ def statistic_cubes(figures: SiteFigures, revised: Revised) -> dict[str, cubes.C
                 marks[cube.flat_index(dims, measure)] = cubes.REVISED
             except StopIteration:  # a figure no longer published: nothing to mark
                 continue
-        built[name] = cubes.Cube(**{**cube.__dict__, "status": {**cube.status, **marks}})
+        built[name] = replace(cube, status={**cube.status, **marks})
     return built
 
 
@@ -183,12 +184,9 @@ def _revision_notes(name: str, revisions: pd.DataFrame | None, language: str) ->
     return [f"{len(mine)} figures were revised since first published (latest in {latest}); see revisions.csv."]
 
 
-def write_data(
-    root: Path, site: Path, figures: SiteFigures, built: dict[str, cubes.Cube], updated: datetime
-) -> list[dict]:
-    """site/data/: each statistic as JSON-stat (English and Danish) and PX; each published table per
-    year as CSV and Parquet (a table over all years once); releases and revisions. Returns what
-    downloads.html lists."""
+def write_data(site: Path, figures: SiteFigures, built: dict[str, cubes.Cube], updated: datetime) -> list[dict]:
+    """site/data/: each statistic as JSON-stat (English and Danish) and PX. Returns what downloads.html
+    lists of them."""
     data = site / "data"
     data.mkdir(parents=True, exist_ok=True)
     stamp = updated.strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -212,30 +210,43 @@ def write_data(
     return listed
 
 
-def write_tables(root: Path, site: Path, years: list[int]) -> list[dict]:
-    """Every published table as CSV and Parquet: one pair per year, or one for a table over all years."""
+SOURCES = "_sources.json"  # each download's Parquet hash and rows: what the next site can reuse
+
+
+def write_tables(root: Path, site: Path, years: list[int], previous: Path | None = None) -> list[dict]:
+    """Every published table as CSV and Parquet: one pair per year, or one for a table over all years.
+    A CSV whose Parquet has the same bytes as in the previous site is copied from it, not written
+    again (most years of a run are re-published unchanged)."""
     data = site / "data"
-    found = []
+    known = {}
+    if previous is not None and (previous / "data" / SOURCES).exists():
+        known = json.loads((previous / "data" / SOURCES).read_text(encoding="utf-8"))
+    found, sources = [], {}
     for name, spec in tables.published_tables().items():
+        parts: list[tuple[Path, str, int | None]] = [(table_path(root, name), name, None)]
         if spec.scope == "year":
-            for year in years:
-                source = partition_path(root, name, year)
-                if source.exists():
-                    found.append(_copy(source, data / name, str(year), name, year))
-        elif (source := table_path(root, name)).exists():
-            found.append(_copy(source, data / name, name, name, None))
+            parts = [(partition_path(root, name, y), str(y), y) for y in years]
+        for source, stem, year in parts:
+            if not source.exists():
+                continue
+            relative = f"{name}/{stem}"
+            sources[relative] = _download(source, data, relative, known.get(relative), previous)
+            found.append({"table": name, "year": year, "rows": sources[relative]["rows"]})
+            found[-1] |= {"csv": f"{relative}.csv", "parquet": f"{relative}.parquet"}
+    (data / SOURCES).write_text(json.dumps(sources), encoding="utf-8")
     return found
 
 
-def _copy(source: Path, folder: Path, stem: str, name: str, year: int | None) -> dict:
-    folder.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(source, folder / f"{stem}.parquet")
+def _download(source: Path, data: Path, relative: str, known: dict | None, previous: Path | None) -> dict:
+    target = data / relative
+    target.parent.mkdir(parents=True, exist_ok=True)
+    raw = source.read_bytes()
+    digest = hashlib.sha256(raw).hexdigest()
+    target.with_suffix(".parquet").write_bytes(raw)
+    earlier = previous / "data" / f"{relative}.csv" if previous is not None else None
+    if known and known["sha256"] == digest and earlier is not None and earlier.exists():
+        shutil.copyfile(earlier, target.with_suffix(".csv"))
+        return known
     frame = pd.read_parquet(source)
-    frame.to_csv(folder / f"{stem}.csv", index=False)
-    return {
-        "table": name,
-        "year": year,
-        "rows": len(frame),
-        "csv": f"{name}/{stem}.csv",
-        "parquet": f"{name}/{stem}.parquet",
-    }
+    frame.to_csv(target.with_suffix(".csv"), index=False)
+    return {"sha256": digest, "rows": len(frame)}

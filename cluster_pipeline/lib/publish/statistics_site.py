@@ -86,8 +86,8 @@ def write_site(root: Path, now: datetime) -> dict:
     staging = root / "_staging" / "site"
     shutil.rmtree(staging, ignore_errors=True)
     built = site.statistic_cubes(figures, revised)
-    statistics = site.write_data(root, staging, figures, built, updated)
-    downloads = site.write_tables(root, staging, figures.years)
+    statistics = site.write_data(staging, figures, built, updated)
+    downloads = site.write_tables(root, staging, figures.years, previous=root / site.SITE)
     for name in ("releases", "revisions"):
         frame = read_table(root, name)
         if frame is not None:
