@@ -15,6 +15,15 @@ from cluster_pipeline.lib.vocabulary import outcomes
 STATUS_TEXT = {"met": "met", "on_track": "on track", "not_met": "not met"}
 
 
+def _label(value) -> str:
+    """A cluster's label as shown: "none" where the profile gives none."""
+    return value if isinstance(value, str) and value else "none"
+
+
+def _flag(value) -> bool:
+    return bool(value) if value is not None and not (isinstance(value, float) and pd.isna(value)) else False
+
+
 def _int(value) -> int | None:
     return None if value is None or pd.isna(value) else int(value)
 
@@ -105,9 +114,9 @@ def catalogue_page(figures: SiteFigures, year: int) -> dict:
                 "id": r["cluster_id"],
                 "name": r["cluster_name"],
                 "region": regions.get(r["region_code"], r["region_code"]),
-                "label": r["label"] or "none",
-                "label_valid": bool(r["label_valid"]),
-                "eligible": bool(r["eligible"]),
+                "label": _label(r["label"]),
+                "label_valid": _flag(r["label_valid"]),
+                "eligible": _flag(r["eligible"]),
                 "companies": _int(r["companies"]),
                 "committed": _int(r["committed_companies"]),
                 "sme_share": _share(r["companies_sme"], r["companies"]),
@@ -166,11 +175,13 @@ def cluster_page(figures: SiteFigures, cluster_id: str, revised: Revised) -> dic
                 ),
                 "innovating_share": own_row[f"{INNOVATION}_share"],
                 "national_innovating_share": _share(national[INNOVATION], national["companies"]),
-                "label": own_row["label"] or "none",
+                "label": _label(own_row["label"]),
                 "label_valid_until": own_row["label_valid_until"],
-                "label_valid": bool(own_row["label_valid"]),
-                "eligible": bool(own_row["eligible"]),
-                "failures": list(own_row["eligibility_failures"]),
+                "label_valid": _flag(own_row["label_valid"]),
+                "eligible": _flag(own_row["eligible"]),
+                "failures": list(
+                    own_row["eligibility_failures"] if own_row["eligibility_failures"] is not None else []
+                ),
                 "quarantined_rows": _quarantined(figures, year, cluster_id),
                 "files_set_aside": int((figures.files_set_aside["year"] == year).sum()),
             }
