@@ -107,14 +107,8 @@ class CubeSpec:
     yearly: bool
 
 
-STATISTICS = [
-    "national_outcomes",
-    "regional_outcomes",
-    "cluster_outcomes",
-    "indicator_status",
-    "service_intensity",
-    "impact_estimates",
-]
+# the statistics published as cubes (JSON-stat, PX, releases): the tables whose YAML says `meta.cube`
+STATISTICS = [name for name, table in tables.published_tables().items() if table.cube]
 
 
 def cube_spec(name: str) -> CubeSpec:
