@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from cluster_pipeline.lib import tables
 from cluster_pipeline.lib.html_pages import template
 from cluster_pipeline.lib.publish import cubes, releases, site, site_pages
 from cluster_pipeline.lib.publish.parquet_store import read_partition, read_table, years_written
@@ -88,10 +89,10 @@ def write_site(root: Path, now: datetime) -> dict:
     built = site.statistic_cubes(figures, revised)
     statistics = site.write_data(staging, figures, built, updated)
     downloads = site.write_tables(root, staging, figures.years, previous=root / site.SITE)
-    for name in ("releases", "revisions"):
+    for name in ("releases", "revisions"):  # always there, so downloads.html links to both (empty before a release)
         frame = read_table(root, name)
-        if frame is not None:
-            frame.to_csv(staging / "data" / f"{name}.csv", index=False)
+        empty = tables.schema(name).empty_table().to_pandas()
+        (empty if frame is None else frame).to_csv(staging / "data" / f"{name}.csv", index=False)
     reports = [y for y in figures.years if (root / "reports" / f"{y}.html").exists()]
     common = {"years": figures.years, "release_line": release_line(figures.releases)}
     latest = figures.years[-1]
