@@ -12,7 +12,7 @@ from cluster_pipeline.defs.metadata import every_year, intermediate, markdown_ta
 from cluster_pipeline.defs.partitions import ONE_RUN_FOR_MANY_YEARS, for_each_year, years
 from cluster_pipeline.defs.resources import OutputFolder, Warehouse
 from cluster_pipeline.lib import tables
-from cluster_pipeline.lib.publish import cubes, site
+from cluster_pipeline.lib.publish import cubes
 from cluster_pipeline.lib.publish.releases import causes, new_release
 from cluster_pipeline.lib.publish.report import indicator_differences, indicators_in_report, write_report
 from cluster_pipeline.lib.publish.report_figures import report_figures
@@ -161,7 +161,7 @@ RELEASED_FROM = every_year(
 )
 def releases(context: dg.AssetExecutionContext, output: OutputFolder, warehouse: Warehouse):
     root = output.root
-    figures = published_figures(site.site_figures(root))
+    figures = published_figures(root)
     inputs = release_inputs(root)
     earlier = output.read("releases")
     made = new_release(

@@ -18,6 +18,7 @@ Every figure is read from the published tables; the site is written anew by ever
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import shutil
 from dataclasses import dataclass, replace
@@ -72,8 +73,9 @@ def _quarantined_rows(root: Path, years: list[int]) -> pd.DataFrame:
     return counted.groupby(["year", "cluster_id"]).size().rename("rows").reset_index()
 
 
-def site_figures(root: Path) -> SiteFigures:
-    root = Path(root)
+def published_statistics(root: Path) -> dict[str, pd.DataFrame]:
+    """Every statistic published as a cube, over every year (a `year` column on the yearly ones):
+    what the site shows and a release compares."""
     years = years_written(root, "national_outcomes")
     statistics = {}
     for name in cubes.STATISTICS:
@@ -81,6 +83,13 @@ def site_figures(root: Path) -> SiteFigures:
             statistics[name] = _every_year(root, name, [y for y in years_written(root, name) if y in years])
         elif (found := read_table(root, name)) is not None:
             statistics[name] = found
+    return statistics
+
+
+def site_figures(root: Path) -> SiteFigures:
+    root = Path(root)
+    years = years_written(root, "national_outcomes")
+    statistics = published_statistics(root)
     manifest = _every_year(root, "ingest_manifest", years, ["source_file", "status", "reason"])
     clusters = _every_year(root, "clusters", years)
     memberships = _every_year(root, "memberships", years, ["cluster_id", "company_id", "services_used", "actor_type"])
@@ -240,13 +249,13 @@ def write_tables(root: Path, site: Path, years: list[int], previous: Path | None
 def _download(source: Path, data: Path, relative: str, known: dict | None, previous: Path | None) -> dict:
     target = data / relative
     target.parent.mkdir(parents=True, exist_ok=True)
-    raw = source.read_bytes()
+    raw = source.read_bytes()  # read once: hashed, copied and, when new, turned into CSV
     digest = hashlib.sha256(raw).hexdigest()
     target.with_suffix(".parquet").write_bytes(raw)
     earlier = previous / "data" / f"{relative}.csv" if previous is not None else None
     if known and known["sha256"] == digest and earlier is not None and earlier.exists():
         shutil.copyfile(earlier, target.with_suffix(".csv"))
         return known
-    frame = pd.read_parquet(source)
+    frame = pd.read_parquet(io.BytesIO(raw))
     frame.to_csv(target.with_suffix(".csv"), index=False)
     return {"sha256": digest, "rows": len(frame)}

@@ -17,9 +17,9 @@ from cluster_pipeline.lib.publish import cubes, releases, site, site_pages
 from cluster_pipeline.lib.publish.parquet_store import read_partition, read_table, years_written
 
 
-def published_figures(figures: site.SiteFigures) -> pd.DataFrame:
+def published_figures(root: Path) -> pd.DataFrame:
     """Every published figure of the statistics, as released (rounded to its decimals)."""
-    built = [cubes.build_cube(name, frame) for name, frame in figures.statistics.items()]
+    built = [cubes.build_cube(name, frame) for name, frame in site.published_statistics(Path(root)).items()]
     return pd.concat([cubes.figures(c) for c in built], ignore_index=True)
 
 
@@ -89,8 +89,8 @@ def write_site(root: Path, now: datetime) -> dict:
     built = site.statistic_cubes(figures, revised)
     statistics = site.write_data(staging, figures, built, updated)
     downloads = site.write_tables(root, staging, figures.years, previous=root / site.SITE)
-    for name in ("releases", "revisions"):  # always there, so downloads.html links to both (empty before a release)
-        frame = read_table(root, name)
+    # always there, so downloads.html links to both (empty before a release)
+    for name, frame in (("releases", figures.releases), ("revisions", figures.revisions)):
         empty = tables.schema(name).empty_table().to_pandas()
         (empty if frame is None else frame).to_csv(staging / "data" / f"{name}.csv", index=False)
     reports = [y for y in figures.years if (root / "reports" / f"{y}.html").exists()]
