@@ -5,16 +5,18 @@ assets the UI shows, in steps so that what spans all years is computed once
 1. per year, ingest, contracts and `resolved_companies` (the year's own resolution);
 2. `company_identities` once, over every resolved year;
 3. per year, everything after it but the report (companies, memberships, statistics, warehouse);
-   then every other year whose published ids the new identities changed gets its companies,
-   memberships and warehouse copy re-published (what the automation condition does in a
-   deployment with dagster-daemon);
+   then the automation conditions are evaluated as dagster-daemon's sensor would, and what they
+   ask for is run until they ask for nothing: every other year whose published ids the new
+   identities changed gets its companies, memberships and warehouse copy re-published
+   (defs/companies/automation.py, the one rule for both);
 4. the impact measurement once, over every published year (skipped without a register);
 5. per year, the report, which shows the impact measurement too;
 6. once, the release (the figures that changed since the last one) and the statistics site.
 
 Why the CLI sequences runs itself, where Dagster cannot: re-publishing the years outside the run
 (step 3) is declarative automation, which dagster-daemon's sensor ticks evaluate, and `run` is one
-process without a daemon that must end with everything published; and when a run over many years
+process without a daemon that must end with everything published, so it evaluates the same
+conditions itself (Dagster's evaluate_automation_conditions); and when a run over many years
 fails, Dagster fails every year downstream of the failed step, while `run` goes again year by year
 to name the failing year and publish the others. In a deployment the same parts follow each other
 by the assets' automation conditions and the identity_follow_ups sensor (defs/selections.py names
@@ -34,7 +36,6 @@ from dataclasses import dataclass, field
 import dagster as dg
 
 from cluster_pipeline.definitions import ASSETS
-from cluster_pipeline.defs.companies.assets import IDS, out_of_date_years
 from cluster_pipeline.defs.partitions import DETAILS_BY_YEAR, PASSED_BY_YEAR, add_partitions, as_metadata, range_tags
 from cluster_pipeline.defs.selections import (
     AFTER_IDENTITIES,
@@ -48,6 +49,8 @@ from cluster_pipeline.defs.selections import (
     run_name,
 )
 
+TRIGGERED_BY_IDENTITIES = {"cluster_pipeline/trigger": "identities_changed"}
+REPUBLISHING = run_name(REPUBLISH)  # a follow-up run is listed under it whichever of its assets it runs
 QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
 YEAR_TAG = "cluster_pipeline/year"
 
@@ -105,7 +108,9 @@ def _skipped(result: dg.ExecuteInProcessResult) -> bool:
     return result.success and not result.get_asset_materialization_events()
 
 
-def _materialise(selection, resources, instance, years: list[int] | None = None, tags: dict | None = None):
+def _materialise(
+    selection, resources, instance, years: list[int] | None = None, tags: dict | None = None, name: str | None = None
+):
     """One run of the selection, as a job named after its part of the graph (the UI lists runs by
     job) and tagged with its years; for consecutive years, one run over their range."""
     tags = dict(tags or {})
@@ -113,7 +118,7 @@ def _materialise(selection, resources, instance, years: list[int] | None = None,
         tags[YEAR_TAG] = str(years[0]) if len(years) == 1 else f"{years[0]}-{years[-1]}"
     if years and len(years) > 1:
         tags |= range_tags(years[0], years[-1])
-    name = run_name(selection)
+    name = name or run_name(selection)
     job = dg.define_asset_job(name, selection=selection)
     return (
         dg.Definitions(assets=ASSETS, jobs=[job], resources=resources)
@@ -205,21 +210,37 @@ def _together(years: list[int], resources: dict, instance, progress) -> Outcome 
     )
 
 
+FOLLOW_UP_TICKS = 4  # companies and memberships, then their warehouse copy; more would be a loop
+
+
 def _republish(resources: dict, instance, progress) -> tuple[list[int], list[str]]:
-    """Every year whose published ids the identities changed is published again under them."""
-    output = resources["output"]
-    republished, errors = [], []
-    stale = out_of_date_years(output, output.read(IDS))
-    add_partitions(instance, stale)  # a year published by another instance into this output folder
-    for year in stale:
-        progress(f"{year}: re-publishing companies and memberships under the new identities ...")
-        tags = {"cluster_pipeline/trigger": "identities_changed"}
-        result = _materialise(REPUBLISH, resources, instance, [year], tags)
-        if result.success:
-            republished.append(year)
-        else:
-            errors += [f"re-publishing {year}: {e}" for e in _errors(result)]
-    return republished, errors
+    """What the automation conditions of REPUBLISH ask for, run tick after tick as the daemon
+    would (one run per year asked for), until they ask for nothing: every year whose published
+    ids the identities changed is published again under them."""
+    republished: set[int] = set()
+    errors: list[str] = []
+    cursor = None
+    keys = REPUBLISH.resolve(ASSETS)
+    defs = dg.Definitions(assets=ASSETS, resources=resources)
+    for _ in range(FOLLOW_UP_TICKS):
+        tick = dg.evaluate_automation_conditions(defs, instance, asset_selection=REPUBLISH, cursor=cursor)
+        cursor = tick.cursor
+        asked: dict[int, set[dg.AssetKey]] = {}
+        for key in keys:
+            for year in tick.get_requested_partitions(key):
+                asked.setdefault(int(year), set()).add(key)
+        if not asked:
+            break
+        for year, wanted in sorted(asked.items()):
+            names = ", ".join(sorted(key.to_user_string() for key in wanted))
+            progress(f"{year}: re-publishing {names} under the new identities ...")
+            selection = dg.AssetSelection.assets(*wanted)
+            result = _materialise(selection, resources, instance, [year], TRIGGERED_BY_IDENTITIES, name=REPUBLISHING)
+            if result.success:
+                republished.add(year)
+            else:
+                errors += [f"re-publishing {year}: {e}" for e in _errors(result)]
+    return sorted(republished), errors
 
 
 def _impact(resources: dict, instance, progress) -> dg.ExecuteInProcessResult:

@@ -18,7 +18,8 @@ REPORTS = dg.AssetSelection.assets("yearly_report")  # it shows the impact measu
 SITE = dg.AssetSelection.assets("releases", "revisions", "release_figures", "release_inputs", "statistics_site")
 # every other asset is a yearly one after the identities: a new one is run without being named here
 AFTER_IDENTITIES = dg.AssetSelection.all() - UP_TO_RESOLUTION - IDENTITIES - IMPACT - REPORTS - SITE
-# what other years re-publish after the identities changed (the identity_follow_ups sensor's target)
+# what other years re-publish after the identities changed (the identity_follow_ups sensor's target,
+# and what `cluster-pipeline run` evaluates the same conditions of)
 REPUBLISH = dg.AssetSelection.assets("companies", "memberships", "sql_warehouse")
 
 # What `cluster-pipeline run` calls its runs of each part (the job name the UI lists them under)

@@ -6,19 +6,25 @@ one id across years.
 
 A year's companies and counts come from that year alone; company_identities only names
 them. When identities change (a new year brings a CVR for an organisation listed without
-one before), the other years' companies and memberships are out of date: their
-automation condition re-publishes them (dagster-daemon), and `cluster-pipeline run` does
-the same after its years. Either way Dagster records every re-published partition.
+one before), the other years' companies and memberships are out of date: company_identities
+lists those years, and their automation condition (automation.py) re-publishes them, evaluated
+by dagster-daemon in a deployment and by `cluster-pipeline run` after its years. Either way
+Dagster records every re-published partition.
 """
 
 import dagster as dg
 import pandas as pd
 
-from cluster_pipeline.defs.conditions import follows
+from cluster_pipeline.defs.companies.automation import IDENTITIES_CHANGED, YEARS_TO_REPUBLISH
 from cluster_pipeline.defs.metadata import declared_check, every_year, intermediate, markdown_table, table_metadata
-from cluster_pipeline.defs.partitions import ONE_RUN_FOR_MANY_YEARS, for_each_year, year_range, years
+from cluster_pipeline.defs.partitions import (
+    ONE_RUN_FOR_MANY_YEARS,
+    add_partitions,
+    for_each_year,
+    year_range,
+    years,
+)
 from cluster_pipeline.defs.resources import OutputFolder, Warehouse
-from cluster_pipeline.defs.selections import REPUBLISH
 from cluster_pipeline.lib import seeds, tables
 from cluster_pipeline.lib.columns import is_in
 from cluster_pipeline.lib.companies.identities import (
@@ -41,15 +47,6 @@ FORMER_IDS = "former_ids_point_to_current_ids"
 MIN_STABILITY = seeds.thresholds()["min_identity_stability"]
 MIN_RATIO = seeds.thresholds()["min_companies_per_membership"]
 IDS = "company_ids"  # (year, local_id) -> company_id, intermediate
-
-# Re-publish a year when the identities changed after it was last published (and nothing
-# it needs is missing or running): how other years follow a run that changed identities.
-IDENTITIES_UPDATED = follows(
-    dg.AutomationCondition.any_deps_match(dg.AutomationCondition.newly_updated()).allow(
-        dg.AssetSelection.assets("company_identities")
-    ),
-    "company_identities updated since",
-)
 
 
 RESOLVED = "resolved_memberships"  # each members row with the year's own id of its organisation, intermediate
@@ -150,6 +147,7 @@ def company_identities(context: dg.AssetExecutionContext, output: OutputFolder, 
     yield dg.MaterializeResult(asset_key=IDS, metadata=table_metadata(ids, paths[IDS]))
 
     stale = out_of_date_years(output, ids)
+    add_partitions(context.instance, stale)  # a year another instance published into this folder
     current = table[table["company_id"] == table["current_id"]]
     former = table[table["company_id"] != table["current_id"]]
     yield dg.MaterializeResult(
@@ -159,7 +157,7 @@ def company_identities(context: dg.AssetExecutionContext, output: OutputFolder, 
             "years": dg.MetadataValue.json(resolved_years),
             "current_ids": len(current),
             "former_ids": len(former),
-            "years_to_republish": dg.MetadataValue.json(stale),
+            YEARS_TO_REPUBLISH: dg.MetadataValue.json(stale),
         },
     )
 
@@ -199,14 +197,14 @@ def company_identities(context: dg.AssetExecutionContext, output: OutputFolder, 
             "companies",
             deps=["resolved_companies", RESOLVED, "company_identities", IDS],
             kinds={"parquet"},
-            automation_condition=IDENTITIES_UPDATED,
+            automation_condition=IDENTITIES_CHANGED,
             description=tables.table("companies").description,
         ),
         dg.AssetSpec(
             "memberships",
             deps=["resolved_companies", RESOLVED, "company_identities", IDS],
             kinds={"parquet"},
-            automation_condition=IDENTITIES_UPDATED,
+            automation_condition=IDENTITIES_CHANGED,
             description=tables.table("memberships").description,
         ),
     ],
@@ -282,13 +280,3 @@ def _identify_year(year: int, ids: pd.DataFrame, identities: pd.DataFrame, outpu
         passed=not unknown,
         metadata={"unknown_ids": dg.MetadataValue.json(unknown[:20]), "count": len(unknown)},
     )
-
-
-identity_follow_ups = dg.AutomationConditionSensorDefinition(
-    "identity_follow_ups",
-    target=REPUBLISH,
-    default_status=dg.DefaultSensorStatus.RUNNING,
-    minimum_interval_seconds=30,
-    description="After company_identities changes, re-publishes the other years' companies and memberships under "
-    "the new ids, and their warehouse copy (on by default: it only acts after a run changed identities).",
-)
