@@ -24,6 +24,8 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from cluster_pipeline.lib.columns import is_in
 from cluster_pipeline.lib.companies.resolution import (
@@ -59,62 +61,101 @@ def year_evidence(rows: pd.DataFrame) -> pd.DataFrame:
 
 @dataclass
 class _Evidence:
-    rows: pd.DataFrame  # distinct (year, local_id, cvr, name, address, postal_code), by year and local id
-    node_of_row: np.ndarray  # each row's node: a year's resolved company, numbered by year, then local id
+    """The distinct evidence rows of every year as integer codes (Categoricals over each
+    column's distinct values: at national scale a string per row costs gigabytes), and the
+    nodes they belong to: a year's resolved company, numbered by year, then by the order its
+    id first occurs over the years (which breaks ties when edges are equally strong)."""
+
+    node_of_row: np.ndarray
+    cvr: pd.Categorical  # per row; NaN without one
+    name: pd.Categorical
+    address: pd.Categorical
+    postal: pd.Categorical
     node_year: np.ndarray
-    node_local: pd.Series  # the node's year-local id
+    node_local: pa.Array  # the node's year-local id
     node_local_code: np.ndarray  # the same id in any year, the same code
-    node_name: pd.Series  # the name of the node's last row (its latest)
+    node_local_rank: np.ndarray  # the id's place in text order (the identity's seed is the first)
+    node_name: pa.Array  # the name of the node's last row (its latest)
 
 
-def _evidence(years: dict[int, pd.DataFrame]) -> _Evidence:
-    """The distinct evidence rows of every year and the nodes they belong to. Nodes are
-    numbered by year, then by the order their ids first occur over the years (which breaks
-    ties when edges are equally strong), with integer codes throughout rather than strings."""
-    parts = []
-    for year, rows in sorted(years.items()):
-        rows = rows[LINKED_COLUMNS].reset_index(drop=True)
-        company, companies = pd.factorize(rows["company_id"], sort=True)
-        distinct = np.flatnonzero(~pd.Series(_codes(rows, LINKED_COLUMNS)).duplicated().to_numpy())
-        distinct = distinct[np.argsort(company[distinct], kind="stable")]  # by local id, as first written
-        reversed_first = np.unique(company[::-1], return_index=True)[1]
-        last_row = len(rows) - 1 - reversed_first  # each company's last row, in local id order
-        parts.append(
-            (
-                year,
-                rows.iloc[distinct],
-                company[distinct],
-                pd.Series(companies),  # strings stay Arrow strings: no million Python objects
-                rows["name"].iloc[last_row].reset_index(drop=True),
-            )
+def _text_column(frames: list[pd.DataFrame], column: str) -> pa.Array:
+    return pa.concat_arrays([pa.array(frame[column], type=pa.large_string(), from_pandas=True) for frame in frames])
+
+
+def _categorical(text: pa.Array) -> pd.Categorical:
+    """Codes into the distinct values (NaN for a null), the values kept as Arrow text."""
+    encoded = text.dictionary_encode()
+    codes = encoded.indices.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int32)
+    return pd.Categorical.from_codes(codes, pd.Index(pd.array(encoded.dictionary, dtype="str")))
+
+
+def _first_of_each(key: np.ndarray) -> np.ndarray:
+    """The positions where each value of key first occurs, in order."""
+    return np.sort(np.unique(key, return_index=True)[1])
+
+
+def _evidence(years: dict[int, pd.DataFrame]) -> _Evidence | None:
+    frames = [rows for _, rows in sorted(years.items()) if len(rows)]
+    if not frames:
+        return None
+    row_year = np.concatenate([np.full(len(rows), year) for year, rows in sorted(years.items()) if len(rows)])
+    local = _categorical(_text_column(frames, "company_id"))
+    coded = {
+        "cvr": _categorical(_text_column(frames, "cvr")),
+        **{c: _categorical(pc.fill_null(_text_column(frames, c), "")) for c in ("name", "address", "postal_code")},
+    }
+    # each id's code: ids first seen in an earlier year first, then in text order
+    ids = pa.array(local.categories.array)
+    text_rank = np.empty(len(ids), dtype=np.int64)
+    text_rank[pc.sort_indices(ids).to_numpy()] = np.arange(len(ids))
+    first_row = np.unique(local.codes, return_index=True)[1]
+    local_code = np.empty(len(ids), dtype=np.int64)
+    local_code[np.lexsort((text_rank, row_year[first_row]))] = np.arange(len(ids))
+    # nodes: (year, id), numbered by year, then the id's code
+    year_values, year_code = np.unique(row_year, return_inverse=True)
+    node_key = year_code.astype(np.int64) * len(ids) + local_code[local.codes]
+    node_keys, node_of_every_row = np.unique(node_key, return_inverse=True)
+    node_local_code = node_keys % len(ids)
+    id_of_code = np.argsort(local_code)  # code -> the id's place among the distinct ids
+    last_row = len(node_key) - 1 - np.unique(node_of_every_row[::-1], return_index=True)[1]
+    # the rows that differ in anything linking reads, where each first occurs
+    distinct = _first_of_each(
+        _codes(
+            pd.DataFrame({"node": node_of_every_row, **{c: v.codes for c, v in coded.items()}}),
+            ["node", *coded],
         )
-    if not parts:
-        empty = pd.DataFrame({c: pd.Series(dtype="object") for c in EVIDENCE})
-        nothing = np.array([], dtype=np.int64)
-        return _Evidence(empty, nothing, nothing, pd.Series(dtype=object), nothing, pd.Series(dtype=object))
-    local_code, _ = pd.factorize(pd.concat([companies for _, _, _, companies, _ in parts], ignore_index=True))
-    frames, node_of_row, node_year, node_local, node_code, node_name = [], [], [], [], [], []
-    offset, start = 0, 0
-    for year, distinct, company, companies, names in parts:
-        codes = local_code[start : start + len(companies)]
-        order = np.argsort(codes, kind="stable")  # the year's nodes, in first-occurrence order of their ids
-        rank = np.empty(len(order), dtype=np.int64)
-        rank[order] = np.arange(len(order))
-        frames.append(distinct.rename(columns={"company_id": "local_id"}).assign(year=year)[EVIDENCE])
-        node_of_row.append(offset + rank[company])
-        node_year.append(np.full(len(order), year))
-        node_local.append(companies.iloc[order])
-        node_code.append(codes[order])
-        node_name.append(names.iloc[order])
-        offset, start = offset + len(order), start + len(companies)
-    return _Evidence(
-        pd.concat(frames, ignore_index=True),
-        np.concatenate(node_of_row),
-        np.concatenate(node_year).astype(int),
-        pd.concat(node_local, ignore_index=True),
-        np.concatenate(node_code),
-        pd.concat(node_name, ignore_index=True),
     )
+    return _Evidence(
+        node_of_row=node_of_every_row[distinct],
+        cvr=coded["cvr"][distinct],
+        name=coded["name"][distinct],
+        address=coded["address"][distinct],
+        postal=coded["postal_code"][distinct],
+        node_year=year_values[node_keys // len(ids)].astype(int),
+        node_local=pc.take(ids, pa.array(id_of_code[node_local_code])),
+        node_local_code=node_local_code,
+        node_local_rank=text_rank[id_of_code[node_local_code]],
+        node_name=pc.take(pa.array(coded["name"].categories.array), pa.array(coded["name"].codes[last_row])),
+    )
+
+
+def _per_category(values: pd.Series, codes: np.ndarray) -> pd.Categorical:
+    """Values computed once per category (a distinct spelling), as codes per row."""
+    value_codes, distinct = pd.factorize(values)
+    return pd.Categorical.from_codes(value_codes[codes], pd.Index(pd.array(distinct, dtype="str")))
+
+
+def _empty_identities(previous: pd.DataFrame | None) -> Identities:
+    empty = pd.DataFrame(
+        {
+            "year": pd.Series(dtype="int64"),
+            "local_id": pd.Series(dtype=object),
+            "company_id": pd.Series(dtype=object),
+            "cvr": pd.Series(dtype=object),
+            "name": pd.Series(dtype=object),
+        }
+    )
+    return Identities(empty[["year", "local_id", "company_id"]], identity_table(empty, previous), {})
 
 
 def link_years(years: dict[int, pd.DataFrame], previous: pd.DataFrame | None = None) -> Identities:
@@ -122,87 +163,121 @@ def link_years(years: dict[int, pd.DataFrame], previous: pd.DataFrame | None = N
     address, postal_code), or only their year_evidence. previous: the company_identities table
     published before, whose ids stay in the table pointing to what they stand for now."""
     linked = _evidence(years)
-    evidence, node_of_row, node_year, node_local = linked.rows, linked.node_of_row, linked.node_year, linked.node_local
-    if evidence.empty:
-        empty = pd.DataFrame(
-            {
-                "year": pd.Series(dtype="int64"),
-                "local_id": pd.Series(dtype=object),
-                "company_id": pd.Series(dtype=object),
-                "cvr": pd.Series(dtype=object),
-                "name": pd.Series(dtype=object),
-            }
-        )
-        return Identities(empty[["year", "local_id", "company_id"]], identity_table(empty, previous), {})
+    if linked is None:
+        return _empty_identities(previous)
+    node_of_row, node_year = linked.node_of_row, linked.node_year
     year_values = np.unique(node_year)
     if len(year_values) > 62:
         raise ValueError("more than 62 reporting years: the year masks below need a wider integer")
-    node_year_code = np.searchsorted(year_values, node_year)
     n_nodes = len(node_year)
-    node_cvr = np.full(n_nodes, None, dtype=object)
-    with_cvr = evidence["cvr"].notna().to_numpy()
-    node_cvr[node_of_row[with_cvr]] = evidence["cvr"].to_numpy(dtype=object)[with_cvr]
+    node_cvr = np.full(n_nodes, -1, dtype=np.int64)  # a code into linked.cvr's categories
+    with_cvr = linked.cvr.codes >= 0
+    node_cvr[node_of_row[with_cvr]] = linked.cvr.codes[with_cvr]
 
     # the same year-local id in several years is one identity: "CVR<n>" is the CVR itself
     # (a CVR decides, whatever forms and addresses: a company that moved), "N..." the same
     # name, postal code and address; one id never occurs twice in a year
     roots = pd.Series(np.arange(n_nodes)).groupby(linked.node_local_code).transform("min").to_numpy()
-    organisations = OrganisationGroups(node_cvr.tolist(), {}, {})
-    organisations.parent = roots.tolist()
-    year_bits = pd.Series(np.left_shift(1, node_year_code).astype(np.int64)).groupby(roots).sum()
-    organisations.groups = dict(zip(year_bits.index.tolist(), year_bits.tolist()))  # two nodes of one year never join
 
-    forms = name_forms(evidence["name"])
-    address_key = normalise_address(evidence["address"])
-    postal = evidence["postal_code"].fillna("").astype(str)
+    names = name_forms(pd.Series(linked.name.categories))  # once per distinct name
+    forms = pd.DataFrame({column: _per_category(names[column], linked.name.codes) for column in names})
+    del names  # what is no longer needed goes as soon as it is not: at national scale, gigabytes
+    address_key = _per_category(normalise_address(pd.Series(linked.address.categories)), linked.address.codes)
+    postal = pd.Series(linked.postal)
+    # evidently the same company (for id_stability): the same CVR, else the same normalised name in the same town
+    row_cvr = node_cvr[node_of_row]
+    name_in_town = _codes(pd.DataFrame({"name_key": forms["name_key"], "postal": postal}), ["name_key", "postal"])
+    key = np.where(row_cvr >= 0, -1 - row_cvr, name_in_town)
+    del row_cvr, name_in_town
     spellings = spelling_table(
-        node_of_row, forms, postal, address_key, ["node", "name_key", "postal", "legal_form", "address_key"]
+        node_of_row, forms, postal, pd.Series(address_key), ["node", "name_key", "postal", "legal_form", "address_key"]
     )
-    edges = node_edges(spellings, node_cvr)
+    edges = node_edges(spellings, np.where(node_cvr >= 0, node_cvr, np.nan))
+    del spellings
     query, candidate = edges["query"].to_numpy(), edges["candidate"].to_numpy()
     # within a year the resolver has decided; within one identity there is nothing to join
     edges = edges[(node_year[query] != node_year[candidate]) & (roots[query] != roots[candidate])]
+    roots = _join_identities(
+        edges, roots, node_year, node_cvr, forms["legal_form"], pd.Series(address_key), node_of_row
+    )
+    del edges, forms, address_key, postal
 
-    # forms and addresses matter only where a name edge may join two identities: gather
-    # them for the nodes of those identities, onto each identity's root
+    # an identity's CVR is any of its nodes' (never two: the joins refuse that)
+    identity_cvr = np.full(n_nodes, -1, dtype=np.int64)
+    np.maximum.at(identity_cvr, roots, node_cvr)
+    node_identity_cvr = identity_cvr[roots]
+    # earliest year first: the identity's seed is its earliest own id
+    seed_of_root = np.full(n_nodes, -1, dtype=np.int64)
+    by_seed = np.lexsort((linked.node_local_rank, node_year))
+    first = by_seed[_first_of_each(roots[by_seed])]
+    seed_of_root[roots[first]] = first
+    cvr_texts = pa.array(linked.cvr.categories.array)
+    cvr_ids = pc.binary_join_element_wise(pa.scalar("CVR", cvr_texts.type), cvr_texts, pa.scalar("", cvr_texts.type))
+    has_cvr = node_identity_cvr >= 0
+    cvr_index = pa.array(node_identity_cvr, mask=~has_cvr)  # null where the identity has no CVR
+    company_id = pc.if_else(
+        pa.array(has_cvr),
+        pc.take(cvr_ids, cvr_index),
+        pc.take(linked.node_local, pa.array(seed_of_root[roots])),
+    )
+    ids = pd.DataFrame(
+        {
+            "year": node_year,
+            "local_id": pd.array(linked.node_local, dtype="str"),
+            "company_id": pd.array(company_id, dtype="str"),
+            "cvr": pd.array(pc.take(cvr_texts, cvr_index), dtype="str"),
+            "name": pd.array(linked.node_name, dtype="str"),
+        }
+    )
+    company_codes = pd.factorize(ids["company_id"])[0]
+    keyed = pd.DataFrame({"year": node_year[node_of_row], "company_id": company_codes[node_of_row], "key": key})
+    stability = id_stability(keyed)
+    del keyed, key, linked
+    return Identities(ids[["year", "local_id", "company_id"]], identity_table(ids, previous), stability)
+
+
+def _join_identities(
+    edges: pd.DataFrame,
+    roots: np.ndarray,
+    node_year: np.ndarray,
+    node_cvr: np.ndarray,
+    legal_form: pd.Series,
+    address_key: pd.Series,
+    node_of_row: np.ndarray,
+) -> np.ndarray:
+    """Each node's identity after the name edges, strongest first, joined where the evidence
+    allows: a union-find over only the identities an edge touches (at national scale a few of
+    every node), numbered compactly."""
     touched = np.unique(roots[np.r_[edges["query"].to_numpy(), edges["candidate"].to_numpy()]])
-    organisations.forms = sets_per_node(forms["legal_form"], roots[node_of_row], touched)
-    organisations.addresses = sets_per_node(address_key, roots[node_of_row], touched)
+    if not len(touched):
+        return roots
+    compact = np.full(len(roots), -1, dtype=np.int64)
+    compact[touched] = np.arange(len(touched))
+    year_bits = np.zeros(len(touched), dtype=np.int64)  # two nodes of one year never join
+    in_touched = compact[roots] >= 0
+    year_code = np.searchsorted(np.unique(node_year), node_year)
+    np.bitwise_or.at(year_bits, compact[roots[in_touched]], np.left_shift(1, year_code[in_touched]).astype(np.int64))
+    row_identity = compact[roots[node_of_row]]
+    organisations = OrganisationGroups(
+        [int(c) + 1 if c >= 0 else None for c in node_cvr[touched].tolist()],  # codes, 0-free: a CVR is truthy
+        # forms and addresses matter only where a name edge may join two identities
+        sets_per_node(legal_form, row_identity, np.arange(len(touched)), len(touched)),
+        sets_per_node(address_key, row_identity, np.arange(len(touched)), len(touched)),
+        year_bits.tolist(),
+    )
     # strongest evidence first, then the nearest years; node numbers make ties deterministic
-    edges["gap"] = np.abs(node_year[edges["query"]] - node_year[edges["candidate"]])
+    edges = edges.assign(gap=np.abs(node_year[edges["query"]] - node_year[edges["candidate"]]))
     ordered = edges.sort_values(
         ["score", "gap", "query", "candidate"], ascending=[False, True, True, True], kind="stable"
     )
-    for query_node, candidate_node in zip(ordered["query"].tolist(), ordered["candidate"].tolist()):
-        organisations.union(candidate_node, query_node)
-
-    roots = np.array([organisations.find(i) for i in range(n_nodes)])
-    nodes_frame = pd.DataFrame(
-        {
-            "year": node_year,
-            "local_id": node_local,
-            "root": roots,
-            "cvr": np.asarray(organisations.cvr, dtype=object)[roots],
-        }
-    )
-    # earliest year first: the identity's seed is its earliest own id
-    seed = (
-        nodes_frame.sort_values(["year", "local_id"], kind="stable")
-        .drop_duplicates("root")
-        .set_index("root")["local_id"]
-    )
-    nodes_frame["company_id"] = np.where(
-        nodes_frame["cvr"].notna(), "CVR" + nodes_frame["cvr"].fillna(""), nodes_frame["root"].map(seed)
-    )
-    ids = nodes_frame[["year", "local_id", "company_id", "cvr"]].assign(name=linked.node_name)
-    # evidently the same company: the same CVR, else the same normalised name in the same postal code
-    row_cvr = pd.Series(node_cvr[node_of_row], dtype=object)
-    name_in_town = _codes(pd.DataFrame({"name_key": forms["name_key"], "postal": postal}), ["name_key", "postal"])
-    key = np.where(row_cvr.notna(), -1 - pd.factorize(row_cvr)[0], name_in_town)
-    keyed = pd.DataFrame(
-        {"year": node_year[node_of_row], "company_id": nodes_frame["company_id"].to_numpy()[node_of_row], "key": key}
-    )
-    return Identities(ids[["year", "local_id", "company_id"]], identity_table(ids, previous), id_stability(keyed))
+    query = compact[roots[ordered["query"].to_numpy()]]
+    candidate = compact[roots[ordered["candidate"].to_numpy()]]
+    for query_identity, candidate_identity in zip(query.tolist(), candidate.tolist()):
+        organisations.union(candidate_identity, query_identity)
+    joined = np.array([organisations.find(i) for i in range(len(touched))], dtype=np.int64)
+    roots = roots.copy()
+    roots[in_touched] = touched[joined[compact[roots[in_touched]]]]
+    return roots
 
 
 def node_edges(spellings: pd.DataFrame, node_cvr: np.ndarray) -> pd.DataFrame:

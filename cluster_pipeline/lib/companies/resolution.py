@@ -144,24 +144,35 @@ def normalise_address(addresses: pd.Series) -> pd.Series:
     return pd.Series(folded.to_numpy(zero_copy_only=False)[codes], index=addresses.index, dtype=object)
 
 
+Values = str | frozenset | None  # a node's legal forms or addresses: most nodes write one
+
+
+def _as_set(values: Values) -> frozenset:
+    if values is None:
+        return frozenset()
+    return frozenset((values,)) if isinstance(values, str) else values
+
+
+def _joined(a: Values, b: Values) -> Values:
+    if a is None or a == b:
+        return b
+    return a if b is None else _as_set(a) | _as_set(b)
+
+
 class OrganisationGroups:
     """Union-find over nodes that never joins two organisations the evidence tells apart:
-    two different CVR numbers, two different explicit legal forms (A/S is not ApS), or
-    two clearly different street addresses (another street or house number); and, when
-    groups are given (a bit mask per node, e.g. its year), two nodes of one group."""
+    two different CVR numbers (any non-empty values), two different explicit legal forms (A/S
+    is not ApS), or two clearly different street addresses (another street or house number);
+    and, when groups are given (a bit mask per node, e.g. its year), two nodes of one group.
+    State in lists by node, a single form or address as itself: at national scale millions
+    of nodes take part."""
 
-    def __init__(
-        self,
-        cvrs: list[str | None],
-        forms: dict[int, frozenset],
-        addresses: dict[int, frozenset],
-        groups: dict[int, int] | None = None,
-    ):
+    def __init__(self, cvrs: list, forms: list[Values], addresses: list[Values], groups: list[int] | None = None):
         self.parent = list(range(len(cvrs)))
         self.cvr = list(cvrs)
         self.forms = forms  # only nodes that take part in a union need them
         self.addresses = addresses
-        self.groups = groups if groups is not None else {}
+        self.groups = groups
 
     def find(self, i: int) -> int:
         while self.parent[i] != i:
@@ -170,18 +181,20 @@ class OrganisationGroups:
         return i
 
     def conflict(self, ra: int, rb: int) -> bool:
-        if self.groups.get(ra, 0) & self.groups.get(rb, 0):
+        if self.groups is not None and self.groups[ra] & self.groups[rb]:
             return True
         if self.cvr[ra] and self.cvr[rb] and self.cvr[ra] != self.cvr[rb]:
             return True
         return self._differ(ra, rb)
 
     def _differ(self, ra: int, rb: int) -> bool:
-        fa, fb = self.forms.get(ra, frozenset()), self.forms.get(rb, frozenset())
-        if fa and fb and not fa & fb:
+        fa, fb = self.forms[ra], self.forms[rb]
+        if fa is not None and fb is not None and fa != fb and not _as_set(fa) & _as_set(fb):
             return True
-        a, b = self.addresses.get(ra, frozenset()), self.addresses.get(rb, frozenset())
-        return bool(a and b and all(_addresses_differ(x, y) for x in a for y in b))
+        a, b = self.addresses[ra], self.addresses[rb]
+        if a is None or b is None:
+            return False
+        return all(_addresses_differ(x, y) for x in _as_set(a) for y in _as_set(b))
 
     def union(self, a: int, b: int) -> bool:
         """Join a's and b's organisations unless the evidence tells them apart."""
@@ -192,10 +205,10 @@ class OrganisationGroups:
             return False  # refused: the evidence says two organisations
         self.parent[rb] = ra
         self.cvr[ra] = self.cvr[ra] or self.cvr[rb]
-        for sets in (self.forms, self.addresses):
-            sets[ra] = sets.get(ra, frozenset()) | sets.get(rb, frozenset())
-        if self.groups:
-            self.groups[ra] = self.groups.get(ra, 0) | self.groups.get(rb, 0)
+        self.forms[ra] = _joined(self.forms[ra], self.forms[rb])
+        self.addresses[ra] = _joined(self.addresses[ra], self.addresses[rb])
+        if self.groups is not None:
+            self.groups[ra] |= self.groups[rb]
         return True
 
 
@@ -232,21 +245,37 @@ def _pairs_where(mask: np.ndarray, test, left: np.ndarray, right: np.ndarray) ->
     return out
 
 
-def spelling_block(spellings: pd.DataFrame) -> pd.Series:
+def spelling_block(spellings: pd.DataFrame) -> np.ndarray:
     """Where name candidates are searched: the same postal code and the same first two letters
-    of the name key (a slip past the second letter still meets its original)."""
-    return spellings["postal"] + "|" + spellings["name_key"].str.slice(0, 2)
+    of the name key (a slip past the second letter still meets its original). An integer per
+    block, in the order of the blocks' text ("postal|le"), so blocks sort as their text does."""
+    prefix = pc.utf8_slice_codeunits(_text(spellings["name_key"]), 0, 2)
+    block = pc.binary_join_element_wise(_text(spellings["postal"]), prefix, pa.scalar("|", pa.large_string()))
+    return pd.factorize(pd.Series(block, dtype=pd.ArrowDtype(pa.string())), sort=True)[0]
+
+
+def _text(column: pd.Series) -> pa.Array:
+    """A text column as Arrow (no copy when Arrow holds it already; a Categorical's values)."""
+    text = pa.array(column, from_pandas=True)
+    if pa.types.is_dictionary(text.type):
+        text = text.dictionary_decode()
+    return text if pa.types.is_large_string(text.type) else text.cast(pa.large_string())
+
+
+def _texts(spellings: pd.DataFrame, column: str, order: np.ndarray) -> pa.Array:
+    """A text column in block order, as Arrow (Python strings are made a block at a time)."""
+    return pc.take(_text(spellings[column]), pa.array(order))
 
 
 def name_edges(spellings: pd.DataFrame) -> pd.DataFrame:
     """Pairs (query spelling without CVR, candidate spelling) in the same block whose names are
     within one edit and whose addresses do not clearly differ, with the name similarity.
-    Blocks: postal code + first two letters of the name."""
-    order = np.argsort(spellings["block"].to_numpy(), kind="stable")
-    block = spellings["block"].to_numpy()[order]
+    Blocks: postal code + first two letters of the name (spelling_block)."""
+    order = np.argsort(np.asarray(spellings["block"]), kind="stable")
+    block = np.asarray(spellings["block"])[order]
     starts = np.flatnonzero(np.r_[True, block[1:] != block[:-1]])
     ends = np.r_[starts[1:], len(block)]
-    keys = {k: spellings[k].to_numpy()[order] for k in ("name_key", "name_wide", "address_key")}
+    keys = {k: _texts(spellings, k, order) for k in ("name_key", "name_wide", "address_key")}
     is_query = spellings["cvr"].isna().to_numpy()[order]
     query_blocks = np.unique(np.searchsorted(starts, np.flatnonzero(is_query), side="right") - 1)
     found_q, found_c, found_d = [], [], []
@@ -254,21 +283,22 @@ def name_edges(spellings: pd.DataFrame) -> pd.DataFrame:
         lo, hi = starts[b], ends[b]
         if hi - lo < 2:
             continue
-        q = lo + np.flatnonzero(is_query[lo:hi])
+        q = np.flatnonzero(is_query[lo:hi])
         distance = np.minimum(
             *(
                 process.cdist(
-                    keys[k][q],
-                    keys[k][lo:hi],
+                    [names[i] for i in q.tolist()],
+                    names,
                     scorer=OSA.distance,
                     score_cutoff=MAX_EDITS_SAME_ADDRESS,
                     workers=-1 if len(q) * (hi - lo) > PARALLEL_PAIRS else 1,
                 )
                 for k in ("name_key", "name_wide")
+                for names in [keys[k].slice(lo, hi - lo).to_pylist()]
             )
         )
         qi, ci = np.nonzero(distance <= MAX_EDITS_SAME_ADDRESS)
-        found_q.append(q[qi])
+        found_q.append(lo + q[qi])
         found_c.append(lo + ci)
         found_d.append(distance[qi, ci])
     if not found_q:
@@ -282,10 +312,14 @@ def name_edges(spellings: pd.DataFrame) -> pd.DataFrame:
     q, c, d = np.concatenate(found_q), np.concatenate(found_c), np.concatenate(found_d)
     keep = q != c
     q, c, d = q[keep], c[keep], d[keep]
-    q_names, c_names = keys["name_key"][q], keys["name_key"][c]
+
+    def of_pairs(column: str, at: np.ndarray) -> np.ndarray:  # Python strings of the pairs found only
+        return pc.take(keys[column], pa.array(at)).to_numpy(zero_copy_only=False)
+
+    q_names, c_names = of_pairs("name_key", q), of_pairs("name_key", c)
     q_len = np.fromiter(map(len, q_names), dtype=np.int64, count=len(q))
     c_len = np.fromiter(map(len, c_names), dtype=np.int64, count=len(c))
-    q_addr, c_addr = keys["address_key"][q], keys["address_key"][c]
+    q_addr, c_addr = of_pairs("address_key", q), of_pairs("address_key", c)
     same_address = (q_addr == c_addr) & (q_addr != "")
     # a second slip is forgiven only at the very same address
     ok = (d <= MAX_EDITS) | (same_address & (np.minimum(q_len, c_len) >= MIN_LENGTH_SECOND_EDIT))
@@ -358,17 +392,20 @@ def _majority(values: pd.Series, groups: pd.Series) -> pd.Series:
     return pd.Series(by_rank[rank_of[first]], index=group_labels[group_of[first]])
 
 
-def sets_per_node(values: pd.Series, node_of_row: np.ndarray, nodes: np.ndarray) -> dict[int, frozenset]:
-    """For the given nodes, the distinct non-empty values their rows give (legal forms, addresses)."""
-    wanted = np.isin(node_of_row, nodes) & values.notna().to_numpy() & (values.fillna("") != "").to_numpy()
+def sets_per_node(values: pd.Series, node_of_row: np.ndarray, nodes: np.ndarray, n_nodes: int) -> list[Values]:
+    """Per node (a list of n_nodes), for the given nodes the distinct non-empty values their rows
+    give (legal forms, addresses): one value as itself, several as a frozenset, none as None."""
+    wanted = np.isin(node_of_row, nodes) & values.notna().to_numpy() & (values != "").to_numpy()
     codes, labels = pd.factorize(values[wanted])  # each distinct value once as a Python string
     labels = np.asarray(labels, dtype=object)
     pairs = np.unique(node_of_row[wanted].astype(np.int64) * max(len(labels), 1) + codes)
     node, value = pairs // max(len(labels), 1), labels[pairs % max(len(labels), 1)]
     starts = np.flatnonzero(np.r_[True, node[1:] != node[:-1]]) if len(node) else np.array([], dtype=np.int64)
     ends = np.r_[starts[1:], len(node)].astype(np.int64)
-    single = ends - starts == 1  # most nodes write one form and one address: no split for them
-    sets = {int(n): frozenset((v,)) for n, v in zip(node[starts[single]].tolist(), value[starts[single]].tolist())}
+    single = ends - starts == 1  # most nodes write one form and one address: no set for them
+    sets: list[Values] = [None] * n_nodes
+    for n, v in zip(node[starts[single]].tolist(), value[starts[single]].tolist()):
+        sets[n] = v
     for start, end in zip(starts[~single].tolist(), ends[~single].tolist()):
         sets[int(node[start])] = frozenset(value[start:end].tolist())
     return sets
@@ -440,8 +477,8 @@ def _join_nodes(
     involved = np.unique(np.r_[cvr_edges["query"].to_numpy(), cvr_edges["candidate"].to_numpy()])
     organisations = OrganisationGroups(
         [c if isinstance(c, str) else None for c in node_cvr.reindex(range(n_nodes))],
-        sets_per_node(legal_form, node_of_row, involved),
-        sets_per_node(address_key, node_of_row, involved),
+        sets_per_node(legal_form, node_of_row, involved, n_nodes),
+        sets_per_node(address_key, node_of_row, involved, n_nodes),
     )
     node_table = pd.DataFrame(
         {
