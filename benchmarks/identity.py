@@ -8,7 +8,7 @@ Per scale, two fresh processes, as the pipeline's two steps run:
   timed), each year is resolved on its own (timed, summed) and written as the
   resolved_memberships step writes it (Parquet), with the generator's truth beside it;
 - link: what the company_identities asset does, timed: read each year's linked columns,
-  keep its distinct spellings (year_evidence), link the years.
+  keep its distinct spellings (year_evidence), hand it to the linking, link the years.
 Scored against the generator's truth after the timing: pairwise precision and recall over all
 five years' rows, and the share of organisations present in two consecutive years that keep
 their id. Peak RSS is each process's own (the link's is taken before the scoring reads the
@@ -70,14 +70,14 @@ def link_years_of(folder: Path) -> dict:
     from cluster_pipeline.lib.companies.quality import resolution_quality
 
     started = time.perf_counter()
-    evidence = {
-        year: year_evidence(pq.read_table(folder / f"{year}.parquet", columns=LINKED_COLUMNS).to_pandas())
+    # as the company_identities asset does: each year handed over as it is read
+    evidence = (
+        (year, year_evidence(pq.read_table(folder / f"{year}.parquet", columns=LINKED_COLUMNS).to_pandas()))
         for year in YEARS
-    }
+    )
     identities = link_years(evidence)
     link_seconds = time.perf_counter() - started
     link_peak = peak_mb()
-    del evidence
 
     ids, entity = [], []
     for year in YEARS:

@@ -135,8 +135,9 @@ def company_identities(context: dg.AssetExecutionContext, output: OutputFolder, 
     # the same identities whichever instance runs it)
     first, last = year_range()
     resolved_years = [y for y in output.years_with(RESOLVED) if first <= y <= last]
-    # of each year only what linking looks at: its distinct spellings, not its rows
-    evidence = {y: year_evidence(output.read(RESOLVED, y, columns=LINKED_COLUMNS)) for y in resolved_years}
+    # of each year only what linking looks at, its distinct spellings, handed over a year at a
+    # time (linking keeps codes, not text: at national scale all years' text at once is gigabytes)
+    evidence = ((y, year_evidence(output.read(RESOLVED, y, columns=LINKED_COLUMNS))) for y in resolved_years)
     identities = link_years(evidence, output.read("company_identities"))
     table, ids = identities.table, identities.ids
     schema = tables.schema("company_identities")
@@ -172,7 +173,7 @@ def company_identities(context: dg.AssetExecutionContext, output: OutputFolder, 
             "by_year_pair": dg.MetadataValue.json({k: round(v, 5) for k, v in stability.items()}),
         },
     )
-    cvrs = ids_with_two_cvrs(ids, evidence)
+    cvrs = ids_with_two_cvrs(ids, {y: output.read(RESOLVED, y, columns=["company_id", "cvr"]) for y in resolved_years})
     yield dg.AssetCheckResult(
         asset_key="company_identities",
         check_name=ONE_CVR_PER_IDENTITY,

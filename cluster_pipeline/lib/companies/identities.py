@@ -20,6 +20,7 @@ later years leaves earlier ids alone unless new evidence (a CVR) arrives.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -40,6 +41,7 @@ from cluster_pipeline.lib.companies.resolution import (
 
 EVIDENCE = ["year", "local_id", "cvr", "name", "address", "postal_code"]
 LINKED_COLUMNS = ["company_id", "cvr", "name", "address", "postal_code"]  # what linking reads of a year
+Years = Mapping[int, pd.DataFrame] | Iterable[tuple[int, pd.DataFrame]]  # a mapping, or pairs one at a time
 IDENTITY_COLUMNS = ["company_id", "current_id", "cvr", "name", "first_year", "last_year", "n_years"]
 
 
@@ -78,15 +80,40 @@ class _Evidence:
     node_name: pa.Array  # the name of the node's last row (its latest)
 
 
-def _text_column(frames: list[pd.DataFrame], column: str) -> pa.Array:
-    return pa.concat_arrays([pa.array(frame[column], type=pa.large_string(), from_pandas=True) for frame in frames])
+@dataclass
+class _EncodedYear:
+    year: int
+    rows: int
+    columns: dict[str, tuple[np.ndarray, pa.Array]]  # per column: codes into the year's distinct values, those values
 
 
-def _categorical(text: pa.Array) -> pd.Categorical:
-    """Codes into the distinct values (NaN for a null), the values kept as Arrow text."""
-    encoded = text.dictionary_encode()
-    codes = encoded.indices.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int32)
-    return pd.Categorical.from_codes(codes, pd.Index(pd.array(encoded.dictionary, dtype="str")))
+def _encode_year(year: int, rows: pd.DataFrame) -> _EncodedYear:
+    """A year's linked columns as codes into its own distinct values: once encoded, its rows
+    can go (a caller handing years over one at a time never holds all years' text at once)."""
+    columns = {}
+    for column in LINKED_COLUMNS:
+        text = pa.array(rows[column], type=pa.large_string(), from_pandas=True)
+        encoded = (text if column == "cvr" else pc.fill_null(text, "")).dictionary_encode()
+        columns[column] = (encoded.indices.fill_null(-1).to_numpy(zero_copy_only=False), encoded.dictionary)
+    return _EncodedYear(year, len(rows), columns)
+
+
+def _categorical(years: list[_EncodedYear], column: str) -> pd.Categorical:
+    """One column of every year as codes into the distinct values of all years (NaN for a
+    null), the values kept as Arrow text."""
+    distinct = pa.concat_arrays([year.columns[column][1] for year in years]).dictionary_encode()
+    to_all = distinct.indices.to_numpy(zero_copy_only=False)
+    codes, offset = [], 0
+    for year in years:
+        year_codes, values = year.columns[column]
+        present = year_codes >= 0
+        year_in_all = np.full(len(year_codes), -1, dtype=np.int64)
+        year_in_all[present] = to_all[offset + year_codes[present]]
+        codes.append(year_in_all)
+        offset += len(values)
+    return pd.Categorical.from_codes(
+        np.concatenate(codes).astype(np.int32), pd.Index(pd.array(distinct.dictionary, dtype="str"))
+    )
 
 
 def _first_of_each(key: np.ndarray) -> np.ndarray:
@@ -94,16 +121,15 @@ def _first_of_each(key: np.ndarray) -> np.ndarray:
     return np.sort(np.unique(key, return_index=True)[1])
 
 
-def _evidence(years: dict[int, pd.DataFrame]) -> _Evidence | None:
-    frames = [rows for _, rows in sorted(years.items()) if len(rows)]
-    if not frames:
+def _evidence(years: Years) -> _Evidence | None:
+    pairs = years.items() if isinstance(years, Mapping) else years
+    encoded = sorted((_encode_year(year, rows) for year, rows in pairs if len(rows)), key=lambda e: e.year)
+    if not encoded:
         return None
-    row_year = np.concatenate([np.full(len(rows), year) for year, rows in sorted(years.items()) if len(rows)])
-    local = _categorical(_text_column(frames, "company_id"))
-    coded = {
-        "cvr": _categorical(_text_column(frames, "cvr")),
-        **{c: _categorical(pc.fill_null(_text_column(frames, c), "")) for c in ("name", "address", "postal_code")},
-    }
+    row_year = np.concatenate([np.full(year.rows, year.year) for year in encoded])
+    local = _categorical(encoded, "company_id")
+    coded = {c: _categorical(encoded, c) for c in ("cvr", "name", "address", "postal_code")}
+    del encoded
     # each id's code: ids first seen in an earlier year first, then in text order
     ids = pa.array(local.categories.array)
     text_rank = np.empty(len(ids), dtype=np.int64)
@@ -158,10 +184,11 @@ def _empty_identities(previous: pd.DataFrame | None) -> Identities:
     return Identities(empty[["year", "local_id", "company_id"]], identity_table(empty, previous), {})
 
 
-def link_years(years: dict[int, pd.DataFrame], previous: pd.DataFrame | None = None) -> Identities:
+def link_years(years: Years, previous: pd.DataFrame | None = None) -> Identities:
     """years: per year its resolved memberships (company_id = the year's own id, cvr, name,
-    address, postal_code), or only their year_evidence. previous: the company_identities table
-    published before, whose ids stay in the table pointing to what they stand for now."""
+    address, postal_code), or only their year_evidence; a mapping, or (year, rows) pairs read
+    one at a time (each year's text is let go once encoded). previous: the company_identities
+    table published before, whose ids stay in the table pointing to what they stand for now."""
     linked = _evidence(years)
     if linked is None:
         return _empty_identities(previous)
@@ -192,15 +219,15 @@ def link_years(years: dict[int, pd.DataFrame], previous: pd.DataFrame | None = N
     spellings = spelling_table(
         node_of_row, forms, postal, pd.Series(address_key), ["node", "name_key", "postal", "legal_form", "address_key"]
     )
+    legal_form = forms["legal_form"]
+    del forms  # the name keys live on in the spellings
     edges = node_edges(spellings, np.where(node_cvr >= 0, node_cvr, np.nan))
     del spellings
     query, candidate = edges["query"].to_numpy(), edges["candidate"].to_numpy()
     # within a year the resolver has decided; within one identity there is nothing to join
     edges = edges[(node_year[query] != node_year[candidate]) & (roots[query] != roots[candidate])]
-    roots = _join_identities(
-        edges, roots, node_year, node_cvr, forms["legal_form"], pd.Series(address_key), node_of_row
-    )
-    del edges, forms, address_key, postal
+    roots = _join_identities(edges, roots, node_year, node_cvr, legal_form, pd.Series(address_key), node_of_row)
+    del edges, legal_form, address_key, postal
 
     # an identity's CVR is any of its nodes' (never two: the joins refuse that)
     identity_cvr = np.full(n_nodes, -1, dtype=np.int64)
@@ -327,8 +354,10 @@ def identity_table(ids: pd.DataFrame, previous: pd.DataFrame | None) -> pd.DataF
     """Current ids (pointing to themselves), every year's own id that now stands for another
     (an analyst may hold it from a run of that year alone), and every id published before.
     ids: year, local_id, company_id, cvr and the name of the local company's last row."""
+    # each step on the columns it reads: at national scale the identities are millions of rows
     latest_name = (
-        ids.sort_values("year", kind="stable")
+        ids[["year", "company_id", "name"]]
+        .sort_values("year", kind="stable")
         .drop_duplicates("company_id", keep="last")
         .set_index("company_id")["name"]
     )
@@ -338,7 +367,8 @@ def identity_table(ids: pd.DataFrame, previous: pd.DataFrame | None) -> pd.DataF
     current = per_id.assign(current_id=per_id.index, name=latest_name.reindex(per_id.index)).reset_index()
 
     # a year's own id that is no longer the published one: points to its identity (the latest year's)
-    own = ids[ids["local_id"] != ids["company_id"]].sort_values("year", kind="stable")
+    own = ids.loc[ids["local_id"] != ids["company_id"], ["year", "local_id", "company_id"]]
+    own = own.sort_values("year", kind="stable")
     own = own[~is_in(own["local_id"], current["company_id"])]
     former = (
         own.groupby("local_id")
