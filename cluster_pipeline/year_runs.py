@@ -31,6 +31,7 @@ the others are published.
 from __future__ import annotations
 
 import time
+import warnings
 from dataclasses import dataclass, field
 
 import dagster as dg
@@ -223,7 +224,9 @@ def _republish(resources: dict, instance, progress) -> tuple[list[int], list[str
     keys = REPUBLISH.resolve(ASSETS)
     defs = dg.Definitions(assets=ASSETS, resources=resources)
     for _ in range(FOLLOW_UP_TICKS):
-        tick = dg.evaluate_automation_conditions(defs, instance, asset_selection=REPUBLISH, cursor=cursor)
+        with warnings.catch_warnings():  # Dagster's own call of a beta parameter, said once here, not in every run
+            warnings.filterwarnings("ignore", message="Parameter `include_sources`", category=dg.BetaWarning)
+            tick = dg.evaluate_automation_conditions(defs, instance, asset_selection=REPUBLISH, cursor=cursor)
         cursor = tick.cursor
         asked: dict[int, set[dg.AssetKey]] = {}
         for key in keys:
