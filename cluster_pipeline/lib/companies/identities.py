@@ -39,7 +39,6 @@ from cluster_pipeline.lib.companies.resolution import (
     spelling_table,
 )
 
-EVIDENCE = ["year", "local_id", "cvr", "name", "address", "postal_code"]
 LINKED_COLUMNS = ["company_id", "cvr", "name", "address", "postal_code"]  # what linking reads of a year
 Years = Mapping[int, pd.DataFrame] | Iterable[tuple[int, pd.DataFrame]]  # a mapping, or pairs one at a time
 IDENTITY_COLUMNS = ["company_id", "current_id", "cvr", "name", "first_year", "last_year", "n_years"]
