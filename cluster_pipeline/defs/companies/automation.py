@@ -16,21 +16,22 @@ IDENTITIES = dg.AssetKey("company_identities")
 YEARS_TO_REPUBLISH = "years_to_republish"  # company_identities' metadata: the rule's years
 
 
-def _latest_storage_id(instance: dg.DagsterInstance, key: dg.AssetKey, year: str | None = None) -> int | None:
+def _latest(instance: dg.DagsterInstance, key: dg.AssetKey, year: str | None = None):
+    """The latest materialisation record of the asset (of one year's partition), or None."""
     records = instance.fetch_materializations(
         dg.AssetRecordsFilter(asset_key=key, asset_partitions=[year] if year else None), limit=1, ascending=False
     ).records
-    return records[0].storage_id if records else None
+    return records[0] if records else None
 
 
 def years_to_republish(instance: dg.DagsterInstance) -> tuple[int | None, list[str]]:
     """The latest identities' event id and the years it found published under other ids."""
-    records = instance.fetch_materializations(IDENTITIES, limit=1, ascending=False).records
-    if not records:
+    record = _latest(instance, IDENTITIES)
+    if record is None:
         return None, []
-    materialisation = records[0].asset_materialization
+    materialisation = record.asset_materialization
     listed = materialisation.metadata.get(YEARS_TO_REPUBLISH) if materialisation else None
-    return records[0].storage_id, [str(year) for year in (listed.value if listed else [])]
+    return record.storage_id, [str(year) for year in (listed.value if listed else [])]
 
 
 class PublishedUnderOldIds(dg.AutomationCondition):
@@ -46,8 +47,8 @@ class PublishedUnderOldIds(dg.AutomationCondition):
         identities, listed = years_to_republish(instance)
         behind = set()
         for year in listed:
-            published = _latest_storage_id(instance, context.key, year)
-            if identities is not None and (published is None or published < identities):
+            published = _latest(instance, context.key, year)
+            if published is None or published.storage_id < identities:
                 behind.add(year)
         known = behind & set(instance.get_dynamic_partitions(context.partitions_def.name))
         return dg.AutomationResult(context, context.candidate_subset.compute_intersection_with_partition_keys(known))

@@ -240,8 +240,10 @@ def write_tables(root: Path, site: Path, years: list[int], previous: Path | None
                 continue
             relative = f"{name}/{stem}"
             sources[relative] = _download(source, data, relative, known.get(relative), previous)
-            found.append({"table": name, "year": year, "rows": sources[relative]["rows"]})
-            found[-1] |= {"csv": f"{relative}.csv", "parquet": f"{relative}.parquet"}
+            rows = sources[relative]["rows"]
+            found.append(
+                {"table": name, "year": year, "rows": rows, "csv": f"{relative}.csv", "parquet": f"{relative}.parquet"}
+            )
     (data / SOURCES).write_text(json.dumps(sources), encoding="utf-8")
     return found
 

@@ -21,7 +21,7 @@ def _label(value) -> str:
 
 
 def _flag(value) -> bool:
-    return bool(value) if value is not None and not (isinstance(value, float) and pd.isna(value)) else False
+    return False if value is None or pd.isna(value) else bool(value)
 
 
 def _int(value) -> int | None:
