@@ -185,3 +185,58 @@ def test_firms_are_matched_within_the_size_bands_of_the_seed():
     fte = pd.Series([0.0, 1.9, 2.0, 49.5, 50.0, 999.0, 1000.0, 25000.0])
     assert seeds.size_band_of(fte).tolist() == [0, 0, 1, 4, 5, 7, 8, 8]
     assert seeds.size_bands()["band"].iloc[[0, -1]].tolist() == ["0-1", "1000+"]
+
+
+def firm_years_of_firms_on_both_sides(seed: int = 7) -> pd.DataFrame:
+    """Firms seen in several years, some of them on both sides (joining or leaving), with
+    unequal weights and a binary outcome: what a comparison holds."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    firms, years = 400, 6
+    cvr = np.repeat(np.arange(10_000_000, 10_000_000 + firms), years)
+    year = np.tile(np.arange(2013, 2013 + years), firms)
+    joins = np.repeat(rng.integers(2012, 2022, firms), years)
+    treated = year >= joins
+    firm_level = np.repeat(rng.normal(0, 1, firms), years)  # what makes a firm's years alike
+    y = (rng.random(len(cvr)) < 1 / (1 + np.exp(-(-0.5 + 0.4 * treated + firm_level)))).astype("float64")
+    return pd.DataFrame({"cvr": cvr, "year": year, "treated": treated, "y": y, "weight": rng.uniform(0.5, 3, len(cvr))})
+
+
+@pytest.mark.parametrize("family", [None, "log", "logit"])
+def test_a_regression_on_firm_cells_gives_the_firm_years_estimate_and_clustered_error(family):
+    import numpy as np
+    from statsmodels.genmod import families
+    from statsmodels.genmod.generalized_linear_model import GLM
+    from statsmodels.regression.linear_model import WLS
+
+    from cluster_pipeline.lib.impact.estimates import Comparison, _fit
+
+    sample = firm_years_of_firms_on_both_sides()
+    x = np.column_stack([np.ones(len(sample)), sample["treated"].to_numpy(dtype="float64")])
+    cluster = {"cov_type": "cluster", "cov_kwds": {"groups": pd.factorize(sample["cvr"])[0]}}
+    if family is None:
+        firm_years = WLS(sample["y"], x, weights=sample["weight"]).fit(**cluster)
+    else:
+        chosen = families.Binomial() if family == "logit" else families.Poisson()
+        firm_years = GLM(sample["y"], x, family=chosen, var_weights=sample["weight"]).fit(**cluster)
+    comparison = Comparison("innovation", "naive", sample)
+    on_cells = _fit(comparison, family)
+
+    assert len(comparison.cells) < len(sample) / 3  # the point: far fewer rows
+    assert on_cells.params == pytest.approx(np.asarray(firm_years.params), rel=1e-7, abs=1e-9)
+    # the same firm-clustered error but for statsmodels' (N - 1) / (N - 2), N rows fitted
+    assert on_cells.bse == pytest.approx(np.asarray(firm_years.bse), rel=2e-3)
+
+
+def test_the_published_counts_are_the_firm_years_and_firms_behind_a_comparison():
+    from cluster_pipeline.lib.impact.estimates import Comparison, growth_rows
+
+    sample = firm_years_of_firms_on_both_sides()
+    row = growth_rows(Comparison("productivity_growth", "naive", sample))[0]
+
+    treated = sample["treated"]
+    assert (row["n_treated"], row["n_control"]) == (treated.sum(), (~treated).sum())
+    assert row["n_firms_treated"] == sample.loc[treated, "cvr"].nunique()
+    assert row["n_firms_control"] == sample.loc[~treated, "cvr"].nunique()
+    assert row["years"] == "2013-2018"

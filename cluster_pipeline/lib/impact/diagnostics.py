@@ -23,18 +23,24 @@ def _weighted_mean_var(values: np.ndarray, weights: np.ndarray) -> tuple[float, 
     return float(mean), float(np.average((values - mean) ** 2, weights=weights))
 
 
-def _covariates(frame: pd.DataFrame) -> dict[str, pd.Series]:
+# covariate (or the prefix of a share) -> the firm-year column it is read from
+COVARIATES = {"log_fte": "log_fte", "firm_age": "age", "log_productivity_pre": "log_productivity_pre"}
+SHARES = {"region": "region", "industry": "division"}
+
+
+def _covariate_names(frame: pd.DataFrame) -> list[str]:
     """Size, age, pre-period productivity, and a share per region and NACE division."""
-    covariates = {
-        "log_fte": frame["log_fte"],
-        "firm_age": frame["age"],
-        "log_productivity_pre": frame["log_productivity_pre"],
-    }
-    for region in sorted(frame["region"].dropna().unique()):
-        covariates[f"region={region}"] = (frame["region"] == region).astype("float64")
-    for division in sorted(frame["division"].dropna().unique()):
-        covariates[f"industry={division}"] = (frame["division"] == division).astype("float64")
-    return covariates
+    values = {share: sorted(frame[column].dropna().unique()) for share, column in SHARES.items()}
+    return [*COVARIATES, *(f"{share}={value}" for share, found in values.items() for value in found)]
+
+
+def _covariate(frame: pd.DataFrame, name: str) -> np.ndarray:
+    """One covariate per firm-year (a share: 1 for a firm-year having it), made when it is compared:
+    every share at once as columns of the comparison firm-years cost a gigabyte at scale 10."""
+    share, _, value = name.partition("=")
+    if value:
+        return (frame[SHARES[share]] == value).astype("float64").to_numpy()
+    return frame[COVARIATES[name]].to_numpy(dtype="float64")
 
 
 # covariates that are a mean of a confidential magnitude: the magnitude each firm contributes
@@ -64,13 +70,12 @@ def balance(design: str, naive: Comparison, matched: Comparison) -> pd.DataFrame
         "before": before[~before["treated"]],
         "after": after[~after["treated"]],
     }
-    values = {group: _covariates(frame) for group, frame in groups.items()}
-    names = list(dict.fromkeys([*values["treated"], *values["before"]]))
+    names = list(dict.fromkeys([*_covariate_names(groups["treated"]), *_covariate_names(groups["before"])]))
     rows = []
     for name in names:
         means, variances, firms = {}, {}, {}
         for group, frame in groups.items():
-            column = values[group].get(name, pd.Series(0.0, index=frame.index)).to_numpy(dtype="float64")
+            column = _covariate(frame, name)
             present = ~np.isnan(column)
             means[group], variances[group] = _weighted_mean_var(column[present], frame["weight"].to_numpy()[present])
             having = present & (column != 0) if "=" in name else present
@@ -101,7 +106,8 @@ def _event_times(panel: Panel) -> pd.DataFrame:
     years since joining) and of firms never seen in one (the comparison)."""
     fy = panel.firm_years
     first, joiners = joining_years(fy, panel.reporting_years)
-    sample = fy[fy["growth"].notna() & (~fy["cvr"].isin(first.index) | fy["cvr"].isin(joiners.index))]
+    compared = fy["growth"].notna() & (~fy["cvr"].isin(first.index) | fy["cvr"].isin(joiners.index))
+    sample = fy.loc[compared, ["cvr", "year", "growth", "division"]]  # what the regression reads, not every column
     event = (sample["year"] - sample["cvr"].map(joiners)).clip(*EVENT_WINDOW)
     return sample.assign(event_time=event)
 
@@ -118,9 +124,9 @@ def event_study(panel: Panel) -> tuple[pd.DataFrame, float]:
     if not times:  # one reporting year: nobody is seen joining, so there is nothing to study (nor a pre-trend)
         return pd.DataFrame(columns=EVENT_STUDY_COLUMNS), float("nan")
     design = pd.DataFrame({k: (sample["event_time"] == k).astype("float64") for k in times}, index=sample.index)
-    cells = sample["division"] + "|" + sample["year"].astype(str)
+    cells = sample.groupby(["division", "year"], sort=False, dropna=False).ngroup().to_numpy()
     y = 100 * (sample["growth"] - sample.groupby(cells)["growth"].transform("mean"))
-    x = design - design.groupby(cells.to_numpy()).transform("mean")
+    x = design - design.groupby(cells).transform("mean")
     fit = OLS(y.to_numpy(), x.to_numpy()).fit(cov_type="cluster", cov_kwds={"groups": pd.factorize(sample["cvr"])[0]})
     pre_period = [k for k in PRE_PERIOD if k in times]
     restriction = np.zeros((len(pre_period), len(times)))

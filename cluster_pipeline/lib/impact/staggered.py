@@ -48,7 +48,8 @@ def _units(panel: Panel) -> tuple[np.ndarray, np.ndarray, list[int]]:
     """Growth as a units x years matrix (NaN where missing), each unit's cohort (0: never)."""
     fy = panel.firm_years
     first, joiners = joining_years(fy, panel.reporting_years)
-    kept = fy[(~fy["cvr"].isin(first.index) | fy["cvr"].isin(joiners.index)) & fy["growth"].notna()]
+    compared = (~fy["cvr"].isin(first.index) | fy["cvr"].isin(joiners.index)) & fy["growth"].notna()
+    kept = fy.loc[compared, ["cvr", "year", "growth"]]
     wide = kept.pivot_table(index="cvr", columns="year", values="growth", aggfunc="first")
     cohort = wide.index.map(joiners).fillna(0).to_numpy(dtype="int64")
     return wide.to_numpy(dtype="float64"), cohort, [int(y) for y in wide.columns]
