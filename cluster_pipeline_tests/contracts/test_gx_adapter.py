@@ -28,3 +28,23 @@ def test_a_batch_is_validated_without_hashing_the_frame(monkeypatch):
     rule = Rule("n.required", "n", "ExpectColumnValuesToNotBeNull", {"column": "n"}, "is required")
     failures = gx_adapter.failing_rows(pd.DataFrame({"n": [1.0, None, 3.0]}), [rule], "fingerprint")
     assert failures == {"n.required": [1]}
+
+
+def test_a_large_batch_leaves_no_frame_for_the_collector():
+    """GX's copies of a large batch are freed when the validation returns, not at some later collection."""
+    import gc
+
+    rule = Rule("n.required", "n", "ExpectColumnValuesToNotBeNull", {"column": "n"}, "is required")
+    frame = pd.DataFrame({"n": [1.0] * gx_adapter.COLLECT_FROM_ROWS})
+    gc.collect()
+    gc.disable()  # no collection but the validation's own
+    try:
+        gx_adapter.failing_rows(frame, [rule], "cycles")
+        gc.set_debug(gc.DEBUG_SAVEALL)  # what a collection would free now is kept in gc.garbage to be looked at
+        gc.collect()
+        left = [o for o in gc.garbage if isinstance(o, pd.DataFrame) and len(o) == len(frame)]
+    finally:
+        gc.set_debug(0)
+        gc.garbage.clear()
+        gc.enable()
+    assert left == []

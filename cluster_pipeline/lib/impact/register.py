@@ -6,7 +6,6 @@ is confidential, so a reason names the rule and the column, never a firm's value
 
 from __future__ import annotations
 
-import gc
 import hashlib
 import json
 import re
@@ -230,10 +229,6 @@ def read_register(folder: Path, validated: ValidatedFiles | None = None) -> Regi
             if validated is not None:
                 validated.put(keys[name], *result)
         batch.clear()
-        # GX's validations keep their batches' frames in reference cycles, which Python collects
-        # by count of objects, not bytes: without this a million rows' copies stay for minutes
-        # (at scale 10, 1 GB still held after reading; the collection takes a tenth of a second)
-        gc.collect()
 
     for path in register_files(folder):
         match = REGISTER_FILE.match(path.name)
