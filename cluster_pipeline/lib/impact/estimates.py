@@ -177,7 +177,8 @@ def _clustered_on_firms(cvr: pd.Series) -> dict:
 
 def _fit(comparison: Comparison, family: str | None):
     """y on (1, treated), weighted, clustered on firms: WLS, or a GLM (binomial logit, Poisson
-    log); fitted to the comparison's firm cells (see firm_cells)."""
+    log); fitted to the comparison's firm cells (see firm_cells). The constant is said
+    (hasconst), not looked for in every row."""
     from statsmodels.genmod import families
     from statsmodels.genmod.generalized_linear_model import GLM
     from statsmodels.regression.linear_model import WLS
@@ -186,9 +187,9 @@ def _fit(comparison: Comparison, family: str | None):
     x = np.column_stack([np.ones(len(s)), s["treated"].to_numpy(dtype="float64")])
     cluster = _clustered_on_firms(s["cvr"])
     if family is None:
-        return WLS(s["y"].to_numpy(), x, weights=s["weight"].to_numpy()).fit(**cluster)
+        return WLS(s["y"].to_numpy(), x, weights=s["weight"].to_numpy(), hasconst=True).fit(**cluster)
     model_family = families.Binomial() if family == "logit" else families.Poisson()
-    model = GLM(s["y"].to_numpy(), x, family=model_family, var_weights=s["weight"].to_numpy())
+    model = GLM(s["y"].to_numpy(), x, family=model_family, var_weights=s["weight"].to_numpy(), hasconst=True)
     with warnings.catch_warnings():
         # statsmodels warns that its cluster sandwich with var_weights lacks the small-sample correction
         # (statsmodels PR #2879); with thousands of firms as clusters that correction is negligible
@@ -301,7 +302,8 @@ def intensity_slope(by_band: dict[str, Comparison], estimand: str) -> dict | Non
     stack = pd.concat([c.cells.assign(stack=i) for i, c in enumerate(bands.values())], ignore_index=True)
     dummies = np.eye(len(bands))[stack["stack"].to_numpy()]
     treated = stack["treated"].to_numpy(dtype="float64")[:, None]
-    fit = WLS(stack["y"].to_numpy(), np.hstack([dummies, dummies * treated]), weights=stack["weight"].to_numpy()).fit(
+    design = np.hstack([dummies, dummies * treated])  # the band dummies sum to a constant
+    fit = WLS(stack["y"].to_numpy(), design, weights=stack["weight"].to_numpy(), hasconst=True).fit(
         **_clustered_on_firms(stack["cvr"])
     )
     x = np.array(
