@@ -240,3 +240,35 @@ def test_the_published_counts_are_the_firm_years_and_firms_behind_a_comparison()
     assert row["n_firms_treated"] == sample.loc[treated, "cvr"].nunique()
     assert row["n_firms_control"] == sample.loc[~treated, "cvr"].nunique()
     assert row["years"] == "2013-2018"
+
+
+def test_the_slope_over_the_bands_is_the_stacked_regressions_with_its_firm_clustered_error():
+    """Written out from each band's influence, the slope and its error are what one regression of every
+    band's cells stacked (an intercept and an effect per band, errors clustered on firms) gives."""
+    import numpy as np
+    from statsmodels.regression.linear_model import WLS
+
+    from cluster_pipeline.lib.impact.estimates import Comparison, _clustered_on_firms, intensity_slope
+
+    sample = firm_years_of_firms_on_both_sides()
+    rng = np.random.default_rng(3)
+    band_of_firm = pd.Series(rng.integers(0, 3, sample["cvr"].nunique()), index=sample["cvr"].unique())
+    sample["band"] = sample["cvr"].map(band_of_firm).where(sample["treated"])
+    sample["services"] = (10 + 20 * sample["band"] + rng.integers(0, 10, len(sample))).where(sample["treated"])
+    bands = {}
+    for band in (0, 1, 2):  # every band against every comparison firm-year: they serve all three
+        part = sample[(sample["band"] == band) | ~sample["treated"]]
+        bands[f"band {band}"] = Comparison("productivity_growth", "naive", part, group_by="services_band")
+    row = intensity_slope(bands, "growth_difference_pp")
+
+    stack = pd.concat([c.cells.assign(stack=i) for i, c in enumerate(bands.values())], ignore_index=True)
+    dummies = np.eye(3)[stack["stack"].to_numpy()]
+    design = np.hstack([dummies, dummies * stack["treated"].to_numpy(dtype="float64")[:, None]])
+    fit = WLS(stack["y"], design, weights=stack["weight"]).fit(**_clustered_on_firms(stack["cvr"]))
+    served = [c.sample[c.sample["treated"]] for c in bands.values()]
+    x = np.array([np.average(s["services"], weights=s["weight"]) for s in served])
+    contrast = np.concatenate([np.zeros(3), (x - x.mean()) / np.sum((x - x.mean()) ** 2)])
+    slope, se = contrast @ np.asarray(fit.params), np.sqrt(contrast @ np.asarray(fit.cov_params()) @ contrast)
+
+    assert row["estimate"] == pytest.approx(100 * slope, rel=1e-9)
+    assert row["ci_high"] - row["ci_low"] == pytest.approx(2 * 1.96 * 100 * se, rel=1e-9)

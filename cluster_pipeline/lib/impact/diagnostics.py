@@ -123,11 +123,17 @@ def event_study(panel: Panel) -> tuple[pd.DataFrame, float]:
     times = [k for k in range(EVENT_WINDOW[0], EVENT_WINDOW[1] + 1) if k != REFERENCE and k in observed]
     if not times:  # one reporting year: nobody is seen joining, so there is nothing to study (nor a pre-trend)
         return pd.DataFrame(columns=EVENT_STUDY_COLUMNS), float("nan")
-    design = pd.DataFrame({k: (sample["event_time"] == k).astype("float64") for k in times}, index=sample.index)
     cells = sample.groupby(["division", "year"], sort=False, dropna=False).ngroup().to_numpy()
-    y = 100 * (sample["growth"] - sample.groupby(cells)["growth"].transform("mean"))
-    x = design - design.groupby(cells).transform("mean")
-    fit = OLS(y.to_numpy(), x.to_numpy()).fit(cov_type="cluster", cov_kwds={"groups": pd.factorize(sample["cvr"])[0]})
+    firm_years = np.bincount(cells)
+
+    def within(values: np.ndarray) -> np.ndarray:
+        """Less the mean of the firm-year's division x year cell: those effects absorbed, one column at a time."""
+        return values - (np.bincount(cells, values, len(firm_years)) / firm_years)[cells]
+
+    event_time = sample["event_time"].to_numpy(dtype="float64")
+    x = np.column_stack([within((event_time == k).astype("float64")) for k in times])
+    y = 100 * within(sample["growth"].to_numpy(dtype="float64"))
+    fit = OLS(y, x).fit(cov_type="cluster", cov_kwds={"groups": pd.factorize(sample["cvr"])[0]})
     pre_period = [k for k in PRE_PERIOD if k in times]
     restriction = np.zeros((len(pre_period), len(times)))
     for i, k in enumerate(pre_period):

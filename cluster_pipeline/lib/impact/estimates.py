@@ -288,24 +288,16 @@ def comparisons(samples: dict[str, pd.DataFrame]) -> dict[str, dict[str, Compari
 
 
 def intensity_slope(by_band: dict[str, Comparison], estimand: str) -> dict | None:
-    """Does the effect rise with intensity? The least-squares slope of the bands' effects (one
-    stacked regression: an intercept and an effect per band) on the mean services their
-    participants used, per service, with firm-clustered errors across the stack. None with fewer
-    than two bands large enough to estimate."""
+    """Does the effect rise with intensity? The least-squares slope of the bands' effects on the
+    mean services their participants used, per service, with firm-clustered errors across the
+    bands (a comparison firm serves several bands, so their effects are not independent): what
+    one stacked regression with an intercept and an effect per band gives (`_effect_and_influence`
+    says how), without building the stack. None with fewer than two bands large enough to estimate."""
     from scipy import stats
-    from statsmodels.regression.linear_model import WLS
 
     bands = {band: c for band, c in by_band.items() if not _too_few(c)}
     if len(bands) < 2:
         return None
-    # each band's firm cells (as each band's own regression; firm_cells says why that is exact)
-    stack = pd.concat([c.cells.assign(stack=i) for i, c in enumerate(bands.values())], ignore_index=True)
-    dummies = np.eye(len(bands))[stack["stack"].to_numpy()]
-    treated = stack["treated"].to_numpy(dtype="float64")[:, None]
-    design = np.hstack([dummies, dummies * treated])  # the band dummies sum to a constant
-    fit = WLS(stack["y"].to_numpy(), design, weights=stack["weight"].to_numpy(), hasconst=True).fit(
-        **_clustered_on_firms(stack["cvr"])
-    )
     x = np.array(
         [
             np.average(
@@ -314,8 +306,17 @@ def intensity_slope(by_band: dict[str, Comparison], estimand: str) -> dict | Non
             for c in bands.values()
         ]
     )
-    contrast = np.concatenate([np.zeros(len(bands)), (x - x.mean()) / np.sum((x - x.mean()) ** 2)])
-    slope, se = float(contrast @ fit.params), float(np.sqrt(contrast @ fit.cov_params() @ contrast))
+    contrast = (x - x.mean()) / np.sum((x - x.mean()) ** 2)  # the slope as a sum of the bands' effects
+    effects, influences = zip(*(_effect_and_influence(c.cells) for c in bands.values()))
+    slope = float(contrast @ np.array(effects))
+    # each firm's influence on the slope, over its cells in every band
+    stack = pd.concat([c.cells.drop(columns=["weight", "y"]) for c in bands.values()], ignore_index=True)
+    firm = pd.factorize(stack["cvr"])[0]
+    per_firm = np.bincount(firm, np.concatenate([k * i for k, i in zip(contrast, influences, strict=True)]))
+    # statsmodels' small-sample factor of clustered errors, as for the stacked regression's rows and parameters
+    firms, rows = len(per_firm), len(stack)
+    correction = firms / (firms - 1) * (rows - 1) / (rows - 2 * len(bands))
+    se = float(np.sqrt(correction * np.sum(per_firm**2)))
     row = _row(
         next(iter(bands.values())),
         estimand + PER_SERVICE,
@@ -328,6 +329,19 @@ def intensity_slope(by_band: dict[str, Comparison], estimand: str) -> dict | Non
         cells=stack,
     )
     return row | {"group": SLOPE, "n_treated_off_support": sum(c.off_support for c in bands.values())}
+
+
+def _effect_and_influence(cells: pd.DataFrame) -> tuple[float, np.ndarray]:
+    """A band's effect, the weighted mean of its participants' cells less its comparison firms',
+    as the WLS of y on (1, treated) gives it, and each cell's influence on it: the effect's row of
+    that regression's sandwich (its bread's row times the cell's score), written out. Summed per
+    firm and squared, it is statsmodels' firm-clustered variance, before the small-sample factor."""
+    treated = cells["treated"].to_numpy()
+    w, y = cells["weight"].to_numpy(), cells["y"].to_numpy()
+    w_treated, w_control = w[treated].sum(), w[~treated].sum()
+    mean_treated, mean_control = (w * y)[treated].sum() / w_treated, (w * y)[~treated].sum() / w_control
+    influence = np.where(treated, w * (y - mean_treated) / w_treated, -w * (y - mean_control) / w_control)
+    return float(mean_treated - mean_control), influence
 
 
 def _kept_for_the_slope(band: Comparison) -> Comparison:

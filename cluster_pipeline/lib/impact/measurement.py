@@ -10,7 +10,7 @@ import pandas as pd
 
 from cluster_pipeline.lib.impact import diagnostics, disclosure, estimates, staggered
 from cluster_pipeline.lib.impact.methods import MATCHED, NAIVE
-from cluster_pipeline.lib.impact.panel import build_panel, participation
+from cluster_pipeline.lib.impact.panel import build_panel, growth_paths, participation
 
 
 @dataclass
@@ -26,11 +26,12 @@ def measure_impact(
     """With the years' memberships, also the groups of participants (services used, member type)."""
     participants = participation(companies, memberships)
     panel = build_panel(firms, participants, sorted(companies))
-    events, pre_trend = diagnostics.event_study(panel)
+    samples, paths = estimates.samples(panel), growth_paths(panel)
+    del panel  # every firm-year with every column (1.5 GB at scale 10): what follows reads the samples and the paths
+    events, pre_trend = diagnostics.event_study(paths)
     events["pre_trend_p_value"] = pre_trend
-    joined, by_time = staggered.staggered_adoption(panel)
-    samples, growth_removed = estimates.samples(panel), panel.growth_removed
-    del panel  # every firm-year with every column: the comparisons read their samples only (1.5 GB at scale 10)
+    joined, by_time = staggered.staggered_adoption(paths)
+    growth_removed = paths.growth_removed
     designs = estimates.comparisons(samples)
     removed = ", ".join(f"{n:,} {why}" for why, n in growth_removed.items())
     table = estimates.impact_estimates(designs, samples)

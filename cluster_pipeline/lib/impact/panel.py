@@ -76,6 +76,15 @@ class Panel:
     growth_removed: dict[str, int]  # firm-years in reporting years without a growth figure, by reason
 
 
+# what the event study and the staggered estimates read of a firm-year: who took part, and growth
+GROWTH_PATHS = ["cvr", "year", "treated", "growth", "division"]
+
+
+def growth_paths(panel: Panel) -> Panel:
+    """The panel with only the columns the event study and the staggered estimates read."""
+    return Panel(panel.firm_years[GROWTH_PATHS], panel.reporting_years, panel.growth_removed)
+
+
 def firm_year_key(cvr: pd.Series, year: pd.Series) -> pd.Series:
     """One int64 per firm and year (CVR x 10,000 + year): a join key without a string MultiIndex."""
     return cvr.astype("int64") * 10_000 + year.astype("int64")
