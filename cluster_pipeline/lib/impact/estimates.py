@@ -310,11 +310,11 @@ def intensity_slope(by_band: dict[str, Comparison], estimand: str) -> dict | Non
     effects, influences = zip(*(_effect_and_influence(c.cells) for c in bands.values()))
     slope = float(contrast @ np.array(effects))
     # each firm's influence on the slope, over its cells in every band
-    stack = pd.concat([c.cells.drop(columns=["weight", "y"]) for c in bands.values()], ignore_index=True)
-    firm = pd.factorize(stack["cvr"])[0]
+    cells = pd.concat([c.cells.drop(columns=["weight", "y"]) for c in bands.values()], ignore_index=True)
+    firm = pd.factorize(cells["cvr"])[0]
     per_firm = np.bincount(firm, np.concatenate([k * i for k, i in zip(contrast, influences, strict=True)]))
     # statsmodels' small-sample factor of clustered errors, as for the stacked regression's rows and parameters
-    firms, rows = len(per_firm), len(stack)
+    firms, rows = len(per_firm), len(cells)
     correction = firms / (firms - 1) * (rows - 1) / (rows - 2 * len(bands))
     se = float(np.sqrt(correction * np.sum(per_firm**2)))
     row = _row(
@@ -326,7 +326,7 @@ def intensity_slope(by_band: dict[str, Comparison], estimand: str) -> dict | Non
         2 * stats.norm.sf(abs(slope / se)),
         f"least-squares slope of the effects of bands {', '.join(bands)} on their participants' mean services "
         f"used ({', '.join(f'{v:.1f}' for v in x)}), per service; one stacked regression, errors clustered on firms",
-        cells=stack,
+        cells=cells,
     )
     return row | {"group": SLOPE, "n_treated_off_support": sum(c.off_support for c in bands.values())}
 

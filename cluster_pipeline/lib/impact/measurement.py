@@ -31,9 +31,8 @@ def measure_impact(
     events, pre_trend = diagnostics.event_study(paths)
     events["pre_trend_p_value"] = pre_trend
     joined, by_time = staggered.staggered_adoption(paths)
-    growth_removed = paths.growth_removed
     designs = estimates.comparisons(samples)
-    removed = ", ".join(f"{n:,} {why}" for why, n in growth_removed.items())
+    removed = ", ".join(f"{n:,} {why}" for why, n in paths.growth_removed.items())
     table = estimates.impact_estimates(designs, samples)
     growth = table["outcome"] == "productivity_growth"
     table.loc[growth, "detail"] = table.loc[growth, "detail"] + f"; outlier rule removed {removed}"
@@ -56,4 +55,4 @@ def measure_impact(
             coverage, ["companies_with_cvr", "linked_to_register", "sampled_in_innovation_survey"], ("link_rate",)
         ),
     }
-    return Measurement(tables, pre_trend, growth_removed)
+    return Measurement(tables, pre_trend, paths.growth_removed)
