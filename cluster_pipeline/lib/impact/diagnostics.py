@@ -176,11 +176,13 @@ def event_study(panel: Panel) -> tuple[pd.DataFrame, float]:
 
 def coverage(companies: dict[int, pd.DataFrame], participants: pd.DataFrame, firms: pd.DataFrame) -> pd.DataFrame:
     """Per reporting year: members that are companies, with a CVR, found in the register, and sampled."""
-    register = firms.assign(year=firms["year"].astype("int64"))
+    register = firms[["cvr", "innovation_sampled"]]
+    register_year = firms["year"].to_numpy(dtype="int64")
     rows = []
     for year, frame in sorted(companies.items()):
         mine = participants[participants["year"] == year]
-        found = register[(register["year"] == year) & register["cvr"].isin(mine["cvr"])]
+        in_year = register[register_year == year]  # a year's firms, then their CVRs (not every year's) looked up
+        found = in_year[in_year["cvr"].isin(mine["cvr"])]
         with_cvr = int(mine["cvr"].nunique())
         rows.append(
             {
