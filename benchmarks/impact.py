@@ -2,6 +2,7 @@
 
     .venv/bin/python benchmarks/impact.py                  # scales 1 and 10
     .venv/bin/python benchmarks/impact.py --scales 1
+    .venv/bin/python benchmarks/impact.py --steps 10     # the step's profile: each step's time and memory
 
 Per scale, the five sample years and their register (2010-2018) are generated once under
 benchmarks/.data/ and run through `cluster-pipeline run` once (not timed), so the published
@@ -66,6 +67,31 @@ companies = {y: read_partition(output, "companies", y) for y in range(2014, 2019
 memberships = {y: read_partition(output, "memberships", y) for y in range(2014, 2019)}
 measured = measure_impact(extract.firms, companies, memberships)
 print(len(extract.firms), "firm-years")
+"""
+
+# the impact step once more, in the foreground, saying after each step its seconds, the memory
+# the process holds and its peak so far (VmRSS and VmHWM, MiB)
+STEPS = """
+import sys, time
+from pathlib import Path
+from cluster_pipeline.lib.impact.measurement import measure_impact
+from cluster_pipeline.lib.impact.register import read_register
+from cluster_pipeline.lib.publish.parquet_store import read_partition
+last = [time.perf_counter()]
+def done(step):
+    status = dict(line.split(":", 1) for line in open("/proc/self/status"))
+    now, held, peak = time.perf_counter(), int(status["VmRSS"].split()[0]), int(status["VmHWM"].split()[0])
+    print(f"| {step} | {now - last[0]:.1f} s | {held // 1024:,} MB | {peak // 1024:,} MB |", flush=True)
+    last[0] = now
+register, output = Path(sys.argv[1]), Path(sys.argv[2])
+print("| step | seconds | held after | peak so far |")
+print("|---|---|---|---|")
+firms = read_register(register).firms
+done("read and validate the register")
+companies = {y: read_partition(output, "companies", y) for y in range(2014, 2019)}
+memberships = {y: read_partition(output, "memberships", y) for y in range(2014, 2019)}
+done("read the published companies and memberships")
+measure_impact(firms, companies, memberships, done)
 """
 
 
@@ -165,7 +191,12 @@ def end_to_end(landing: Path, register: Path) -> list[tuple[str, float, float]]:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--scales", nargs="+", type=float, default=[1, 10])
+    parser.add_argument("--steps", type=float, help="only the impact step's profile at this scale, printed")
     args = parser.parse_args()
+    if args.steps is not None:
+        _, register, output = prepared(args.steps)
+        subprocess.run([sys.executable, "-c", STEPS, register, output], check=True, cwd=ROOT)
+        return
     rows = []
     for scale in args.scales:
         landing, register, output = prepared(scale)

@@ -4,6 +4,7 @@ the disclosure rule), with what the checks need."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import pandas as pd
@@ -21,21 +22,29 @@ class Measurement:
 
 
 def measure_impact(
-    firms: pd.DataFrame, companies: dict[int, pd.DataFrame], memberships: dict[int, pd.DataFrame] | None = None
+    firms: pd.DataFrame,
+    companies: dict[int, pd.DataFrame],
+    memberships: dict[int, pd.DataFrame] | None = None,
+    done: Callable[[str], None] = lambda step: None,
 ) -> Measurement:
-    """With the years' memberships, also the groups of participants (services used, member type)."""
+    """With the years' memberships, also the groups of participants (services used, member type).
+    done: told the name of each step as it ends (the benchmark's profile of time and memory)."""
     participants = participation(companies, memberships)
     panel = build_panel(firms, participants, sorted(companies))
     samples, paths = estimates.samples(panel), growth_paths(panel)
     del panel  # every firm-year with every column (1.5 GB at scale 10): what follows reads the samples and the paths
+    done("panel and samples")
     events, pre_trend = diagnostics.event_study(paths)
     events["pre_trend_p_value"] = pre_trend
+    done("event study")
     joined, by_time = staggered.staggered_adoption(paths)
+    done("staggered adoption")
     designs = estimates.comparisons(samples)
     removed = ", ".join(f"{n:,} {why}" for why, n in paths.growth_removed.items())
     table = estimates.impact_estimates(designs, samples)
     growth = table["outcome"] == "productivity_growth"
     table.loc[growth, "detail"] = table.loc[growth, "detail"] + f"; outlier rule removed {removed}"
+    done("estimates")
     balance = pd.concat(
         [
             diagnostics.balance(f"{name}_{MATCHED}", d[NAIVE], d[MATCHED])
@@ -43,10 +52,12 @@ def measure_impact(
         ],
         ignore_index=True,
     )
+    done("balance")
     if joined is not None:  # firms seen joining: their group-time effects beside the regression
         table = pd.concat([table, pd.DataFrame([joined])], ignore_index=True)
         events = pd.concat([events, by_time], ignore_index=True)
     coverage = diagnostics.coverage(companies, participants, firms)
+    done("coverage")
     tables = {
         "impact_estimates": disclosure.suppress("impact_estimates", table),
         "impact_balance": disclosure.suppress("impact_balance", balance),
