@@ -9,6 +9,7 @@ import dagster as dg
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.parquet as pq
 
 from cluster_pipeline.lib import tables
 
@@ -47,7 +48,11 @@ def column_schema(schema: pa.Schema) -> dg.TableSchema:
 def table_metadata(
     frame: pd.DataFrame, path: Path, schema: pa.Schema | None = None, preview: pd.DataFrame | None = None
 ) -> dict:
-    schema = schema or pa.Schema.from_pandas(frame, preserve_index=False)
+    if schema is None:
+        # the types the file was written with, from its footer: inferred again from a frame of
+        # Python objects they would cost a scan of every value (a year's cells at scale 20: 0.8 s)
+        written = path.suffix == ".parquet" and path.is_file()
+        schema = pq.read_schema(path) if written else pa.Schema.from_pandas(frame, preserve_index=False)
     return {
         "dagster/row_count": dg.MetadataValue.int(len(frame)),
         "dagster/column_schema": column_schema(schema),

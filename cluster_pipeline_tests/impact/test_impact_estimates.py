@@ -157,6 +157,19 @@ def test_a_year_whose_link_counts_are_suppressed_is_reported_without_them():
     assert "fewer than 5 member companies were found" in sentence and "not shown" in sentence
 
 
+def test_every_years_report_shows_the_same_measurement_with_its_own_link_to_the_register(sample_run):
+    """The measurement spans all years, so the section is read and drawn once per run; only the
+    sentence on how many of the year's members were found in the register is the year's."""
+    from cluster_pipeline.lib.publish.impact_section import impact_section
+
+    section = impact_section(sample_run.output)
+    first, last = section.of_year(2014), section.of_year(2018)
+    assert first["link"].startswith("In 2014, ") and last["link"].startswith("In 2018, ")
+    assert {k: v for k, v in first.items() if k != "link"} == {k: v for k, v in last.items() if k != "link"}
+    report = (sample_run.output / "reports" / "2018.html").read_text(encoding="utf-8")
+    assert last["link"].split(" (")[0] in report and last["balance_chart"][:200] in report
+
+
 def test_the_staggered_estimate_recovers_the_planted_effect_of_joining(sample_run):
     """Firms join in different years: the group-time effects against never-participants, averaged
     from the year of joining on, cover the growth effect planted on the joiners in those years."""

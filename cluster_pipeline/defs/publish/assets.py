@@ -13,6 +13,7 @@ from cluster_pipeline.defs.partitions import ONE_RUN_FOR_MANY_YEARS, for_each_ye
 from cluster_pipeline.defs.resources import OutputFolder, Warehouse
 from cluster_pipeline.lib import tables
 from cluster_pipeline.lib.publish import cubes
+from cluster_pipeline.lib.publish.impact_section import ImpactSection, impact_section
 from cluster_pipeline.lib.publish.releases import causes, new_release
 from cluster_pipeline.lib.publish.report import indicator_differences, indicators_in_report, write_report
 from cluster_pipeline.lib.publish.report_figures import report_figures
@@ -93,11 +94,12 @@ REPORT_MATCHES = "report_shows_indicator_status"
     "impact measurement, when there is one) and method. Every figure is read from the published tables.",
 )
 def yearly_report(context: dg.AssetExecutionContext, output: OutputFolder):
-    yield from for_each_year(context, lambda year: _report_year(year, output, context.run.run_id))
+    impact = impact_section(output.root)  # the same in every year's report: its charts drawn once
+    yield from for_each_year(context, lambda year: _report_year(year, output, context.run.run_id, impact))
 
 
-def _report_year(year: int, output: OutputFolder, run_id: str):
-    figures = report_figures(output.root, year)
+def _report_year(year: int, output: OutputFolder, run_id: str, impact: ImpactSection):
+    figures = report_figures(output.root, year, impact)
     path = write_report(figures, output.root / "reports", run_id)
     shown = indicators_in_report(path.read_text(encoding="utf-8"))
     summary = pd.DataFrame([{"indicator": i, "value": v, "status": s} for i, (v, s) in shown.items()])

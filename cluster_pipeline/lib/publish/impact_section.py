@@ -5,6 +5,7 @@ method with its limits."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
@@ -188,23 +189,36 @@ def _sentences(estimates: pd.DataFrame) -> list[str]:
     return sentences
 
 
-def impact_section(output: Path, year: int) -> dict:
-    """The template's context for the section; `available` is False without a measurement."""
+@dataclass(frozen=True)
+class ImpactSection:
+    """The section as every year's report shows it, drawn once per run (the measurement spans
+    all years: only the year's link to the register differs between reports)."""
+
+    shared: dict  # the template's context but the link; `available` is False without a measurement
+    coverage: pd.DataFrame | None  # impact_coverage, for the year's link sentence
+
+    def of_year(self, year: int) -> dict:
+        if self.coverage is None:
+            return self.shared
+        this_year = self.coverage[self.coverage["year"] == year]
+        return {**self.shared, "link": link_sentence(year, this_year.iloc[0] if len(this_year) else None)}
+
+
+def impact_section(output: Path) -> ImpactSection:
+    """The section's context read from the published impact tables, charts drawn."""
     read = {name: read_table(Path(output), name) for name in MEASUREMENT_TABLES}
     frames = {name: frame for name, frame in read.items() if frame is not None}
     if len(frames) < len(read):
-        return {"available": False}
+        return ImpactSection({"available": False}, None)
     estimates, balance = frames["impact_estimates"], frames["impact_balance"]
     events, coverage = frames["impact_event_study"], frames["impact_coverage"]
     shown_events = events[events["method"] == FIXED_EFFECTS].sort_values("event_time")
     cohorts = events[events["method"] == CALLAWAY_SANTANNA].sort_values("event_time")
     growth_balance = balance[(balance["design"] == "growth_matched") & ~balance["suppressed"]]
     limit = seeds.thresholds()["max_balance_smd"]
-    this_year = coverage[coverage["year"] == year]
-    link = this_year.iloc[0] if len(this_year) else None
     pre_trend = float(shown_events["pre_trend_p_value"].iloc[0]) if len(shown_events) else None
     unbalanced = balance[~balance["suppressed"] & (balance["smd_after"].abs() > limit)]
-    return {
+    shared = {
         "available": True,
         "sentences": _sentences(estimates),
         "estimates": [
@@ -251,7 +265,6 @@ def impact_section(output: Path, year: int) -> dict:
             growth_balance["smd_after"].tolist(),
             limit,
         ),
-        "link": link_sentence(year, link),
         "unbalanced": ""
         if unbalanced.empty
         else "Not balanced after matching (standardised difference above "
@@ -262,6 +275,7 @@ def impact_section(output: Path, year: int) -> dict:
         "years": str(estimates["years"].iloc[0]) if len(estimates) else "",
         "method": [paragraph.format(factor=growth_outlier_factor()) for paragraph in METHOD],
     }
+    return ImpactSection(shared, coverage)
 
 
 COVARIATE_NAMES = {

@@ -11,7 +11,7 @@ import pandas as pd
 
 from cluster_pipeline.lib import seeds
 from cluster_pipeline.lib.contracts.submissions import clusters_not_reported, clusters_without_members, rules_summary
-from cluster_pipeline.lib.publish.impact_section import impact_section
+from cluster_pipeline.lib.publish.impact_section import ImpactSection, impact_section
 from cluster_pipeline.lib.publish.parquet_store import read_partition, years_written
 from cluster_pipeline.lib.vocabulary import FLAGS
 
@@ -55,7 +55,8 @@ def _reported(output: Path, year: int) -> pd.DataFrame:
     return pd.concat([profiles, members], ignore_index=True)
 
 
-def report_figures(output: Path, year: int) -> ReportFigures:
+def report_figures(output: Path, year: int, impact: ImpactSection | None = None) -> ReportFigures:
+    """impact: the impact section when the caller read it already (once for all years of a run)."""
     output = Path(output)
     years = published_years(output, year)
     if year not in years:
@@ -101,6 +102,6 @@ def report_figures(output: Path, year: int) -> ReportFigures:
         quarantined_rows=int((quarantine["level"] == "row").sum()),
         clusters_without_members=silent,
         clusters_not_reported=gone,
-        impact=impact_section(output, year),
+        impact=(impact or impact_section(output)).of_year(year),
         service_intensity=read_partition(output, "service_intensity", year),
     )
