@@ -18,7 +18,6 @@ Every figure is read from the published tables; the site is written anew by ever
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 import shutil
 from dataclasses import dataclass, replace
@@ -26,9 +25,12 @@ from datetime import datetime
 from pathlib import Path
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 
 from cluster_pipeline.lib import seeds, tables
 from cluster_pipeline.lib.publish import cubes, jsonstat, px
+from cluster_pipeline.lib.publish.exports import write_table_csv
 from cluster_pipeline.lib.publish.parquet_store import (
     partition_path,
     read_partition,
@@ -258,6 +260,6 @@ def _download(source: Path, data: Path, relative: str, known: dict | None, previ
     if known and known["sha256"] == digest and earlier is not None and earlier.exists():
         shutil.copyfile(earlier, target.with_suffix(".csv"))
         return known
-    frame = pd.read_parquet(io.BytesIO(raw))
-    frame.to_csv(target.with_suffix(".csv"), index=False)
-    return {"sha256": digest, "rows": len(frame)}
+    table = pq.read_table(pa.BufferReader(raw))
+    write_table_csv(table, target.with_suffix(".csv"))
+    return {"sha256": digest, "rows": table.num_rows}

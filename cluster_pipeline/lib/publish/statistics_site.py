@@ -14,7 +14,8 @@ import pandas as pd
 from cluster_pipeline.lib import tables
 from cluster_pipeline.lib.html_pages import template
 from cluster_pipeline.lib.publish import cubes, releases, site, site_pages
-from cluster_pipeline.lib.publish.parquet_store import read_partition, read_table, years_written
+from cluster_pipeline.lib.publish.exports import write_table_csv
+from cluster_pipeline.lib.publish.parquet_store import arrow_table, read_partition, read_table, years_written
 
 
 def published_figures(root: Path) -> pd.DataFrame:
@@ -91,8 +92,9 @@ def write_site(root: Path, now: datetime) -> dict:
     downloads = site.write_tables(root, staging, figures.years, previous=root / site.SITE)
     # always there, so downloads.html links to both (empty before a release)
     for name, frame in (("releases", figures.releases), ("revisions", figures.revisions)):
-        empty = tables.schema(name).empty_table().to_pandas()
-        (empty if frame is None else frame).to_csv(staging / "data" / f"{name}.csv", index=False)
+        schema = tables.schema(name)
+        written = schema.empty_table() if frame is None else arrow_table(frame, schema)
+        write_table_csv(written, staging / "data" / f"{name}.csv")
     reports = [y for y in figures.years if (root / "reports" / f"{y}.html").exists()]
     common = {"years": figures.years, "release_line": release_line(figures.releases)}
     latest = figures.years[-1]

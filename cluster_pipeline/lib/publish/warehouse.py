@@ -3,12 +3,11 @@ tools: one table each with a year column; a year is replaced in one transaction.
 
 from __future__ import annotations
 
-import json
-
 import pandas as pd
 import pyarrow as pa
 import sqlalchemy as sa
 
+from cluster_pipeline.lib.publish.exports import lists_as_json
 from cluster_pipeline.lib.publish.parquet_store import arrow_table
 
 
@@ -40,10 +39,7 @@ def sql_table(metadata: sa.MetaData, name: str, schema: pa.Schema, yearly: bool 
 def _sql_values(column: pa.ChunkedArray) -> list:
     """A column as Python values a database driver takes: None for missing, lists as JSON text.
     Read from the Arrow table in the published schema, so the warehouse gets Parquet's types."""
-    values = column.to_pylist()
-    if pa.types.is_list(column.type):
-        values = [None if v is None else json.dumps(v, ensure_ascii=False) for v in values]
-    return values
+    return lists_as_json(column) if pa.types.is_list(column.type) else column.to_pylist()
 
 
 def _sql_columns(data: pa.Table, year: int | None) -> dict[str, list]:
