@@ -261,7 +261,7 @@ def test_the_slope_over_the_bands_is_the_stacked_regressions_with_its_firm_clust
     import numpy as np
     from statsmodels.regression.linear_model import WLS
 
-    from cluster_pipeline.lib.impact.estimates import Comparison, _clustered_on_firms, intensity_slope
+    from cluster_pipeline.lib.impact.estimates import Comparison, clustered_on_firms, intensity_slope
 
     sample = firm_years_of_firms_on_both_sides()
     rng = np.random.default_rng(3)
@@ -277,7 +277,7 @@ def test_the_slope_over_the_bands_is_the_stacked_regressions_with_its_firm_clust
     stack = pd.concat([c.cells.assign(stack=i) for i, c in enumerate(bands.values())], ignore_index=True)
     dummies = np.eye(3)[stack["stack"].to_numpy()]
     design = np.hstack([dummies, dummies * stack["treated"].to_numpy(dtype="float64")[:, None]])
-    fit = WLS(stack["y"], design, weights=stack["weight"]).fit(**_clustered_on_firms(stack["cvr"]))
+    fit = WLS(stack["y"], design, weights=stack["weight"]).fit(**clustered_on_firms(stack["cvr"]))
     served = [c.sample[c.sample["treated"]] for c in bands.values()]
     x = np.array([np.average(s["services"], weights=s["weight"]) for s in served])
     contrast = np.concatenate([np.zeros(3), (x - x.mean()) / np.sum((x - x.mean()) ** 2)])

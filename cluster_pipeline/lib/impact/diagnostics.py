@@ -6,8 +6,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from cluster_pipeline.lib.columns import is_in
 from cluster_pipeline.lib.impact.disclosure import dominated
-from cluster_pipeline.lib.impact.estimates import Comparison
+from cluster_pipeline.lib.impact.estimates import Comparison, clustered_on_firms
 from cluster_pipeline.lib.impact.methods import FIXED_EFFECTS
 from cluster_pipeline.lib.impact.panel import Panel, joining_years
 
@@ -133,7 +134,7 @@ def event_study(panel: Panel) -> tuple[pd.DataFrame, float]:
     event_time = sample["event_time"].to_numpy(dtype="float64")
     x = np.column_stack([within((event_time == k).astype("float64")) for k in times])
     y = 100 * within(sample["growth"].to_numpy(dtype="float64"))
-    fit = OLS(y, x).fit(cov_type="cluster", cov_kwds={"groups": pd.factorize(sample["cvr"])[0]})
+    fit = OLS(y, x).fit(**clustered_on_firms(sample["cvr"]))
     pre_period = [k for k in PRE_PERIOD if k in times]
     restriction = np.zeros((len(pre_period), len(times)))
     for i, k in enumerate(pre_period):
@@ -182,7 +183,7 @@ def coverage(companies: dict[int, pd.DataFrame], participants: pd.DataFrame, fir
     for year, frame in sorted(companies.items()):
         mine = participants[participants["year"] == year]
         in_year = register[register_year == year]  # a year's firms, then their CVRs (not every year's) looked up
-        found = in_year[in_year["cvr"].isin(mine["cvr"])]
+        found = in_year[is_in(in_year["cvr"], mine["cvr"]).to_numpy()]
         with_cvr = int(mine["cvr"].nunique())
         rows.append(
             {
