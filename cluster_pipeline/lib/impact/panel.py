@@ -125,11 +125,14 @@ def build_panel(firms: pd.DataFrame, participants: pd.DataFrame, reporting_years
     log_productivity, firms["log_productivity_pre"], growth, reason = _growth(firms)
     firms["log_productivity"] = log_productivity
     firms["growth"] = growth
-    taking_part = participants.set_index(firm_year_key(participants["cvr"], participants["year"]).to_numpy())
-    firms["treated"] = firms["key"].isin(taking_part.index)
-    firms["services"] = taking_part["services"].astype("float64").reindex(firms["key"]).to_numpy()
+    # each firm-year's row among the participants (-1: not taking part), looked up once for three columns
+    taking_part = pd.Index(firm_year_key(participants["cvr"], participants["year"]).to_numpy())
+    row = taking_part.get_indexer(firms["key"].to_numpy())
+    firms["treated"] = row >= 0
+    services = np.append(participants["services"].to_numpy(dtype="float64", na_value=np.nan), np.nan)
+    firms["services"] = services[row]  # row -1 reads the NaN appended
     firms["services_band"] = seeds.band_of_services(firms["services"])
-    firms["member_type"] = taking_part["member_type"].reindex(firms["key"]).to_numpy()
+    firms["member_type"] = np.append(participants["member_type"].to_numpy(dtype=object), np.nan)[row]
     firms["reporting_year"] = firms["year"].isin(reporting_years)
     firms["division"] = firms["industry_code"].str.slice(0, 2)
     region_of = seeds.municipalities().set_index("municipality_code")["region_code"]
