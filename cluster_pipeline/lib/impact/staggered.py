@@ -87,9 +87,14 @@ def _aggregate(cells: list[Cell], n_units: int) -> tuple[float, np.ndarray]:
     sizes = np.array([len(c.treated) for c in cells], dtype="float64")
     weights = sizes / sizes.sum()
     influence = np.zeros(n_units)
-    for weight, cell in zip(weights, cells):
-        np.add.at(influence, np.concatenate([cell.treated, cell.controls]), weight * cell.influence)
+    for weight, cell in zip(weights, cells):  # a unit is in a cell once: a bincount adds what add.at would
+        influence += np.bincount(np.concatenate([cell.treated, cell.controls]), weight * cell.influence, n_units)
     return float(weights @ np.array([c.att for c in cells])), influence
+
+
+def _distinct(units: list[np.ndarray], n_units: int) -> int:
+    """How many units the cells hold between them (a unit is a row of the units x years matrix)."""
+    return int(np.count_nonzero(np.bincount(np.concatenate(units), minlength=n_units)))
 
 
 def _summary(cells: list[Cell], n_units: int) -> dict:
@@ -102,8 +107,8 @@ def _summary(cells: list[Cell], n_units: int) -> dict:
         "ci_low": 100 * (estimate - 1.96 * se),
         "ci_high": 100 * (estimate + 1.96 * se),
         "p_value": float(2 * stats.norm.sf(abs(estimate / se))) if se > 0 else np.nan,
-        "n_firms": len(set(np.concatenate([c.treated for c in cells]).tolist())),
-        "n_firms_control": len(set(np.concatenate([c.controls for c in cells]).tolist())),
+        "n_firms": _distinct([c.treated for c in cells], n_units),
+        "n_firms_control": _distinct([c.controls for c in cells], n_units),
         "n_treated": int(sum(len(c.treated) for c in cells)),
         "n_control": int(sum(len(c.controls) for c in cells)),
         "influence": influence,
