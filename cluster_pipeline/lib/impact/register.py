@@ -19,6 +19,7 @@ import pandas as pd
 
 import cluster_pipeline
 from cluster_pipeline.lib.contracts.compiler import RuleInputs
+from cluster_pipeline.lib.contracts.gx_adapter import warm_up
 from cluster_pipeline.lib.contracts.submissions import reference_data
 from cluster_pipeline.lib.contracts.validation import validate_kind
 from cluster_pipeline.lib.ingest.intake import table_cells
@@ -222,6 +223,7 @@ def read_register(folder: Path, validated: ValidatedFiles | None = None) -> Regi
     rows: dict[str, dict] = {}  # every file's manifest row, in the folder's order
     keys: dict[str, str] = {}
     batch: list[RegisterFile] = []
+    importing = None
 
     def validate_batch() -> None:
         for name, result in validate_register(batch).items():
@@ -246,6 +248,8 @@ def read_register(folder: Path, validated: ValidatedFiles | None = None) -> Regi
                 found[path.name] = kept
                 continue
         found[path.name] = None
+        if not importing:  # the first file to validate: GX's import (seconds) overlaps Arrow's reading
+            importing = warm_up()
         file = _read(path, int(match.group(1)), raw, sha256)
         del raw  # only the cells stay
         if batch and sum(len(f.cells) for f in [*batch, file] if f.cells is not None) > BATCH_ROWS:
