@@ -20,6 +20,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 
+# the exports' CSV format as written here: a CSV written another way is not reused (the site's downloads)
+CSV_FORMAT = "arrow-csv-1: quoted text, true/false, lists as JSON, formulas neutralised"
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 _STARTS_LIKE_A_FORMULA = "^[" + "".join(re.escape(c) for c in FORMULA_START) + "]"
 

@@ -30,7 +30,7 @@ import pyarrow.parquet as pq
 
 from cluster_pipeline.lib import seeds, tables
 from cluster_pipeline.lib.publish import cubes, jsonstat, px
-from cluster_pipeline.lib.publish.exports import write_table_csv
+from cluster_pipeline.lib.publish.exports import CSV_FORMAT, write_table_csv
 from cluster_pipeline.lib.publish.parquet_store import (
     partition_path,
     read_partition,
@@ -257,9 +257,16 @@ def _download(source: Path, data: Path, relative: str, known: dict | None, previ
     digest = hashlib.sha256(raw).hexdigest()
     target.with_suffix(".parquet").write_bytes(raw)
     earlier = previous / "data" / f"{relative}.csv" if previous is not None else None
-    if known and known["sha256"] == digest and earlier is not None and earlier.exists():
+    # reused when the table's bytes and the way CSV is written are both as they were
+    if (
+        known
+        and known["sha256"] == digest
+        and known.get("csv_format") == CSV_FORMAT
+        and earlier is not None
+        and earlier.exists()
+    ):
         shutil.copyfile(earlier, target.with_suffix(".csv"))
         return known
     table = pq.read_table(pa.BufferReader(raw))
     write_table_csv(table, target.with_suffix(".csv"))
-    return {"sha256": digest, "rows": table.num_rows}
+    return {"sha256": digest, "rows": table.num_rows, "csv_format": CSV_FORMAT}
