@@ -51,6 +51,7 @@ class _Compared:
         self.frame = frame
         self.weight = frame["weight"].to_numpy()
         self.firm = pd.factorize(frame["cvr"])[0]
+        self.n_firms = self.firm.max(initial=-1) + 1
         self.categories = {share: pd.factorize(frame[column]) for share, column in SHARES.items()}
 
     def covariate(self, name: str) -> np.ndarray:
@@ -67,8 +68,7 @@ class _Compared:
         return int(np.count_nonzero(self._per_firm(having)))
 
     def _per_firm(self, having: np.ndarray, values: np.ndarray | None = None) -> np.ndarray:
-        firms = self.firm.max(initial=-1) + 1
-        return np.bincount(self.firm[having], None if values is None else values[having], minlength=firms)
+        return np.bincount(self.firm[having], None if values is None else values[having], minlength=self.n_firms)
 
     def dominated(self, name: str) -> bool:
         """A mean of employment or productivity that its largest firms dominate (a firm without the
