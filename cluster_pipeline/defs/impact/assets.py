@@ -165,11 +165,11 @@ def impact_measurement(
     context: dg.AssetExecutionContext, output: OutputFolder, warehouse: Warehouse, register: RegisterFolder
 ):
     companies = _published_companies(output)
-    firms = output.read(FIRMS) if register_files(register.root) else None
-    if firms is None or not companies:
+    if not register_files(register.root) or not output.file(FIRMS).exists() or not companies:
         yield from _skipped(context, register)
         return
-    measured = measure_impact(firms, companies, _published_memberships(output, sorted(companies)))
+    # the firm-years are handed over, not kept here: the measurement lets them go once its panel is built
+    measured = measure_impact(output.read(FIRMS), companies, _published_memberships(output, sorted(companies)))
     frames = measured.tables
     problems = disclosure_problems({**frames, **{n: output.read(n) for n in tables.REGISTER_TABLES}})
     # with problems nothing confidential is written: the check fails and the tables stay as they were
