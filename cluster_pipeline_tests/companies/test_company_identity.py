@@ -6,6 +6,7 @@ import pandas as pd
 from cluster_pipeline.lib import seeds
 from cluster_pipeline.lib.companies.identities import (
     apply_ids,
+    ids_not_current,
     ids_with_two_cvrs,
     link_years,
     node_edges,
@@ -131,6 +132,13 @@ def test_every_id_in_the_table_points_to_a_current_id():
     current = set(table.loc[table["company_id"] == table["current_id"], "company_id"])
     assert set(table["current_id"]) <= current
     assert table["company_id"].is_unique
+
+
+def test_the_known_ids_check_finds_a_published_id_merged_away_or_never_an_identity():
+    identities = pd.DataFrame({"company_id": ["CVR12345674", "N-merged"], "current_id": ["CVR12345674"] * 2})
+    published = pd.Series(["CVR12345674", "N-merged", "N-unknown", "CVR12345674"], dtype="str")
+    assert ids_not_current(published, identities) == ["N-merged", "N-unknown"]
+    assert ids_not_current(published.iloc[[0, 3]], identities) == []
 
 
 def test_the_two_cvr_check_finds_an_id_standing_for_two_cvrs():

@@ -30,6 +30,7 @@ from cluster_pipeline.lib.columns import is_in
 from cluster_pipeline.lib.companies.identities import (
     LINKED_COLUMNS,
     apply_ids,
+    ids_not_current,
     ids_with_two_cvrs,
     link_years,
     year_evidence,
@@ -273,8 +274,7 @@ def _identify_year(year: int, ids: pd.DataFrame, identities: pd.DataFrame, outpu
         severity=dg.AssetCheckSeverity.WARN,
         metadata={"ratio": dg.MetadataValue.float(ratio), "companies": len(companies), "memberships": len(memberships)},
     )
-    known = set(identities.loc[identities["company_id"] == identities["current_id"], "company_id"])
-    unknown = sorted(set(companies["company_id"]) - known)
+    unknown = ids_not_current(companies["company_id"], identities)
     yield dg.AssetCheckResult(
         asset_key="companies",
         check_name=KNOWN_IDS,

@@ -423,6 +423,13 @@ def apply_ids(frame: pd.DataFrame, ids: pd.DataFrame | None, year: int) -> pd.Da
     return frame.assign(company_id=mapped.to_numpy())
 
 
+def ids_not_current(published: pd.Series, identities: pd.DataFrame) -> list[str]:
+    """The published company_ids that are not a current identity of company_identities (one that
+    was merged into another, or was never one), sorted."""
+    current = identities.loc[identities["company_id"] == identities["current_id"], "company_id"]
+    return sorted(published[~is_in(published, current)].unique())
+
+
 def ids_with_two_cvrs(ids: pd.DataFrame, years: dict[int, pd.DataFrame]) -> list[str]:
     """The company_ids whose companies carry two different CVR numbers in any years."""
     cvrs = [

@@ -8,6 +8,7 @@ import re
 import pandas as pd
 
 from cluster_pipeline.lib import seeds
+from cluster_pipeline.lib.columns import is_in
 from cluster_pipeline.lib.contracts.compiler import RuleInputs
 from cluster_pipeline.lib.contracts.validation import QUARANTINE_COLUMNS, Validated, quarantine_rows, validate_versions
 from cluster_pipeline.lib.ingest.intake import FileRecord
@@ -137,7 +138,7 @@ def unaccounted_files(manifest: pd.DataFrame) -> pd.DataFrame:
 
 def clusters_without_members(profiles: pd.DataFrame, members: pd.DataFrame) -> pd.DataFrame:
     """Clusters with an accepted profile but no accepted members rows."""
-    missing = profiles[~profiles["cluster_id"].isin(set(members["cluster_id"]))]
+    missing = profiles[~is_in(profiles["cluster_id"], members["cluster_id"])]
     return missing[["cluster_id", "cluster_name"]].sort_values("cluster_id").reset_index(drop=True)
 
 

@@ -80,7 +80,7 @@ def _foreign_key_context(rule: Rule, cells: pd.DataFrame, positions: list[int]) 
         return {}
     failing = pd.Series(False, index=cells.index)
     failing.iloc[positions] = True
-    named = cells.loc[~failing].groupby("source_file")[rule.column].agg(lambda ids: sorted(set(ids.dropna())))
+    named = cells.loc[~failing].groupby("source_file")[rule.column].agg(lambda ids: sorted(ids.dropna().unique()))
     context = {}
     for position in positions:
         others = named.get(cells["source_file"].iat[position], [])
