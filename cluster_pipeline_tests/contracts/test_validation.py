@@ -1,7 +1,13 @@
 import pandas as pd
 import pytest
 
-from cluster_pipeline.lib.contracts.submissions import ingest_manifest, records_frame, unaccounted_files, validate_year
+from cluster_pipeline.lib.contracts.submissions import (
+    clusters_without_members,
+    ingest_manifest,
+    records_frame,
+    unaccounted_files,
+    validate_year,
+)
 from cluster_pipeline.lib.ingest.intake import intake_year
 from cluster_pipeline.lib.survey import normalise
 from cluster_pipeline.lib.survey.template import load_template
@@ -108,6 +114,14 @@ def test_a_gold_label_needs_a_valid_until_date(tmp_path):
     assert result["profile"].quarantined.iloc[0]["reasons"] == [
         "label_valid_until.required_when: label_valid_until is required when label is gold, silver, bronze (got blank)"
     ]
+
+
+def test_every_profiled_cluster_is_without_members_when_no_members_row_was_accepted():
+    profiles = pd.DataFrame({"cluster_id": ["DK-CL-002", "DK-CL-001"], "cluster_name": ["Agro", "Aqua"]})
+    members = pd.DataFrame({"cluster_id": pd.Series([], dtype=object)})
+    assert clusters_without_members(profiles, members)["cluster_id"].tolist() == ["DK-CL-001", "DK-CL-002"]
+    some = pd.DataFrame({"cluster_id": pd.Series(["DK-CL-001"], dtype="str")})
+    assert clusters_without_members(profiles, some)["cluster_id"].tolist() == ["DK-CL-002"]
 
 
 def test_a_lost_row_makes_the_file_unaccounted(tmp_path):
