@@ -70,12 +70,13 @@ def size_bands() -> pd.DataFrame:
 
 
 def size_band_of(fte: pd.Series) -> pd.Series:
-    """Full-time equivalents -> the position of their band in the size_bands seed (0 the smallest)."""
+    """Full-time equivalents -> the position of their band in the size_bands seed (0 the smallest;
+    -1 unknown)."""
     import numpy as np
     import pandas as pd
 
     edges = [*size_bands()["fte_from"], np.inf]
-    return pd.cut(fte, edges, right=False, labels=False).astype("int64")
+    return pd.cut(fte, edges, right=False, labels=False).fillna(-1).astype("int64")
 
 
 def cluster_size_bands() -> pd.DataFrame:

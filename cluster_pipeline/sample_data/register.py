@@ -7,8 +7,16 @@ The data-generating process, per firm i and register year t:
 - cluster firms are also more productive in level than firms of their industry and size
   (MEMBER_PRODUCTIVITY_PREMIUM), and productivity raises the odds of innovating a little
   (INNOVATION_PER_LOG_PRODUCTIVITY): a comparison must balance pre-period productivity too;
-- log labour productivity grows by the industry's growth of the year plus noise, plus the
-  growth effect in a year the firm takes part in a cluster;
+- a firm's persistent log labour productivity grows by its industry's growth of the year (each
+  industry on its own trend: the cluster-prone ones faster and faster, INDUSTRY_GROWTH_TREND),
+  a little faster in larger firms and in the capital region, plus noise, plus the growth
+  effect in a year the firm takes part in a cluster;
+- the productivity a register year shows is that level plus a transitory part (a good or bad
+  year, TRANSITORY_PRODUCTIVITY) and the accounting noise of the reported fte: among firms of
+  one productivity level in a year, the comparison firms are there more often by a good year
+  and fall back the next, so a design matching growth on its base year's level finds an
+  effect where there is none (regression to the mean), and one comparing every industry's
+  growth with every other's finds the prone industries' acceleration;
 - a firm in the innovation survey (a size-stratified sample, weights 1/probability)
   innovates with a logistic probability in size, industry and productivity, shifted by
   the innovation effect (log-odds) in a participating year.
@@ -60,7 +68,12 @@ DIVISIONS = {
     "81": (False, -0.30, -0.8),
     "96": (False, -0.35, -0.9),
 }
-PRONE_GROWTH, OTHER_GROWTH = 0.035, 0.010  # mean annual log productivity growth
+PRONE_GROWTH, OTHER_GROWTH = 0.035, 0.010  # mean annual log productivity growth in the first register year
+# its change per year since (log points a year): cluster-prone industries grow faster and faster
+INDUSTRY_GROWTH_TREND = {True: 0.005, False: -0.001}
+GROWTH_PER_LOG_FTE, CAPITAL_REGION_GROWTH = 0.003, 0.004  # size and region drive growth too
+TRANSITORY_PRODUCTIVITY = 0.15  # sd of a register year's transitory log productivity (iid across years)
+FTE_REPORTING_NOISE = 0.03  # sd of the reported fte's log error (value added is the true fte's)
 GROWTH_EFFECT = 0.030  # +3.0 pp growth in a participating year (without services_used)
 INNOVATION_EFFECT = 1.0  # log-odds shift in a participating year (without services_used)
 # by band of services used (the service_bands seed): the effect rises with intensity
@@ -141,6 +154,8 @@ def _firms(rng: np.random.Generator, universe: Universe, scale: float, first_reg
     firms["log_productivity_base"] = 6.0 + level + 0.08 * np.log1p(firms["fte_base"]) + firms["excess_productivity"]
     firms["innovation_shift"] = [DIVISIONS[d][2] for d in firms["division"]]
     firms["prone"] = [DIVISIONS[d][0] for d in firms["division"]]
+    capital = set(towns.loc[towns["region_code"] == "1084", "municipality_code"])
+    firms["capital_region"] = firms["municipality_code"].isin(capital)
     return firms
 
 
@@ -165,12 +180,20 @@ def _firm_years(
         used = pd.Series(entity).map(services.get(int(year), pd.Series(dtype="float64"))).astype("float64")
         band = seeds.band_of_services(used).where(treated)
         growth_effect = np.where(treated, band.map(growth_by_band).fillna(effects.growth).to_numpy(dtype=float), 0.0)
-        mean_growth = np.where(firms["prone"], PRONE_GROWTH, OTHER_GROWTH) + np.array(
-            [shocks[(d, int(year))] for d in firms["division"]]
+        prone = firms["prone"].to_numpy()
+        trend = np.where(prone, INDUSTRY_GROWTH_TREND[True], INDUSTRY_GROWTH_TREND[False]) * (year - years[0])
+        mean_growth = (
+            np.where(prone, PRONE_GROWTH, OTHER_GROWTH)
+            + trend
+            + np.array([shocks[(d, int(year))] for d in firms["division"]])
+            + GROWTH_PER_LOG_FTE * np.log1p(firms["fte_base"].to_numpy())
+            + CAPITAL_REGION_GROWTH * firms["capital_region"].to_numpy()
         )
         if year != years[0]:
             log_productivity = log_productivity + mean_growth + growth_effect + rng.normal(0, 0.08, n)
-        fte = np.round(firms["fte_base"].to_numpy() * np.exp(rng.normal(0, 0.05, n)), 1)
+        true_fte = firms["fte_base"].to_numpy() * np.exp(rng.normal(0, 0.05, n))
+        fte = np.round(true_fte * np.exp(rng.normal(0, FTE_REPORTING_NOISE, n)), 1)
+        shown = log_productivity + rng.normal(0, TRANSITORY_PRODUCTIVITY, n)  # the year's accounts
         sampling = np.select([fte < limit for limit, _ in SAMPLING], [p for _, p in SAMPLING])
         sampled = rng.random(n) < sampling
         logit = (
@@ -190,7 +213,7 @@ def _firm_years(
                     "year": int(year),
                     "treated": treated,
                     "fte": fte,
-                    "log_productivity": log_productivity,
+                    "value_added": true_fte * np.exp(shown),
                     "sampled": sampled,
                     "weight": 1 / sampling,
                     "innovator": np.where(sampled, rng.random(n) < p, False),
@@ -216,7 +239,7 @@ def _decimal(values: np.ndarray, digits: int) -> pd.Series:
 def _delivered_values(rng, firms: pd.DataFrame, year_rows: pd.DataFrame) -> tuple[pd.DataFrame, dict]:
     """The file's cells for one year, with accounts missing, losses and unit errors; and their counts."""
     n = len(year_rows)
-    value_added = np.round(year_rows["fte"].to_numpy() * np.exp(year_rows["log_productivity"].to_numpy()), 0)
+    value_added = np.round(year_rows["value_added"].to_numpy(), 0)
     u = rng.random(n)
     no_accounts, negative = u < NO_ACCOUNTS, (u >= NO_ACCOUNTS) & (u < NO_ACCOUNTS + NEGATIVE_VA)
     unit_error = (u >= NO_ACCOUNTS + NEGATIVE_VA) & (u < NO_ACCOUNTS + NEGATIVE_VA + UNIT_ERRORS)

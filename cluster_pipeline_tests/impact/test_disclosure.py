@@ -116,7 +116,7 @@ def comparison_of(fte_treated: list[float], fte_control: list[float]):
 
 
 def test_a_mean_of_employment_that_two_firms_dominate_is_suppressed_for_dominance():
-    balance = diagnostics.balance("growth_matched", *comparison_of([2000, 1500, 5, 5, 5, 5, 5], [10] * 50))
+    balance = diagnostics.balance("innovation", *comparison_of([2000, 1500, 5, 5, 5, 5, 5], [10] * 50))
 
     shown = suppress("impact_balance", balance).set_index("covariate")
 
@@ -126,7 +126,7 @@ def test_a_mean_of_employment_that_two_firms_dominate_is_suppressed_for_dominanc
 
 
 def test_a_mean_no_firm_dominates_is_shown():
-    balance = diagnostics.balance("growth_matched", *comparison_of([20, 15, 12, 10, 9, 8, 7], [10] * 50))
+    balance = diagnostics.balance("innovation", *comparison_of([20, 15, 12, 10, 9, 8, 7], [10] * 50))
 
     shown = suppress("impact_balance", balance).set_index("covariate")
 

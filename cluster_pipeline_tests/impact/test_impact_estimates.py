@@ -106,6 +106,7 @@ def test_the_impact_checks_pass(sample_run):
     checks = {c.check_name: c.passed for c in sample_run.run.impact_checks}
     assert checks == {
         "aggregates_only_and_every_cell_large_enough": True,
+        "placebo_finds_no_effect": True,
         "balance_after_matching": True,
         "no_pre_trend_before_joining": True,
         "every_register_row_accounted_for": True,

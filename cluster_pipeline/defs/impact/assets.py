@@ -22,6 +22,7 @@ from cluster_pipeline.defs.resources import WORK, OutputFolder, RegisterFolder, 
 from cluster_pipeline.lib import seeds, tables
 from cluster_pipeline.lib.impact.disclosure import disclosure_problems
 from cluster_pipeline.lib.impact.measurement import measure_impact
+from cluster_pipeline.lib.impact.methods import PLACEBO
 from cluster_pipeline.lib.impact.register import ValidatedFiles, read_register, register_files
 from cluster_pipeline.lib.publish.warehouse import replace_tables
 
@@ -31,6 +32,7 @@ ROWS_ACCOUNTED = "every_register_row_accounted_for"
 DISCLOSURE = "aggregates_only_and_every_cell_large_enough"
 BALANCE = "balance_after_matching"
 PRE_TREND = "no_pre_trend_before_joining"
+PLACEBO_CHECK = "placebo_finds_no_effect"
 
 
 def _skipped(context: dg.AssetExecutionContext, register: RegisterFolder):
@@ -140,6 +142,30 @@ def _headline_text(estimates: pd.DataFrame) -> str:
     return "\n".join(lines)
 
 
+def _placebo_check(estimates: pd.DataFrame) -> dg.AssetCheckResult:
+    """Fails (a warning) when the placebo's interval excludes zero; not evaluated without one (no register
+    year before the first reporting year, or too few firms to publish it)."""
+    found = estimates[estimates["method"] == PLACEBO]
+    if found.empty or found["estimate"].isna().all():
+        reason = "no placebo estimate: no register year before the first reporting year, or too few firms"
+        return dg.AssetCheckResult(
+            asset_key="impact_estimates", check_name=PLACEBO_CHECK, passed=True, metadata={"not_evaluated": reason}
+        )
+    row = found.iloc[0]
+    return dg.AssetCheckResult(
+        asset_key="impact_estimates",
+        check_name=PLACEBO_CHECK,
+        severity=dg.AssetCheckSeverity.WARN,
+        passed=bool(row["ci_low"] <= 0 <= row["ci_high"]),
+        metadata={
+            "placebo_pp": dg.MetadataValue.float(float(row["estimate"])),
+            "ci_low": dg.MetadataValue.float(float(row["ci_low"])),
+            "ci_high": dg.MetadataValue.float(float(row["ci_high"])),
+            "years": str(row["years"]),
+        },
+    )
+
+
 @dg.multi_asset(
     group_name="impact",
     backfill_policy=ONE_RUN_FOR_MANY_YEARS,  # once in a backfill's run, over every published year
@@ -155,6 +181,7 @@ def _headline_text(estimates: pd.DataFrame) -> str:
     ],
     check_specs=[
         declared_check("impact_estimates", DISCLOSURE),
+        declared_check("impact_estimates", PLACEBO_CHECK),
         declared_check("impact_balance", BALANCE),
         declared_check("impact_event_study", PRE_TREND),
     ],
@@ -207,6 +234,7 @@ def impact_measurement(
         passed=not problems,
         metadata={"problems": dg.MetadataValue.json(problems)},
     )
+    yield _placebo_check(estimates)
     shown = frames["impact_balance"].dropna(subset=["smd_after"])
     worst = shown.loc[shown["smd_after"].abs().idxmax()] if len(shown) else None
     limit = seeds.thresholds()["max_balance_smd"]

@@ -9,7 +9,7 @@ import pandas as pd
 from cluster_pipeline.lib.columns import is_in
 from cluster_pipeline.lib.impact.disclosure import dominated
 from cluster_pipeline.lib.impact.estimates import Comparison, clustered_on_firms
-from cluster_pipeline.lib.impact.methods import FIXED_EFFECTS
+from cluster_pipeline.lib.impact.methods import FIXED_EFFECTS, MATCHED
 from cluster_pipeline.lib.impact.panel import Panel, joining_years
 
 EVENT_WINDOW = (-5, 3)  # years since joining; the ends hold everything further out
@@ -25,19 +25,31 @@ def _weighted_mean_var(values: np.ndarray, weights: np.ndarray) -> tuple[float, 
 
 
 # covariate (or the prefix of a share) -> the firm-year column it is read from
-COVARIATES = {"log_fte": "log_fte", "firm_age": "age", "log_productivity_pre": "log_productivity_pre"}
+COVARIATES = {
+    "log_fte": "log_fte",
+    "log_fte_before": "log_fte_before",
+    "firm_age": "age",
+    "log_productivity_pre": "log_productivity_pre",
+}
 SHARES = {"region": "region", "industry": "division"}
+# design -> the covariates its balance table shows (with the shares): what that design balances
+# (estimates.MATCH_CELLS); the growth design does not balance the productivity level, by design
+DESIGN_COVARIATES = {
+    "innovation": ["log_fte", "firm_age", "log_productivity_pre"],
+    "growth": ["log_fte_before", "firm_age"],
+}
 
 
-def _covariate_names(frame: pd.DataFrame) -> list[str]:
-    """Size, age, pre-period productivity, and a share per region and NACE division."""
+def _covariate_names(frame: pd.DataFrame, covariates: list[str]) -> list[str]:
+    """The design's covariates, and a share per region and NACE division."""
     values = {share: sorted(frame[column].dropna().unique()) for share, column in SHARES.items()}
-    return [*COVARIATES, *(f"{share}={value}" for share, found in values.items() for value in found)]
+    return [*covariates, *(f"{share}={value}" for share, found in values.items() for value in found)]
 
 
 # covariates that are a mean of a confidential magnitude: the magnitude each firm contributes
 MAGNITUDES = {
     "log_fte": lambda frame: frame["fte"],
+    "log_fte_before": lambda frame: frame["fte_before"],
     "log_productivity_pre": lambda frame: np.exp(frame["log_productivity_pre"]),
 }
 
@@ -84,14 +96,17 @@ def _dominated(name: str, compared: dict[str, _Compared]) -> bool:
 
 def balance(design: str, naive: Comparison, matched: Comparison) -> pd.DataFrame:
     """Standardised mean differences before (all controls) and after matching (the matched weights),
-    over the pooled standard deviation before matching. A share's firms are those having it."""
+    over the pooled standard deviation before matching, of what the design balances
+    (DESIGN_COVARIATES). A share's firms are those having it."""
+    covariates = DESIGN_COVARIATES[design]
     before, after = naive.sample, matched.sample
     groups = {
         "treated": before[before["treated"]],
         "before": before[~before["treated"]],
         "after": after[~after["treated"]],
     }
-    names = list(dict.fromkeys([*_covariate_names(groups["treated"]), *_covariate_names(groups["before"])]))
+    found = [_covariate_names(groups[side], covariates) for side in ("treated", "before")]
+    names = list(dict.fromkeys([*found[0], *found[1]]))
     rows = []
     compared = {group: _Compared(frame) for group, frame in groups.items()}
     for name in names:
@@ -106,7 +121,7 @@ def balance(design: str, naive: Comparison, matched: Comparison) -> pd.DataFrame
         rows.append(
             {
                 "covariate": name,
-                "design": design,
+                "design": f"{design}_{MATCHED}",
                 "mean_treated": means["treated"],
                 "mean_control_before": means["before"],
                 "mean_control_after": means["after"],
@@ -129,15 +144,22 @@ def _event_times(panel: Panel) -> pd.DataFrame:
     fy = panel.firm_years
     first, joiners = joining_years(fy, panel.reporting_years)
     compared = fy["growth"].notna() & (~fy["cvr"].isin(first.index) | fy["cvr"].isin(joiners.index))
-    sample = fy.loc[compared, ["cvr", "year", "growth", "division"]]  # what the regression reads, not every column
+    sample = fy.loc[compared, ["cvr", "year", "growth", *ABSORBED]]  # what the regression reads, not every column
     event = (sample["year"] - sample["cvr"].map(joiners)).clip(*EVENT_WINDOW)
     return sample.assign(event_time=event)
 
 
+ABSORBED = ["division", "size_band_before"]  # with the year: the cells whose effects the event study absorbs
+
+
 def event_study(panel: Panel) -> tuple[pd.DataFrame, float]:
-    """Growth (pp) by years since joining against never-participants, with NACE division x year
-    effects (absorbed by demeaning within the cells), clustered on firms; and the p-value of the
-    joint test that every pre-period coefficient is zero."""
+    """Growth (pp) by years since joining against never-participants, with NACE division x size
+    band x year effects (absorbed by demeaning within the cells; the staggered estimator's cells)
+    and a level of its own for the firms seen joining, so that each year's coefficient is the
+    difference from the year before joining, as in a difference in differences (without it, a
+    constant difference in growth between joiners and the rest, from their size or region, reads
+    as a pre-trend); clustered on firms; and the p-value of the joint test that every pre-period
+    coefficient is zero."""
     from statsmodels.regression.linear_model import OLS
 
     sample = _event_times(panel)
@@ -145,7 +167,7 @@ def event_study(panel: Panel) -> tuple[pd.DataFrame, float]:
     times = [k for k in range(EVENT_WINDOW[0], EVENT_WINDOW[1] + 1) if k != REFERENCE and k in observed]
     if not times:  # one reporting year: nobody is seen joining, so there is nothing to study (nor a pre-trend)
         return pd.DataFrame(columns=EVENT_STUDY_COLUMNS), float("nan")
-    cells = sample.groupby(["division", "year"], sort=False, dropna=False).ngroup().to_numpy()
+    cells = sample.groupby([*ABSORBED, "year"], sort=False, dropna=False).ngroup().to_numpy()
     firm_years = np.bincount(cells)
 
     def within(values: np.ndarray) -> np.ndarray:
@@ -153,12 +175,13 @@ def event_study(panel: Panel) -> tuple[pd.DataFrame, float]:
         return values - (np.bincount(cells, values, len(firm_years)) / firm_years)[cells]
 
     event_time = sample["event_time"].to_numpy(dtype="float64")
-    x = np.column_stack([within((event_time == k).astype("float64")) for k in times])
+    joiner = within((~np.isnan(event_time)).astype("float64"))
+    x = np.column_stack([*(within((event_time == k).astype("float64")) for k in times), joiner])
     y = 100 * within(sample["growth"].to_numpy(dtype="float64"))
     # no constant (absorbed with the cells' effects): said, not looked for in 2.5 million rows at scale 10
     fit = OLS(y, x, hasconst=False).fit(**clustered_on_firms(sample["cvr"]))
     pre_period = [k for k in PRE_PERIOD if k in times]
-    restriction = np.zeros((len(pre_period), len(times)))
+    restriction = np.zeros((len(pre_period), len(times) + 1))  # the joiners' level is not restricted
     for i, k in enumerate(pre_period):
         restriction[i, times.index(k)] = 1
     pre_trend = float(fit.wald_test(restriction, scalar=True).pvalue)

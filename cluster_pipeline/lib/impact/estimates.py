@@ -1,13 +1,28 @@
 """Do cluster firms do better than similar firms? The effect on the treated
 (../shared/REGISTER_EXTRACT.md), beside the naive comparison that selection alone would give.
 
-Design `matched`: coarsened exact matching within cells of year, NACE division, size band
-(fte; the size_bands seed) and pre-period productivity (quintiles of the year; unknown its own cell), the
-confounders of the outcomes and the level cluster firms differ in. A participant's firm-year is compared with the
-non-participants' firm-years of its cell, reweighted so that each cell's controls carry the
-cell's treated weight (the effect on the treated); participants in a cell without any
-control are off common support and counted. Innovation is weighted to the population by the
-survey weights. Standard errors cluster on firms (statsmodels, imported lazily: ~1 s).
+Design `matched`: coarsened exact matching within cells (MATCH_CELLS), one design per outcome.
+- Innovation: year, NACE division, size band (fte; the size_bands seed) and pre-period
+  productivity (quintiles of the year; unknown its own cell): a productivity level is a real
+  confounder of innovating, and cluster firms differ in it.
+- Productivity growth: year, NACE division, size band two register years before the growth's
+  year (panel.SIZE_LAG) and region, what drives growth, and never the productivity level the
+  growth starts from. That level holds a transitory part (a good year, accounting noise):
+  among firms of one level, the comparison firms are there more often by a good year and fall
+  back the next, the cluster firms by their persistent level, so matching on it finds growth
+  where there is none (regression to the mean: Daw and Hatfield, Health Services Research 53(6),
+  2018; Chabe-Ferret 2017). Pre-period growth is left out for the same reason: a growth carries
+  the transitory part of its base year, which the next growth gives back.
+A participant's firm-year is compared with the non-participants' firm-years of its cell,
+reweighted so that each cell's controls carry the cell's treated weight (the effect on the
+treated); participants in a cell without any control are off common support and counted.
+
+Design `placebo`: the growth design on the register years before the first reporting year, in
+which no firm takes part, with every firm that takes part later counted as taking part then
+("joining" before it did). Its interval should cover zero; a check warns when it does not.
+
+Innovation is weighted to the population by the survey weights. Standard errors cluster on
+firms (statsmodels, imported lazily: ~1 s).
 Every regression is y on (1, treated), so it is fitted to a comparison's firm cells (one row
 per firm and side, `firm_cells`) rather than its firm-years: the same estimate and the same
 firm-clustered errors, on a fraction of the rows.
@@ -34,16 +49,22 @@ import pandas as pd
 
 from cluster_pipeline.lib import seeds
 from cluster_pipeline.lib.impact.disclosure import min_firms
-from cluster_pipeline.lib.impact.methods import MATCHED, NAIVE, PER_SERVICE, SLOPE
+from cluster_pipeline.lib.impact.methods import MATCHED, NAIVE, PER_SERVICE, PLACEBO, SLOPE
 from cluster_pipeline.lib.impact.panel import Panel
 
-MATCH_CELL = ["year", "division", "size_band", "productivity_band"]
+# outcome -> the cell its matched design compares firm-years within (why: the module's docstring)
+MATCH_CELLS = {
+    "innovation": ["year", "division", "size_band", "productivity_band"],
+    "productivity_growth": ["year", "division", "size_band_before", "region"],
+}
 INNOVATION_ESTIMANDS = ["risk_difference_pp", "risk_ratio", "odds_ratio"]
 # group_by -> whether the group is a property of every firm (its comparison firms share it)
 GROUPINGS = {"services_band": False, "member_type": False, "size": True, "region": True}
 # what a comparison reads of a firm-year: the outcome and its weight, the match cell, the
 # groups (to cut each group's sample), and the covariates of the balance table
-BALANCED = ["log_fte", "fte", "age", "log_productivity_pre", "region", "division"]  # diagnostics.balance
+BALANCED = [
+    *("log_fte", "fte", "log_fte_before", "fte_before", "age", "log_productivity_pre", "region", "division")
+]  # diagnostics.balance
 COMPARED = list(
     dict.fromkeys(["cvr", "year", "treated", "y", "weight", "services", "match_cell", *GROUPINGS, *BALANCED])
 )
@@ -110,21 +131,31 @@ def innovation_sample(panel: Panel) -> pd.DataFrame:
     sampled = fy[
         fy["reporting_year"] & (fy["innovation_sampled"] == 1) & fy["innovator"].notna() & (fy["survey_weight"] > 0)
     ]
-    return _with_match_cells(sampled.assign(y=sampled["innovator"].astype("float64"), weight=sampled["survey_weight"]))
+    outcome = sampled.assign(y=sampled["innovator"].astype("float64"), weight=sampled["survey_weight"])
+    return _with_match_cells(outcome, MATCH_CELLS["innovation"])
 
 
-def growth_sample(panel: Panel) -> pd.DataFrame:
+def growth_sample(panel: Panel, cell: list[str] = MATCH_CELLS["productivity_growth"]) -> pd.DataFrame:
     fy = panel.firm_years
     usable = fy[fy["reporting_year"] & fy["growth"].notna()]
-    return _with_match_cells(usable.assign(y=usable["growth"], weight=1.0))
+    return _with_match_cells(usable.assign(y=usable["growth"], weight=1.0), cell)
 
 
-def _with_match_cells(sample: pd.DataFrame) -> pd.DataFrame:
-    """The columns a comparison reads, the match cell (MATCH_CELL) numbered once for every group cut from it."""
-    return sample.assign(match_cell=sample.groupby(MATCH_CELL, sort=False, dropna=False).ngroup().to_numpy())[COMPARED]
+def placebo_sample(panel: Panel, cell: list[str] = MATCH_CELLS["productivity_growth"]) -> pd.DataFrame:
+    """The growth firm-years of the register years before the first reporting year (nobody takes
+    part in them), every firm that takes part in a reporting year counted as taking part."""
+    fy = panel.firm_years
+    later = fy.loc[fy["treated"].to_numpy(), "cvr"].unique()
+    before = fy[(fy["year"] < min(panel.reporting_years)) & fy["growth"].notna()]
+    return _with_match_cells(before.assign(treated=before["cvr"].isin(later), y=before["growth"], weight=1.0), cell)
 
 
-def matched(sample: pd.DataFrame, outcome: str) -> Comparison:
+def _with_match_cells(sample: pd.DataFrame, cell: list[str]) -> pd.DataFrame:
+    """The columns a comparison reads, the match cell numbered once for every group cut from it."""
+    return sample.assign(match_cell=sample.groupby(cell, sort=False, dropna=False).ngroup().to_numpy())[COMPARED]
+
+
+def matched(sample: pd.DataFrame, outcome: str, method: str = MATCHED) -> Comparison:
     """Controls reweighted to the treated weight of their cell; treated without controls dropped."""
     cell = sample["match_cell"].to_numpy()
     treated = sample["treated"].to_numpy()
@@ -137,7 +168,7 @@ def matched(sample: pd.DataFrame, outcome: str) -> Comparison:
         treated, w, w * np.divide(treated_weight, control_weight, out=np.zeros_like(w), where=control_weight > 0)
     )
     kept = sample.assign(weight=np.where(on_support, weight, 0.0))
-    return Comparison(outcome, MATCHED, kept[kept["weight"] > 0], int((treated & ~on_support).sum()))
+    return Comparison(outcome, method, kept[kept["weight"] > 0], int((treated & ~on_support).sum()))
 
 
 def naive(sample: pd.DataFrame, outcome: str) -> Comparison:
@@ -283,8 +314,18 @@ def innovation_rows(comparison: Comparison) -> list[dict]:
     return rows
 
 
+GROWTH_HOW = {
+    NAIVE: "weighted least squares of annual log productivity growth on taking part",
+    MATCHED: "weighted least squares of annual log productivity growth on taking part, within cells of year, NACE "
+    "division, size two register years before and region (not the productivity level the growth starts from)",
+    PLACEBO: "the matched growth design on the register years before the first reporting year, every firm that "
+    "takes part later counted as taking part then: no effect can be there, so an interval excluding zero says the "
+    "design finds one where there is none",
+}
+
+
 def growth_rows(comparison: Comparison) -> list[dict]:
-    how = "weighted least squares of annual log productivity growth on taking part"
+    how = GROWTH_HOW[comparison.method]
     if _too_few(comparison):
         return [_row(comparison, "growth_difference_pp", np.nan, np.nan, np.nan, np.nan, how)]
     fit = _fit(comparison, None)
@@ -371,14 +412,18 @@ def _rows(comparison: Comparison) -> list[dict]:
 
 
 def impact_estimates(
-    designs: dict[str, dict[str, Comparison]], samples: dict[str, pd.DataFrame] | None = None
+    designs: dict[str, dict[str, Comparison]],
+    samples: dict[str, pd.DataFrame] | None = None,
+    placebo: Comparison | None = None,
 ) -> pd.DataFrame:
-    """Every participant's comparison, then (given the outcomes' samples) each group's, with naive
-    beside matched, then the slope over the bands of services used."""
+    """Every participant's comparison, then the growth design's placebo, then (given the outcomes'
+    samples) each group's, with naive beside matched, then the slope over the bands of services used."""
     rows = []
     for method in (NAIVE, MATCHED):
         rows += innovation_rows(designs["innovation"][method])
         rows += growth_rows(designs["productivity_growth"][method])
+    if placebo is not None:
+        rows += growth_rows(placebo)
     for outcome, sample in (samples or {}).items():
         bands: dict[str, dict[str, Comparison]] = {NAIVE: {}, MATCHED: {}}
         for comparison in group_comparisons(sample, outcome):

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from cluster_pipeline.lib.impact import diagnostics, disclosure, estimates, staggered
-from cluster_pipeline.lib.impact.methods import MATCHED, NAIVE
+from cluster_pipeline.lib.impact.methods import MATCHED, NAIVE, PLACEBO
 from cluster_pipeline.lib.impact.panel import build_panel, growth_paths, participation
 
 
@@ -39,6 +39,7 @@ def measure_impact(
     panel = build_panel(firms, participants, sorted(companies))
     del firms
     samples, paths = estimates.samples(panel), growth_paths(panel)
+    placebo = estimates.matched(estimates.placebo_sample(panel), "productivity_growth", PLACEBO)
     del panel  # every firm-year with every column (1.5 GB at scale 10): what follows reads the samples and the paths
     done("panel and samples")
     events, pre_trend = diagnostics.event_study(paths)
@@ -50,14 +51,14 @@ def measure_impact(
     done("staggered adoption")
     designs = estimates.comparisons(samples)
     removed = ", ".join(f"{n:,} {why}" for why, n in growth_removed.items())
-    table = estimates.impact_estimates(designs, samples)
-    del samples
+    table = estimates.impact_estimates(designs, samples, placebo)
+    del samples, placebo
     growth = table["outcome"] == "productivity_growth"
     table.loc[growth, "detail"] = table.loc[growth, "detail"] + f"; outlier rule removed {removed}"
     done("estimates")
     balance = pd.concat(
         [
-            diagnostics.balance(f"{name}_{MATCHED}", d[NAIVE], d[MATCHED])
+            diagnostics.balance(name, d[NAIVE], d[MATCHED])
             for name, d in (("innovation", designs["innovation"]), ("growth", designs["productivity_growth"]))
         ],
         ignore_index=True,

@@ -3,6 +3,7 @@ compares is in the table's YAML, dbt_like_sql/tables/impact_estimates.yml)."""
 
 NAIVE = "naive"
 MATCHED = "matched"  # the headline: against similar non-participating firms
+PLACEBO = "placebo"  # the growth design on years before anyone took part: should find nothing
 CALLAWAY_SANTANNA = "callaway_santanna"  # staggered adoption: group-time effects of joining (growth)
 FIXED_EFFECTS = "fixed_effects"  # the event study's one regression with industry-by-year effects
 

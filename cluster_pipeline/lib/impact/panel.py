@@ -2,6 +2,11 @@
 cluster that year (from the published companies), productivity growth after the stated
 outlier rule, and the cells firms are matched in.
 
+What a growth is compared on is measured before the growth's two years: a register year's
+productivity and fte hold a transitory part (a good year, accounting noise), and a growth
+from t-1 to t carries the transitory parts of both years, so a firm's size two register years
+before t (SIZE_LAG) is its size for the growth designs, never the level the growth starts from.
+
 Outlier rule (stated in the report's method): growth of log labour productivity from t-1 to
 t is computed only when both years have accounts with value added > 0 and fte > 0, and is
 removed when productivity changes by more than a factor of GROWTH_OUTLIER_FACTOR in a year
@@ -24,6 +29,7 @@ def growth_outlier_factor() -> float:
 
 PARTICIPATION = ["cvr", "year", "services", "member_type"]
 PRODUCTIVITY_BANDS = 5  # pre-period productivity in quintiles of its year (a matching cell), -1 unknown
+SIZE_LAG = 2  # the register years before a growth's year its size is read from (size_band_before)
 
 
 def _use_of_services(memberships: pd.DataFrame) -> pd.DataFrame:
@@ -77,7 +83,7 @@ class Panel:
 
 
 # what the event study and the staggered estimates read of a firm-year: who took part, and growth
-GROWTH_PATHS = ["cvr", "year", "treated", "growth", "division"]
+GROWTH_PATHS = ["cvr", "year", "treated", "growth", "division", "size_band_before"]
 
 
 def growth_paths(panel: Panel) -> Panel:
@@ -90,9 +96,9 @@ def firm_year_key(cvr: pd.Series, year: pd.Series) -> pd.Series:
     return cvr.astype("int64") * 10_000 + year.astype("int64")
 
 
-def _last_year(values: pd.Series, key: pd.Series) -> np.ndarray:
-    """Each firm-year's value of the firm's previous register year (NaN when it has none)."""
-    previous = pd.Series(values.to_numpy(), index=key.to_numpy() + 1)
+def _last_year(values: pd.Series, key: pd.Series, years: int = 1) -> np.ndarray:
+    """Each firm-year's value of the firm's register year `years` before (NaN when it has none)."""
+    previous = pd.Series(values.to_numpy(), index=key.to_numpy() + years)
     previous = previous[~previous.index.duplicated()]
     return previous.reindex(key.to_numpy()).to_numpy()
 
@@ -139,6 +145,9 @@ def build_panel(firms: pd.DataFrame, participants: pd.DataFrame, reporting_years
     firms["region"] = firms["municipality_code"].map(region_of)
     firms["log_fte"] = np.log1p(firms["fte"])
     firms["size_band"] = seeds.size_band_of(firms["fte"])
+    firms["fte_before"] = pd.Series(_last_year(firms["fte"], firms["key"], SIZE_LAG), index=firms.index)
+    firms["log_fte_before"] = np.log1p(firms["fte_before"])
+    firms["size_band_before"] = seeds.size_band_of(firms["fte_before"])
     firms["size"] = np.where(firms["fte"] < seeds.sme_employee_limit(), "sme", "large")
     firms["productivity_band"] = (
         firms.groupby("year")["log_productivity_pre"]

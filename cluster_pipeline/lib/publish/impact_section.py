@@ -12,7 +12,15 @@ import pandas as pd
 
 from cluster_pipeline.lib import seeds
 from cluster_pipeline.lib.impact import disclosure
-from cluster_pipeline.lib.impact.methods import CALLAWAY_SANTANNA, FIXED_EFFECTS, MATCHED, NAIVE, PER_SERVICE, SLOPE
+from cluster_pipeline.lib.impact.methods import (
+    CALLAWAY_SANTANNA,
+    FIXED_EFFECTS,
+    MATCHED,
+    NAIVE,
+    PER_SERVICE,
+    PLACEBO,
+    SLOPE,
+)
 from cluster_pipeline.lib.impact.panel import growth_outlier_factor
 from cluster_pipeline.lib.publish import report_charts
 from cluster_pipeline.lib.publish.parquet_store import read_table
@@ -22,23 +30,37 @@ METHOD = [
     "Who takes part: a firm takes part in a year when a company with its CVR number is in that year's published "
     "companies (any accepted members row). Members without a valid CVR, knowledge institutions and public actors "
     "cannot be linked to the register.",
-    "Comparison (matched): each participating firm-year is compared with firm-years of non-participants in the same "
-    "year, NACE division, size band (full-time equivalents) and fifth of the year's productivity before (cluster "
-    "firms are more productive than their industry's), reweighted so that every cell's comparison firms "
-    "weigh as much as its participants (the effect on participants). Innovation uses the innovation survey's "
-    "sample, weighted to the population by its weights. 95% intervals use standard errors clustered on firms.",
+    "Comparison (matched): each participating firm-year is compared with firm-years of non-participants alike in "
+    "what drives the outcome, reweighted so that every cell's comparison firms weigh as much as its participants "
+    "(the effect on participants). For innovation: the same year, NACE division, size band (full-time "
+    "equivalents) and fifth of the year's productivity before (cluster firms are more productive than their "
+    "industry's, and productivity goes with innovating). For productivity growth: the same year, NACE division, "
+    "region and size band two years before, but not the productivity the growth starts from. A year's "
+    "productivity is partly a good or bad year: among firms of one productivity level, the comparison firms are "
+    "there more often by a good year and fall back the next, the cluster firms by their lasting level, so "
+    "matching growth on that level would find faster growth where there is none (regression to the mean). "
+    "Innovation uses the innovation survey's sample, weighted to the population by its weights. 95% intervals "
+    "use standard errors clustered on firms.",
+    "Placebo: the growth comparison is also made on the register years before the first reporting year, with "
+    "the firms that took part later counted as taking part then. Nothing can have been gained in those years, "
+    "so its interval should include zero; if it does not, the comparison finds an effect where there is none, "
+    "and the report says so beside the headline.",
     "Productivity growth is the annual change in log value added per full-time equivalent. Firm-years without "
     "accounts, with value added of zero or less, or whose productivity changes more than {factor:g}-fold in a year "
     "(a unit error) have no growth figure; the number removed is in impact_estimates.detail.",
     "The event study follows firms first seen in a cluster after the first reporting year, from before they "
-    "joined, against firms never seen in one, with industry-by-year effects. Flat estimates before joining "
-    "support the comparison; they cannot prove it.",
+    "joined, against firms never seen in one of the same industry and size, each year against the year before "
+    "joining. The cohort estimates (Callaway and Sant'Anna) compare each year's joiners with firms never in a "
+    "cluster within the same NACE division and size band, since industries grow at different and changing "
+    "rates and cluster firms sit more often in the fast ones. Flat estimates before joining support the "
+    "comparison; they cannot prove it.",
     "By services used: in the years whose members files give services_used, the same comparisons for the "
     "participants of each band (a firm's services summed over its clusters), and whether the effect rises with "
     "them: the slope of the bands' effects on the services their participants used, from one regression of every "
     "band's comparison (a comparison firm serves several bands). Firms that use more services may also be firms "
     "that would have done better anyway: the bands are compared with the same kind of firms, not assigned.",
-    "Limits: the comparison adjusts only for what the register shows (industry, size, year, productivity before). "
+    "Limits: the comparison adjusts only for what the register shows (industry, size, year, region, and for "
+    "innovation productivity before). "
     "Firms that choose to "
     "join a cluster may differ in ways it does not show (ambition, management), so these are associations "
     "adjusted for observed differences, not proven effects. Participation is self-reported by the clusters. Every "
@@ -184,9 +206,27 @@ def _sentences(estimates: pd.DataFrame) -> list[str]:
             f"similar firms' (95% CI {_number(growth['ci_low'])} to {_number(growth['ci_high'])}); a plain "
             f"comparison would have said {_number(growth_naive['estimate'])}."
         )
+        sentences.append(placebo_sentence(_estimate(estimates, "productivity_growth", "growth_difference_pp", PLACEBO)))
     else:
         sentences.append("Too few firms could be compared: the productivity growth estimate is suppressed.")
-    return sentences
+    return [sentence for sentence in sentences if sentence]
+
+
+def placebo_sentence(placebo: pd.Series | None) -> str:
+    """The placebo beside the growth headline: whether the design finds nothing where nothing can be."""
+    if placebo is None or placebo["suppressed"] or pd.isna(placebo["estimate"]):
+        return "No placebo could be run (no register years before the first reporting year, or too few firms)."
+    low, high = _number(placebo["ci_low"], 2), _number(placebo["ci_high"], 2)
+    shown = f"{_number(placebo['estimate'], 2)} percentage points (95% CI {low} to {high})"
+    if placebo["ci_low"] <= 0 <= placebo["ci_high"]:
+        return (
+            f"Placebo: the same comparison in {placebo['years']}, before anyone took part, with the later "
+            f"participants counted as taking part, finds {shown}: no effect, as it should."
+        )
+    return (
+        f"Placebo failed: the same comparison in {placebo['years']}, before anyone took part, finds {shown}, an "
+        "effect where there can be none. The growth estimate above is likely biased by as much; read it with care."
+    )
 
 
 @dataclass(frozen=True)
@@ -280,6 +320,7 @@ def impact_section(output: Path) -> ImpactSection:
 
 COVARIATE_NAMES = {
     "log_fte": "size (log full-time equivalents)",
+    "log_fte_before": "size two years before (log full-time equivalents)",
     "firm_age": "firm age (years)",
     "log_productivity_pre": "productivity before (log value added per FTE)",
 }
