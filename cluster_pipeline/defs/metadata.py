@@ -89,7 +89,7 @@ def declared_check(table: str, name: str) -> dg.AssetCheckSpec:
 INTERMEDIATE_TAG = "cluster_pipeline/intermediate"
 
 
-def intermediate(name: str, description: str, deps=(), skippable: bool = False) -> dg.AssetSpec:
+def intermediate(name: str, description: str, deps=()) -> dg.AssetSpec:
     """A table the pipeline writes for its own next steps (under <output>/_work/, never published):
     an asset of its own, so the UI's lineage shows every table and which step reads it."""
     return dg.AssetSpec(
@@ -97,7 +97,6 @@ def intermediate(name: str, description: str, deps=(), skippable: bool = False) 
         deps=list(deps),
         kinds={"parquet"},
         tags={INTERMEDIATE_TAG: "true"},
-        skippable=skippable,
         description=f"Intermediate (under <output>/_work/, not published): {description}",
     )
 

@@ -10,8 +10,9 @@ from pathlib import Path
 import dagster as dg
 
 from cluster_pipeline import settings
-from cluster_pipeline.lib import tables
+from cluster_pipeline.lib import seeds, tables
 from cluster_pipeline.lib.publish import parquet_store
+from cluster_pipeline.lib.publish.warehouse import CONNECT_TIMEOUT_SECONDS, reachable
 
 WORK = "_work"  # intermediate tables; the leading underscore hides them from Hive readers
 
@@ -114,9 +115,14 @@ class Warehouse(dg.ConfigurableResource):
         import sqlalchemy as sa
 
         url = self.url or f"sqlite:///{(output.root / 'warehouse.sqlite').resolve()}"
+        limits = seeds.thresholds()
         if url.startswith("sqlite:///"):
             Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
-        engine = sa.create_engine(url)
+            # a file another program holds is waited for (SQLite's busy timeout), up to the seed's bound
+            engine = sa.create_engine(url, connect_args={"timeout": limits["warehouse_busy_seconds"]})
+        else:
+            engine = sa.create_engine(url, connect_args={"connect_timeout": CONNECT_TIMEOUT_SECONDS})
+            reachable(engine, limits["warehouse_connect_seconds"])
         try:
             yield engine
         finally:

@@ -111,14 +111,6 @@ def test_a_formula_cell_with_a_saved_value_reads_that_value(tmp_path):
     assert table.problems == {}
 
 
-def test_a_nul_byte_sets_the_csv_aside_naming_its_line_and_byte_offset(tmp_path):
-    path = write_csv(tmp_path / "m.csv", [MEMBERS_HEADER, member(name="A"), member(name="B\x00C")])
-    offset = path.read_bytes().index(b"\x00")
-    (record,) = intake(tmp_path).files
-    assert record.status == "quarantined"
-    assert f"NUL byte at line 3 (byte offset {offset})" in record.reasons[0]
-
-
 def test_a_tie_in_modification_time_keeps_the_longer_list_and_is_flagged(tmp_path):
     final = [MEMBERS_HEADER, member(name="Old"), member(name="New")]
     write_csv(tmp_path / "a_members.csv", final, mtime=1_000_000)

@@ -217,7 +217,7 @@ def test_a_workbook_in_another_excel_format_is_read_as_its_xlsx(unchanged, slipp
     [
         ("members.numbers", "export it from Numbers as Excel"),
         ("members.pdf", "send the template as Excel"),
-        ("files.zip", "unpack it and send the files"),
+        ("files.7z", "send the files in it (Excel or CSV) one by one, or as a .zip"),
     ],
 )
 def test_a_file_that_looks_like_a_submission_but_cannot_be_read_is_set_aside_saying_what_to_send(
@@ -229,6 +229,14 @@ def test_a_file_that_looks_like_a_submission_but_cannot_be_read_is_set_aside_say
     (file,) = check_submission(batch_files([path]), year=YEAR).files
     assert file.status == "set_aside"
     assert advice in file.problems[0].reason
+
+
+def test_a_zip_sent_to_the_check_is_checked_as_the_files_inside(tmp_path):
+    path = tmp_path / "indsendelse.zip"
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("Index/Document.iwa", b"\x00" * 64)  # what a Numbers file holds: not a submission
+    files = {f.file: f.status for f in check_submission(batch_files([path]), year=YEAR).files}
+    assert files == {"indsendelse.zip": "ignored", "indsendelse.zip/Index/Document.iwa": "ignored"}
 
 
 def test_a_cluster_that_did_not_report_this_year_is_named_by_a_warning(unchanged, slipped):

@@ -35,13 +35,20 @@ PRE_TREND = "no_pre_trend_before_joining"
 PLACEBO_CHECK = "placebo_finds_no_effect"
 
 
+NOT_MEASURED = "not_measured"  # the metadata key of an output written without a register (year_runs reads it)
+
+
 def _skipped(context: dg.AssetExecutionContext, register: RegisterFolder):
-    """Nothing materialised; the checks, which Dagster requires of every run of the step, say why."""
+    """Nothing written: each output and each check says why. Every output is yielded, none is
+    optional: Dagster 1.13's in-process executor never finishes a run in which a step downstream
+    of an output left out is also downstream of a failed step (dagster-io/dagster#33661)."""
     reason = (
         f"No register files in {register.root.resolve()}: the impact measurement is skipped (set "
         f"CLUSTER_PIPELINE_REGISTER_DIR or --register); every other table is published as before."
     )
     context.log.warning(reason)
+    for key in sorted(context.selected_asset_keys):
+        yield dg.MaterializeResult(asset_key=key, metadata={NOT_MEASURED: reason})
     for check in context.assets_def.check_specs:
         yield dg.AssetCheckResult(
             asset_key=check.asset_key, check_name=check.name, passed=True, metadata={"not_evaluated": reason}
@@ -63,19 +70,16 @@ def _publish(output: OutputFolder, warehouse: Warehouse, frames: dict[str, pd.Da
         dg.AssetSpec(
             "register_manifest",
             kinds={"parquet", "sql"},
-            skippable=True,
             description=tables.table("register_manifest").description,
         ),
         dg.AssetSpec(
             "register_quarantine",
             kinds={"parquet", "sql"},
-            skippable=True,
             description=tables.table("register_quarantine").description,
         ),
         intermediate(
             FIRMS,
             "the register's accepted firm-years (confidential: read by the impact measurement only).",
-            skippable=True,
         ),
     ],
     check_specs=[
@@ -174,7 +178,6 @@ def _placebo_check(estimates: pd.DataFrame) -> dg.AssetCheckResult:
             name,
             deps=["register_manifest", FIRMS, *every_year("companies", "memberships")],
             kinds={"parquet", "sql"},
-            skippable=True,
             description=tables.table(name).description,
         )
         for name in tables.MEASUREMENT_TABLES

@@ -20,7 +20,9 @@ yearly_statistics = dg.define_asset_job(
     description="Everything for one reporting year, from the landing folder to the published tables.",
     # transient failures (a crashed run process) are retried twice by the daemon (deploy/dagster.yaml
     # enables run retries but not for asset failures, which bad data would only repeat)
-    tags={"dagster/max_retries": 2, "dagster/retry_strategy": "FROM_FAILURE"},
+    # A run that still hangs anyway is ended by the daemon's run monitoring (deploy/dagster.yaml) after
+    # an hour, far above a national year's few minutes, and its failure alerted like any other.
+    tags={"dagster/max_retries": 2, "dagster/retry_strategy": "FROM_FAILURE", "dagster/max_runtime": 3600},
 )
 
 

@@ -23,6 +23,7 @@ from cluster_pipeline.lib.ingest.landing import (
     Table,
     discover,
     read_tables,
+    with_archives_unpacked,
 )
 from cluster_pipeline.lib.ingest.supersession import cluster_ids, supersede
 from cluster_pipeline.lib.survey.changes import layout_advice
@@ -358,11 +359,18 @@ def intake_files(files: list[LandingFile], template: Template, year: int) -> Int
 
 
 def read_files(files: list[LandingFile], template: Template) -> tuple[dict[str, FileRecord], list[Part]]:
-    """Every file read and its tables recognised, before any year's version is chosen."""
+    """Every file read (an archive's files too) and its tables recognised, before any year's version is chosen."""
     records: dict[str, FileRecord] = {}
     parts: list[Part] = []
-    for file in files:
+    for file in with_archives_unpacked(files):
         record = records[file.name] = FileRecord(file)
+        if file.not_followed is not None:
+            record.status = "ignored"
+            record.reasons.append(f"a symbolic link (to {file.not_followed}): not followed; send the file itself")
+            continue
+        if file.is_archive:
+            _archive_record(record)
+            continue
         if file.suffix in UNREADABLE_SUBMISSIONS and not file.is_temporary:
             record.status = "quarantined"
             record.reasons.append(f"looks like a submission but is {UNREADABLE_SUBMISSIONS[file.suffix]}")
@@ -384,6 +392,23 @@ def read_files(files: list[LandingFile], template: Template) -> tuple[dict[str, 
         record.kind = "workbook" if file.is_workbook else file_parts[0].kind
         parts += file_parts
     return records, parts
+
+
+def _archive_record(record: FileRecord) -> None:
+    """An archive is not a submission of its own: its files are (read as <archive>/<name inside>)."""
+    file = record.file
+    if file.unpacked_from is not None:
+        record.status = "quarantined"
+        record.reasons.append(
+            f"an archive inside the archive {file.unpacked_from}: not unpacked; send the files in it (Excel or CSV) "
+            "one by one, or in one .zip"
+        )
+    elif file.archive_problem is not None:
+        record.status = "quarantined"
+        record.reasons.append(f"a compressed submission that cannot be read: {file.archive_problem}")
+    else:
+        record.status = "ignored"
+        record.reasons.append("an archive: the files in it are read, each listed as <archive>/<its name>")
 
 
 def _set_aside(record: FileRecord, reason: str) -> None:

@@ -9,13 +9,16 @@ from __future__ import annotations
 
 import codecs
 import csv
+import gzip
 import hashlib
 import io
+import os
 import re
+import tempfile
 import xml.etree.ElementTree as ElementTree
 import zipfile
 import zlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from pathlib import Path, PurePosixPath
 
@@ -32,7 +35,9 @@ SUBMISSION_SUFFIXES = {".csv", *WORKBOOK_FORMATS}
 UNREADABLE_SUBMISSIONS = {
     ".numbers": "a Numbers spreadsheet: export it from Numbers as Excel (.xlsx) or CSV and send that",
     ".pdf": "a PDF cannot be read as data: send the template as Excel (.xlsx) or CSV",
-    ".zip": "a zip archive: unpack it and send the files in it (Excel or CSV) one by one",
+    ".7z": "a 7-Zip archive: send the files in it (Excel or CSV) one by one, or as a .zip",
+    ".rar": "a RAR archive: send the files in it (Excel or CSV) one by one, or as a .zip",
+    ".tar": "a tar archive: send the files in it (Excel or CSV) one by one, or as a .zip",
     ".docx": "a Word document cannot be read as data: send the template as Excel (.xlsx) or CSV",
     ".doc": "a Word document cannot be read as data: send the template as Excel (.xlsx) or CSV",
 }
@@ -42,6 +47,15 @@ CSV_DELIMITERS = (",", ";", "\t")
 MAX_UNCOMPRESSED_BYTES = 200 * 1024 * 1024
 MAX_COMPRESSION_RATIO = 200
 RATIO_CHECK_MIN_BYTES = 5 * 1024 * 1024
+# A submission sent compressed (.csv.gz, or a .zip of CSV and workbook files) is read as the files
+# inside, behind the same bounds and these: a cluster sends two or three files, not hundreds.
+MAX_ARCHIVE_ENTRIES = 50
+ARCHIVES = {".zip", ".gz"}
+# Excel's own limit of a cell: a longer field is a pasted blob, and breaks its row, not the file
+MAX_CELL_CHARACTERS = 32_767
+SHOWN_OF_A_LONG_CELL = 200  # what quarantine keeps of an oversized cell's text
+# a CSV with NUL bytes on more than this share of its lines is damaged beyond its rows: set aside whole
+MAX_DAMAGED_LINE_SHARE = 0.5
 
 
 class FileRejected(Exception):
@@ -51,10 +65,13 @@ class FileRejected(Exception):
 @dataclass(frozen=True)
 class LandingFile:
     path: Path
-    name: str  # relative to the year folder
+    name: str  # relative to the year folder, as text (bytes that are not UTF-8 shown as \xNN escapes)
     size_bytes: int
     sha256: str
     mtime: float
+    not_followed: str | None = None  # a symbolic link: where it points (never read)
+    unpacked_from: str | None = None  # an archive's name, for a file read from inside it
+    archive_problem: str | None = None  # an archive that could not be unpacked: why
 
     @property
     def suffix(self) -> str:
@@ -63,7 +80,11 @@ class LandingFile:
 
     @property
     def is_submission(self) -> bool:
-        return self.suffix in SUBMISSION_SUFFIXES and not self.is_temporary
+        return self.suffix in SUBMISSION_SUFFIXES and not self.is_temporary and self.not_followed is None
+
+    @property
+    def is_archive(self) -> bool:
+        return self.suffix in ARCHIVES and not self.is_temporary and self.not_followed is None
 
     @property
     def is_workbook(self) -> bool:
@@ -104,12 +125,110 @@ def landing_file(path: Path, name: str) -> LandingFile:
     return LandingFile(path, name, stat.st_size, sha256_of(path), stat.st_mtime)
 
 
+def shown_name(name: str) -> str:
+    """A file name as text: the bytes the file system gives, those that are not UTF-8 (a Windows
+    share mounted with the wrong character set) shown as \\xNN escapes, so no record fails to be written."""
+    return os.fsencode(name).decode("utf-8", errors="backslashreplace")
+
+
+def _link(path: Path, name: str) -> LandingFile:
+    """A symbolic link, listed and never followed (it may point anywhere, or at itself)."""
+    target = shown_name(os.readlink(path))
+    return LandingFile(
+        path, name, 0, hashlib.sha256(os.fsencode(os.readlink(path))).hexdigest(), path.lstat().st_mtime, target
+    )
+
+
 def discover(year_dir: Path) -> list[LandingFile]:
-    """Every file below a year's landing folder, in a stable order."""
-    return [
-        landing_file(path, path.relative_to(year_dir).as_posix())
-        for path in sorted(p for p in year_dir.rglob("*") if p.is_file())
-    ]
+    """Every file below a year's landing folder, in a stable order; symbolic links listed, not followed."""
+    found = []
+    for path in sorted(year_dir.rglob("*")):
+        name = shown_name(path.relative_to(year_dir).as_posix())
+        if path.is_symlink():
+            found.append(_link(path, name))
+        elif path.is_file():
+            found.append(landing_file(path, name))
+    return found
+
+
+def with_archives_unpacked(files: list[LandingFile]) -> list[LandingFile]:
+    """Each archive followed by the files inside it, or with why it cannot be unpacked."""
+    found = []
+    for file in files:
+        inside, problem = unpacked(file) if file.is_archive and file.unpacked_from is None else ([], None)
+        found += [replace(file, archive_problem=problem), *inside]
+    return found
+
+
+class _Unpacked:
+    """Where archives' files are written to be read: a folder of this process's, removed at exit."""
+
+    folder: tempfile.TemporaryDirectory | None = None
+
+    @classmethod
+    def path(cls, archive: LandingFile, index: int, name: str) -> Path:
+        if cls.folder is None:
+            cls.folder = tempfile.TemporaryDirectory(prefix="cluster_pipeline_unpacked_")
+        # our own name (the archive's hash, the entry's place), keeping the suffix the readers go by
+        return Path(cls.folder.name) / f"{archive.sha256[:16]}_{index}{PurePosixPath(name).suffix.lower()}"
+
+
+class ArchiveRejected(FileRejected):
+    """An archive that cannot be unpacked safely: the archive is set aside with the reason."""
+
+
+def _inflated(stream, what: str) -> bytes:
+    """At most MAX_UNCOMPRESSED_BYTES of a compressed stream, read in chunks: a bomb stops here."""
+    chunks, total = [], 0
+    while chunk := stream.read(1 << 20):
+        total += len(chunk)
+        if total > MAX_UNCOMPRESSED_BYTES:
+            raise ArchiveRejected(f"{what} expands beyond {MAX_UNCOMPRESSED_BYTES:,} bytes: a bomb suspected")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _entries(archive: LandingFile) -> list[tuple[str, bytes]]:
+    """(name inside, bytes) of a .gz (one file) or a .zip, behind the bounds on size, ratio and entries."""
+    try:
+        if archive.suffix == ".gz":
+            with gzip.open(archive.path) as stream:
+                return [(PurePosixPath(archive.name).stem, _inflated(stream, "the compressed file"))]
+        with zipfile.ZipFile(archive.path) as zipped:
+            infos = [i for i in zipped.infolist() if not i.is_dir()]
+            if len(infos) > MAX_ARCHIVE_ENTRIES:
+                raise ArchiveRejected(f"a zip archive of {len(infos)} files (at most {MAX_ARCHIVE_ENTRIES} are read)")
+            if sum(i.file_size for i in infos) > MAX_UNCOMPRESSED_BYTES:
+                raise ArchiveRejected(f"zip bomb suspected: more than {MAX_UNCOMPRESSED_BYTES:,} bytes uncompressed")
+            entries = []
+            for info in infos:
+                ratio = info.file_size / max(info.compress_size, 1)
+                if info.file_size > RATIO_CHECK_MIN_BYTES and ratio > MAX_COMPRESSION_RATIO:
+                    raise ArchiveRejected(f"zip bomb suspected: {info.filename} expands {ratio:.0f}x")
+                with zipped.open(info) as stream:
+                    entries.append((info.filename, _inflated(stream, info.filename)))
+            return entries
+    except (OSError, EOFError, zipfile.BadZipFile, zlib.error) as exc:
+        raise ArchiveRejected(f"a damaged archive ({exc}): send the files in it again") from None
+
+
+def unpacked(archive: LandingFile) -> tuple[list[LandingFile], str | None]:
+    """The files inside an archive, each known as <archive>/<its name inside> and read like any
+    other (an entry that is an archive itself is listed, and set aside by intake: no nesting);
+    or none, and why, for an archive that breaks a bound or is damaged."""
+    try:
+        entries = _entries(archive)
+    except ArchiveRejected as exc:
+        return [], str(exc)
+    files = []
+    for index, (inner, data) in enumerate(entries):
+        # a name inside is a label only: the bytes are written under a name of our own
+        name = f"{archive.name}/{shown_name(inner).lstrip('/')}"
+        path = _Unpacked.path(archive, index, inner)
+        path.write_bytes(data)
+        digest = hashlib.sha256(data).hexdigest()
+        files.append(LandingFile(path, name, len(data), digest, archive.mtime, unpacked_from=archive.name))
+    return files, None
 
 
 def read_tables(file: LandingFile) -> list[Table]:
@@ -207,18 +326,61 @@ def _encoding_problems(table: Table, lines: list[str], bom: int, last_lines: dic
         )
 
 
+def _without_damage(text: str) -> tuple[str, dict[int, int]]:
+    """The text without its NUL bytes (a damaged transfer, binary content), and line -> NUL bytes
+    it held. Damage in the header, or on more than MAX_DAMAGED_LINE_SHARE of the lines, is beyond
+    the rows: the file is set aside whole."""
+    if "\x00" not in text:
+        return text, {}
+    lines = text.split("\n")
+    damaged = {number: line.count("\x00") for number, line in enumerate(lines, start=1) if "\x00" in line}
+    if 1 in damaged or len(damaged) > MAX_DAMAGED_LINE_SHARE * len(lines):
+        first = min(damaged)
+        raise FileRejected(
+            f"NUL bytes on {len(damaged):,} of its {len(lines):,} lines (the first on line {first}): binary "
+            "content or a file damaged beyond its rows, not a CSV file; send it again"
+        )
+    return text.replace("\x00", ""), damaged
+
+
+def _damaged_rows(table: Table, damaged: dict[int, int], last_lines: dict[int, int]) -> None:
+    """Each row a damaged line touches is quarantined with where and how much; the file's record says it."""
+    for line, count in damaged.items():
+        row = next((r for r, last in last_lines.items() if last >= line), None)
+        if row is not None and row in table.row_numbers:
+            table.problems.setdefault(row, []).append(
+                f"row.damaged: line {line} held {count:,} NUL bytes (a damaged transfer): the row cannot be "
+                "trusted; send the file again"
+            )
+    shown = ", ".join(f"line {line} ({count:,} bytes)" for line, count in list(damaged.items())[:5])
+    table.notes.append(
+        f"damaged: NUL bytes on {len(damaged):,} line(s), {shown}{' ...' if len(damaged) > 5 else ''}; "
+        "the rows they touch are quarantined, the others read"
+    )
+
+
+def _oversized_cells(table: Table) -> None:
+    """A cell longer than a spreadsheet cell can be (a pasted blob) breaks its row: the row is
+    quarantined saying the size, the cell kept as its first characters."""
+    for position, cells in enumerate(table.rows):
+        for column, cell in enumerate(cells):
+            if len(cell) > MAX_CELL_CHARACTERS:
+                row = table.row_numbers[position]
+                header = table.header[column] if column < len(table.header) else f"column {column + 1}"
+                table.problems.setdefault(row, []).append(
+                    f"row.cell_size: the cell under {header!r} holds {len(cell):,} characters, more than a "
+                    f"spreadsheet cell holds ({MAX_CELL_CHARACTERS:,}): remove the pasted text and send the file again"
+                )
+                cells[column] = f"{cell[:SHOWN_OF_A_LONG_CELL]}... ({len(cell):,} characters)"
+
+
 def read_csv(file: LandingFile) -> Table:
     text, codec, bom = _decode(file.path.read_bytes())
     if not text.strip():
         raise FileRejected("holds no text")
-    nul = text.find("\x00")
-    if nul >= 0:
-        line = text.count("\n", 0, nul) + 1
-        offset = bom + len(text[:nul].encode(codec))
-        raise FileRejected(
-            f"NUL byte at line {line} (byte offset {offset}): binary content or a damaged file, not a CSV file"
-        )
+    text, damaged = _without_damage(text)
     delimiter = sniff_delimiter(text.split("\n", 1)[0])
+    csv.field_size_limit(MAX_UNCOMPRESSED_BYTES)  # a long cell is its row's problem (_oversized_cells), not the file's
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
     try:
         header = next(reader)
@@ -232,6 +394,9 @@ def read_csv(file: LandingFile) -> Table:
                 table.row_numbers.append(number)
     except csv.Error as exc:
         raise FileRejected(f"malformed CSV at line {reader.line_num}: {exc}") from None
+    _oversized_cells(table)
+    if damaged:
+        _damaged_rows(table, damaged, last_lines)
     if codec == "utf-8" and (_NOT_UTF8.search(text) or _DOUBLE_ENCODED.search(text)):
         # the lines as the csv reader counts them
         _encoding_problems(table, io.StringIO(text, newline="").readlines(), bom, last_lines)

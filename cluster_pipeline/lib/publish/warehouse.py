@@ -3,6 +3,8 @@ tools: one table each with a year column; a year is replaced in one transaction.
 
 from __future__ import annotations
 
+import time
+
 import pandas as pd
 import pyarrow as pa
 import sqlalchemy as sa
@@ -107,6 +109,24 @@ def replace_table(engine: sa.Engine, name: str, frame: pd.DataFrame, schema: pa.
         table.create(connection, checkfirst=True)
         connection.execute(table.delete())
         return insert_rows(connection, table, frame, schema, None)
+
+
+CONNECT_TIMEOUT_SECONDS = 5  # one attempt to reach PostgreSQL (libpq's connect_timeout)
+
+
+def reachable(engine: sa.Engine, seconds: float) -> None:
+    """Connect once, retrying a refused or unanswered connection (a warehouse restarting, a network
+    blip) for up to `seconds`; then the last error, for the run's diagnosis."""
+    deadline, delay = time.monotonic() + seconds, 0.5
+    while True:
+        try:
+            with engine.connect():
+                return
+        except sa.exc.OperationalError:
+            if time.monotonic() + delay > deadline:
+                raise
+            time.sleep(delay)
+            delay = min(2 * delay, 5.0)
 
 
 def replace_tables(engine: sa.Engine, tables: dict[str, tuple[pd.DataFrame, pa.Schema]]) -> dict[str, int]:
