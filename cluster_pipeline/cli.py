@@ -7,10 +7,13 @@ import os
 import signal
 import sys
 import time
+import traceback
+from datetime import UTC, datetime
 from pathlib import Path
 
 from cluster_pipeline import settings
 from cluster_pipeline.lib import seeds
+from cluster_pipeline.lib.operations import diagnosis
 from cluster_pipeline.lib.vocabulary import FLAGS
 
 FILE_STATUS_WORDS = {
@@ -102,8 +105,16 @@ def run(args) -> int:
     # identities and the impact measurement span all years: one run at a time per output folder, so that
     # the end state of any set of runs is the one the same runs give one after another
     waiting = f"waiting for another run that is writing {output.resolve()} ..."
-    with _instance() as instance, year_lock(output, "identities", on_wait=lambda: print(waiting, flush=True)):
-        outcome = run_years(years, resources, instance, progress=lambda line: print(line, flush=True))
+    started = time.time()
+    try:
+        with _instance() as instance, year_lock(output, "identities", on_wait=lambda: print(waiting, flush=True)):
+            outcome = run_years(years, resources, instance, progress=lambda line: print(line, flush=True))
+            tracebacks = failure_tracebacks(instance, started)
+    except KeyboardInterrupt:
+        return _failed(f"the run of {args.years}", diagnosis.interrupted(), traceback.format_exc())
+    except Exception:  # a fault outside any step (the instance, the lock, the output folder): said in one line
+        text = traceback.format_exc()
+        return _failed(f"the run of {args.years}", diagnosis.diagnose(text, output), text)
     together = (
         f"{years[0]}-{years[-1]} in one run per part of the graph" if outcome.one_run_per_part else "year by year"
     )
@@ -149,17 +160,33 @@ def run(args) -> int:
         print(f"report for {report.stem}: {report.resolve()}")
     print(site_summary(outcome, output))
     print(indicator_table(output, [y for y in years if y not in failed]))
-    if failed or outcome.identity_errors or outcome.impact_errors or outcome.site_errors:
-        print(
-            f"failed: {', '.join(map(str, failed)) or _failed_part(outcome)}",
-            file=sys.stderr,
-        )
-        return 1
+    # the parts over all years name the failed step itself; a year's list may only say that they failed
+    errors = outcome.identity_errors + outcome.impact_errors + outcome.site_errors
+    errors += [e for y in failed for e in outcome.years[y].errors]
+    if errors:
+        step = errors[0].split(":", 1)[0]
+        what = f"{step} ({', '.join(map(str, failed))})" if failed else step
+        return _failed(what, diagnosis.diagnose("\n".join(errors), output), "\n\n".join(tracebacks or errors))
     return 0
 
 
-def _failed_part(outcome) -> str:
-    return "company identities" if outcome.identity_errors else "impact" if outcome.impact_errors else "statistics site"
+def failure_tracebacks(instance, since: float) -> list[str]:
+    """Every failed step's full error (Dagster's event log) of the runs started since `since`."""
+    import dagster as dg
+
+    found = []
+    for record in instance.get_run_records(filters=dg.RunsFilter(created_after=datetime.fromtimestamp(since, UTC))):
+        for entry in instance.all_logs(record.dagster_run.run_id, of_type=dg.DagsterEventType.STEP_FAILURE):
+            error = entry.dagster_event.event_specific_data.error
+            found.append(f"{entry.dagster_event.step_key} (run {record.dagster_run.run_id}):\n{error.to_string()}")
+    return found
+
+
+def _failed(what: str, found: diagnosis.Diagnosis, text: str) -> int:
+    """The failure in one line on stderr, the full text in a log file (its path in the line); the exit code."""
+    log = diagnosis.write_log(text, dagster_home() / "logs")
+    print(diagnosis.one_line(what, found, log), file=sys.stderr)
+    return found.exit_code
 
 
 def site_summary(outcome, output: Path) -> str:

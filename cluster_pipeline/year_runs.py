@@ -53,7 +53,9 @@ from cluster_pipeline.defs.selections import (
 
 TRIGGERED_BY_IDENTITIES = {"cluster_pipeline/trigger": "identities_changed"}
 REPUBLISHING = run_name(REPUBLISH)  # a follow-up run is listed under it whichever of its assets it runs
-QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+# The console shows the pipeline's own lines and, on a failure, its diagnosis in one line; every
+# event, each traceback whole, stays in the instance's event log (and the log file the line names).
+QUIET = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
 YEAR_TAG = "cluster_pipeline/year"
 
 

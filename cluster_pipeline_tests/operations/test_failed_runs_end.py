@@ -79,3 +79,6 @@ def test_a_failed_step_on_the_uis_route_ends_the_run_failed_within_a_minute_and_
                 del os.environ[variable]
     (message,) = handler.messages
     assert message["Subject"] == "cluster-pipeline: run failed (year 2016)"
+    body = message.get_payload(decode=True).decode()
+    assert "Why: PostgreSQL at 127.0.0.1:" in body and "refuses connections" in body
+    assert "the previous figures stay published, unchanged" in body and "To do: start PostgreSQL" in body

@@ -7,8 +7,10 @@ from __future__ import annotations
 import smtplib
 from dataclasses import dataclass, field
 from email.message import EmailMessage
+from pathlib import Path
 
 from cluster_pipeline import settings
+from cluster_pipeline.lib.operations.diagnosis import PUBLISHED_UNCHANGED, diagnose
 
 ERROR_LINES = 8  # of each error, the first lines: enough to see what failed, short enough to read
 
@@ -64,8 +66,11 @@ def failure_message(
     message["Subject"] = f"cluster-pipeline: run failed ({what})"
     message["From"], message["To"] = sender, ", ".join(to)
     body = [f"A run of the national cluster statistics failed: {what}, job {job}.", ""]
+    output = Path(settings.OUTPUT.value())
     for step, error in failures or [("(the run)", "the run failed before any step reported an error")]:
-        body += [f"Failed: {step}", first_lines(error), ""]
+        found = diagnose(error, output)
+        body += [f"Failed: {step}", f"Why: {found.why}; {PUBLISHED_UNCHANGED}.", f"To do: {found.to_do}.", ""]
+        body += [first_lines(error), ""]
     body += [f"Run id: {run_id}"]
     if url := run_url(run_id):
         body += [f"In the UI: {url}"]
