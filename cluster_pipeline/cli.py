@@ -6,6 +6,7 @@ import argparse
 import os
 import signal
 import sys
+import tempfile
 import time
 import traceback
 from datetime import UTC, datetime
@@ -182,9 +183,10 @@ def failure_tracebacks(instance, since: float) -> list[str]:
     return found
 
 
-def _failed(what: str, found: diagnosis.Diagnosis, text: str) -> int:
-    """The failure in one line on stderr, the full text in a log file (its path in the line); the exit code."""
-    log = diagnosis.write_log(text, dagster_home() / "logs")
+def _failed(what: str, found: diagnosis.Diagnosis, text: str, logs: Path | None = None) -> int:
+    """The failure in one line on stderr, the full text in a log file (its path in the line; in the
+    instance's folder unless `logs` says where); the exit code."""
+    log = diagnosis.write_log(text, logs or dagster_home() / "logs")
     print(diagnosis.one_line(what, found, log), file=sys.stderr)
     return found.exit_code
 
@@ -311,12 +313,17 @@ def check(args) -> int:
     """What the pipeline would accept, quarantine and set aside of these files; nothing published."""
     from cluster_pipeline.lib.contracts.pre_submission import as_text, batch_files, check_submission
 
+    temporary = Path(tempfile.gettempdir()) / "cluster-pipeline"  # the check needs no instance: its log goes here
     paths = [Path(f) for f in args.files]
     missing = [str(p) for p in paths if not p.is_file()]
     if missing:
         print(f"check: no such file: {', '.join(missing)}", file=sys.stderr)
         return 2
-    found = check_submission(batch_files(paths), args.year)
+    try:
+        found = check_submission(batch_files(paths), args.year)
+    except Exception:  # a fault around the files (a folder not ours to read, a full disk): said in one line
+        text = traceback.format_exc()
+        return _failed(f"the check of {', '.join(args.files)}", diagnosis.diagnose(text, Path.cwd()), text, temporary)
     print(found.as_json() if args.format == "json" else as_text(found))
     return found.exit_code
 
