@@ -171,3 +171,20 @@ def test_a_year_with_a_file_name_in_the_wrong_character_set_is_published(tmp_pat
     assert "medlemmer_\\xe6ndret.csv" in set(manifest["source_file"])
     quarantine = read_partition(tmp_path / "out", "quarantine", 2016)
     assert set(quarantine["source_file"]) == {"medlemmer_\\xe6ndret.csv"}
+
+
+def test_the_check_command_names_a_file_in_the_wrong_character_set_with_an_escape(tmp_path):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    path = os.fsencode(tmp_path) + b"/medlemmer_\xe6ndret.csv"
+    with open(path, "wb") as handle:
+        handle.write(csv_bytes([MEMBERS_HEADER, *ROWS]))
+    done = subprocess.run(
+        [Path(sys.executable).parent / "cluster-pipeline", "check", "--format", "json", path],
+        capture_output=True,
+        timeout=120,
+    )
+    assert done.returncode in (0, 1), done.stderr.decode(errors="replace")[-2000:]
+    assert b"medlemmer_\\\\xe6ndret.csv" in done.stdout  # JSON escapes the backslash

@@ -19,7 +19,7 @@ import pandas as pd
 from cluster_pipeline.lib.contracts.submissions import ingest_manifest, records_frame, validate_year, year_quarantine
 from cluster_pipeline.lib.contracts.validation import SCIENTIFIC_NOTATION
 from cluster_pipeline.lib.ingest.intake import FileRecord, HeaderMapping, intake_parts, read_files
-from cluster_pipeline.lib.ingest.landing import WORKBOOK_FORMATS, LandingFile, landing_file
+from cluster_pipeline.lib.ingest.landing import WORKBOOK_FORMATS, LandingFile, landing_file, shown_name
 from cluster_pipeline.lib.survey import normalise
 from cluster_pipeline.lib.survey.template import Template, load_template
 
@@ -126,7 +126,7 @@ def batch_files(paths: list[Path]) -> list[LandingFile]:
     """The files as the check knows them: by their own name, or by the path given where two
     files share a name (a name identifies a file in every record)."""
     names = [p.name for p in paths]
-    return [landing_file(p, p.name if names.count(p.name) == 1 else str(p)) for p in paths]
+    return [landing_file(p, shown_name(p.name if names.count(p.name) == 1 else str(p))) for p in paths]
 
 
 def files_reporting_year(cells: list[pd.DataFrame]) -> int | None:
