@@ -74,7 +74,7 @@ def failure_message(
     body += [f"Run id: {run_id}"]
     if url := run_url(run_id):
         body += [f"In the UI: {url}"]
-    body += ["", "What to do: README.md, section 'Runbook'."]
+    body += ["", "What to do: docs/operations.md, section 'Runbook'."]
     message.set_content("\n".join(body))
     return message
 
@@ -85,7 +85,7 @@ def freshness_message(sender: str, to: tuple[str, ...], year: int, stale: dict[s
     message["From"], message["To"] = sender, ", ".join(to)
     lines = [f"The landing folder of {year} exists, but these published tables of {year} are not fresh:", ""]
     lines += [f"- {table}: {why}" for table, why in stale.items()]
-    lines += ["", "What to do: README.md, section 'Runbook' (re-run the year)."]
+    lines += ["", "What to do: docs/operations.md, section 'Runbook'.(re-run the year)."]
     message.set_content("\n".join(lines))
     return message
 
