@@ -40,6 +40,14 @@ def test_a_new_file_requests_a_run_for_its_year(tmp_path):
     assert [r.partition_key for r in requests] == ["2016"]
 
 
+def test_a_file_named_in_the_wrong_character_set_requests_a_run_like_any_other(tmp_path):
+    (tmp_path / "2016").mkdir()
+    with open(os.fsencode(tmp_path / "2016") + b"/medlemmer_\xe6ndret.csv", "wb") as handle:
+        handle.write(b"x")
+    requests, cursor = tick(tmp_path)
+    assert [r.partition_key for r in requests] == ["2016"] and "medlemmer_\\\\xe6ndret.csv" in cursor
+
+
 def test_the_same_content_is_never_requested_twice(tmp_path):
     write(tmp_path / "2016" / "a.csv", "x")
     first, cursor = tick(tmp_path)

@@ -188,3 +188,24 @@ def test_the_check_command_names_a_file_in_the_wrong_character_set_with_an_escap
     )
     assert done.returncode in (0, 1), done.stderr.decode(errors="replace")[-2000:]
     assert b"medlemmer_\\\\xe6ndret.csv" in done.stdout  # JSON escapes the backslash
+
+
+def test_an_encrypted_zip_is_set_aside_saying_to_send_it_without_a_password(tmp_path):
+    (tmp_path / "2016").mkdir()
+    archive = tmp_path / "2016" / "medlemmer.zip"
+    with zipfile.ZipFile(archive, "w") as zipped:
+        zipped.writestr("medlemmer.csv", csv_bytes([MEMBERS_HEADER, *ROWS]))
+    data = bytearray(archive.read_bytes())
+    data[6] |= 1  # the encrypted flag, as a zip program with a password sets it
+    data[data.find(b"PK\x01\x02") + 8] |= 1
+    archive.write_bytes(bytes(data))
+    (found,) = intake(tmp_path / "2016").files
+    assert found.status == "quarantined" and "is encrypted: send the archive without a password" in found.reasons[0]
+
+
+def test_a_named_pipe_in_a_year_folder_is_listed_and_never_opened(tmp_path):
+    folder = tmp_path / "2016"
+    write_csv(folder / "medlemmer.csv", [MEMBERS_HEADER, *ROWS])
+    os.mkfifo(folder / "pipe.csv")  # opening it would wait for a writer for ever
+    found = record(folder, "pipe.csv")
+    assert found.status == "quarantined" and "cannot be opened (not a regular file)" in found.reasons[0]

@@ -364,6 +364,10 @@ def read_files(files: list[LandingFile], template: Template) -> tuple[dict[str, 
     parts: list[Part] = []
     for file in with_archives_unpacked(files):
         record = records[file.name] = FileRecord(file)
+        if file.unreadable is not None:
+            record.status = "quarantined"
+            record.reasons.append(f"cannot be opened ({file.unreadable}): check its permissions on the share")
+            continue
         if file.not_followed is not None:
             record.status = "ignored"
             record.reasons.append(f"a symbolic link (to {file.not_followed}): not followed; send the file itself")

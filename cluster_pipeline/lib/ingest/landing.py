@@ -72,6 +72,7 @@ class LandingFile:
     not_followed: str | None = None  # a symbolic link: where it points (never read)
     unpacked_from: str | None = None  # an archive's name, for a file read from inside it
     archive_problem: str | None = None  # an archive that could not be unpacked: why
+    unreadable: str | None = None  # a file that could not be opened (its permissions): why
 
     @property
     def suffix(self) -> str:
@@ -147,7 +148,15 @@ def discover(year_dir: Path) -> list[LandingFile]:
         if path.is_symlink():
             found.append(_link(path, name))
         elif path.is_file():
-            found.append(landing_file(path, name))
+            try:
+                found.append(landing_file(path, name))
+            except OSError as exc:  # not ours to read, or gone since it was listed: the file's problem, not the year's
+                stat = path.lstat()
+                found.append(
+                    LandingFile(path, name, stat.st_size, "", stat.st_mtime, unreadable=exc.strerror or str(exc))
+                )
+        elif not path.is_dir():  # a named pipe, a socket, a device: listed, never opened (a pipe would block)
+            found.append(LandingFile(path, name, 0, "", path.lstat().st_mtime, unreadable="not a regular file"))
     return found
 
 
@@ -202,13 +211,17 @@ def _entries(archive: LandingFile) -> list[tuple[str, bytes]]:
                 raise ArchiveRejected(f"zip bomb suspected: more than {MAX_UNCOMPRESSED_BYTES:,} bytes uncompressed")
             entries = []
             for info in infos:
+                if info.flag_bits & 0x1:
+                    raise ArchiveRejected(f"{info.filename} is encrypted: send the archive without a password")
                 ratio = info.file_size / max(info.compress_size, 1)
                 if info.file_size > RATIO_CHECK_MIN_BYTES and ratio > MAX_COMPRESSION_RATIO:
                     raise ArchiveRejected(f"zip bomb suspected: {info.filename} expands {ratio:.0f}x")
                 with zipped.open(info) as stream:
                     entries.append((info.filename, _inflated(stream, info.filename)))
             return entries
-    except (OSError, EOFError, zipfile.BadZipFile, zlib.error) as exc:
+    except NotImplementedError as exc:  # a compression zipfile does not read (Deflate64, a newer method)
+        raise ArchiveRejected(f"{exc}: save the archive with ordinary zip compression and send it again") from None
+    except (OSError, EOFError, RuntimeError, zipfile.BadZipFile, zlib.error) as exc:
         raise ArchiveRejected(f"a damaged archive ({exc}): send the files in it again") from None
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
-from cluster_pipeline.lib.ingest.landing import sha256_of
+from cluster_pipeline.lib.ingest.landing import sha256_of, shown_name
 
 
 def year_folders(landing: Path, first_year: int, last_year: int) -> dict[int, Path]:
@@ -28,14 +28,22 @@ def file_hashes(folder: Path, known: dict[str, list] | None = None) -> dict[str,
     known = known or {}
     state = {}
     for path in sorted(p for p in folder.rglob("*") if p.is_file()):
-        name = path.relative_to(folder).as_posix()
+        name = shown_name(path.relative_to(folder).as_posix())  # as the manifest names it: text, always
         stat = path.stat()
         before = known.get(name)
         if before and before[0] == stat.st_size and before[1] == stat.st_mtime_ns:
             state[name] = before
         else:
-            state[name] = [stat.st_size, stat.st_mtime_ns, sha256_of(path)]
+            state[name] = [stat.st_size, stat.st_mtime_ns, _content(path)]
     return state
+
+
+def _content(path: Path) -> str:
+    """The file's SHA-256, or what stops it being read (a file not ours to open is the run's to report)."""
+    try:
+        return sha256_of(path)
+    except OSError as exc:
+        return f"unreadable: {exc.strerror or exc}"
 
 
 def fingerprint(state: dict[str, list]) -> str:
