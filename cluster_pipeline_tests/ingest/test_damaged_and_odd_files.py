@@ -209,3 +209,11 @@ def test_a_named_pipe_in_a_year_folder_is_listed_and_never_opened(tmp_path):
     os.mkfifo(folder / "pipe.csv")  # opening it would wait for a writer for ever
     found = record(folder, "pipe.csv")
     assert found.status == "quarantined" and "cannot be opened (not a regular file)" in found.reasons[0]
+
+
+def test_an_empty_zip_is_set_aside_not_listed_as_read(tmp_path):
+    (tmp_path / "2016").mkdir()
+    with zipfile.ZipFile(tmp_path / "2016" / "medlemmer.zip", "w") as zipped:
+        zipped.mkdir("tom")  # a folder and no file
+    (found,) = intake(tmp_path / "2016").files
+    assert found.status == "quarantined" and "an archive with no files in it" in found.reasons[0]

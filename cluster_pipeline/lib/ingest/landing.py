@@ -233,6 +233,8 @@ def unpacked(archive: LandingFile) -> tuple[list[LandingFile], str | None]:
         entries = _entries(archive)
     except ArchiveRejected as exc:
         return [], str(exc)
+    if not entries:
+        return [], "an archive with no files in it: send the files themselves"
     files = []
     for index, (inner, data) in enumerate(entries):
         # a name inside is a label only: the bytes are written under a name of our own
