@@ -30,7 +30,7 @@ def test_no_asset_of_the_graph_has_an_optional_output():
     assert optional == []
 
 
-def test_a_failed_step_on_the_uis_route_ends_the_run_failed_within_a_minute_and_alerts(tmp_path, inbox):  # noqa: F811
+def test_a_failed_step_on_the_uis_route_ends_the_run_failed_within_a_minute_and_alerts(tmp_path, inbox, monkeypatch):  # noqa: F811
     handler, smtp = inbox
     home = tmp_path / "dagster_home"
     home.mkdir()
@@ -64,19 +64,15 @@ def test_a_failed_step_on_the_uis_route_ends_the_run_failed_within_a_minute_and_
         events = instance.all_logs(record.dagster_run.run_id)
         failure = next(e for e in events if e.dagster_event and e.dagster_event.is_run_failure)
         for variable, value in alert_env(smtp).items():
-            os.environ[variable] = value
-        try:
-            failure_alerts(
-                dg.build_run_status_sensor_context(
-                    sensor_name="failure_alerts",
-                    dagster_event=failure.dagster_event,
-                    dagster_instance=instance,
-                    dagster_run=record.dagster_run,
-                ).for_run_failure()
-            )
-        finally:
-            for variable in alert_env(smtp):
-                del os.environ[variable]
+            monkeypatch.setenv(variable, value)
+        failure_alerts(
+            dg.build_run_status_sensor_context(
+                sensor_name="failure_alerts",
+                dagster_event=failure.dagster_event,
+                dagster_instance=instance,
+                dagster_run=record.dagster_run,
+            ).for_run_failure()
+        )
     (message,) = handler.messages
     assert message["Subject"] == "cluster-pipeline: run failed (year 2016)"
     body = message.get_payload(decode=True).decode()

@@ -10,7 +10,7 @@ from cluster_pipeline.lib.columns import is_in
 from cluster_pipeline.lib.impact.disclosure import dominated
 from cluster_pipeline.lib.impact.estimates import Comparison, clustered_on_firms
 from cluster_pipeline.lib.impact.methods import FIXED_EFFECTS, MATCHED
-from cluster_pipeline.lib.impact.panel import Panel, joining_years
+from cluster_pipeline.lib.impact.panel import TREND_CELLS, Panel, joining_years
 
 EVENT_WINDOW = (-5, 3)  # years since joining; the ends hold everything further out
 REFERENCE = -1
@@ -144,12 +144,9 @@ def _event_times(panel: Panel) -> pd.DataFrame:
     fy = panel.firm_years
     first, joiners = joining_years(fy, panel.reporting_years)
     compared = fy["growth"].notna() & (~fy["cvr"].isin(first.index) | fy["cvr"].isin(joiners.index))
-    sample = fy.loc[compared, ["cvr", "year", "growth", *ABSORBED]]  # what the regression reads, not every column
+    sample = fy.loc[compared, ["cvr", "year", "growth", *TREND_CELLS]]  # what the regression reads, not every column
     event = (sample["year"] - sample["cvr"].map(joiners)).clip(*EVENT_WINDOW)
     return sample.assign(event_time=event)
-
-
-ABSORBED = ["division", "size_band_before"]  # with the year: the cells whose effects the event study absorbs
 
 
 def event_study(panel: Panel) -> tuple[pd.DataFrame, float]:
@@ -167,7 +164,7 @@ def event_study(panel: Panel) -> tuple[pd.DataFrame, float]:
     times = [k for k in range(EVENT_WINDOW[0], EVENT_WINDOW[1] + 1) if k != REFERENCE and k in observed]
     if not times:  # one reporting year: nobody is seen joining, so there is nothing to study (nor a pre-trend)
         return pd.DataFrame(columns=EVENT_STUDY_COLUMNS), float("nan")
-    cells = sample.groupby([*ABSORBED, "year"], sort=False, dropna=False).ngroup().to_numpy()
+    cells = sample.groupby([*TREND_CELLS, "year"], sort=False, dropna=False).ngroup().to_numpy()
     firm_years = np.bincount(cells)
 
     def within(values: np.ndarray) -> np.ndarray:

@@ -62,9 +62,8 @@ INNOVATION_ESTIMANDS = ["risk_difference_pp", "risk_ratio", "odds_ratio"]
 GROUPINGS = {"services_band": False, "member_type": False, "size": True, "region": True}
 # what a comparison reads of a firm-year: the outcome and its weight, the match cell, the
 # groups (to cut each group's sample), and the covariates of the balance table
-BALANCED = [
-    *("log_fte", "fte", "log_fte_before", "fte_before", "age", "log_productivity_pre", "region", "division")
-]  # diagnostics.balance
+# the covariates of diagnostics.balance, and the magnitudes its dominance rule reads
+BALANCED = ["log_fte", "fte", "log_fte_before", "fte_before", "age", "log_productivity_pre", "region", "division"]
 COMPARED = list(
     dict.fromkeys(["cvr", "year", "treated", "y", "weight", "services", "match_cell", *GROUPINGS, *BALANCED])
 )

@@ -30,6 +30,9 @@ def growth_outlier_factor() -> float:
 PARTICIPATION = ["cvr", "year", "services", "member_type"]
 PRODUCTIVITY_BANDS = 5  # pre-period productivity in quintiles of its year (a matching cell), -1 unknown
 SIZE_LAG = 2  # the register years before a growth's year its size is read from (size_band_before)
+# the cells within which firms' growth is taken to move alike (industries grow at rates of their
+# own): the staggered estimator's comparison cells and the event study's absorbed effects (with the year)
+TREND_CELLS = ["division", "size_band_before"]
 
 
 def _use_of_services(memberships: pd.DataFrame) -> pd.DataFrame:
@@ -83,7 +86,7 @@ class Panel:
 
 
 # what the event study and the staggered estimates read of a firm-year: who took part, and growth
-GROWTH_PATHS = ["cvr", "year", "treated", "growth", "division", "size_band_before"]
+GROWTH_PATHS = ["cvr", "year", "treated", "growth", *TREND_CELLS]
 
 
 def growth_paths(panel: Panel) -> Panel:

@@ -2,7 +2,7 @@
 group-time average effects of Callaway and Sant'Anna (2021) on productivity growth under
 parallel trends conditional on industry and size: for each cohort g (firms first seen in a
 cluster in year g, after the first reporting year) and year t, within each cell of NACE
-division and size band (COMPARED_WITHIN: the size two register years before the base year g-1,
+division and size band (panel.TREND_CELLS: the size two register years before the base year g-1,
 panel.SIZE_LAG, so no year the outcome reads), the mean change of growth from g-1 to t among
 the cohort less the same among firms never seen in a cluster; ATT(g, t) averages the cells
 over the cohort's firms in them (exact matching on discrete covariates: what the outcome
@@ -33,10 +33,9 @@ import pandas as pd
 
 from cluster_pipeline.lib.impact.diagnostics import EVENT_WINDOW
 from cluster_pipeline.lib.impact.methods import CALLAWAY_SANTANNA
-from cluster_pipeline.lib.impact.panel import Panel, joining_years
+from cluster_pipeline.lib.impact.panel import TREND_CELLS, Panel, joining_years
 
 WINDOW = EVENT_WINDOW  # years since joining shown (the event study's, without its pooled ends)
-COMPARED_WITHIN = ["division", "size_band_before"]  # the cells of conditional parallel trends
 
 
 @dataclass
@@ -91,7 +90,7 @@ def _within_cells(change: np.ndarray, cell: np.ndarray, treated: np.ndarray, con
     return att, treated, controls, influence
 
 
-def group_time_effects(panel: Panel, compared_within: list[str] = COMPARED_WITHIN) -> tuple[list[Cell], int]:
+def group_time_effects(panel: Panel, compared_within: list[str] = TREND_CELLS) -> tuple[list[Cell], int]:
     """ATT(g, t) for every cohort and every year in the window around its joining, and the number
     of units (the length of every influence vector)."""
     growth, cells_of, cohort, years = _units(panel, compared_within)
@@ -148,7 +147,7 @@ def _summary(cells: list[Cell], n_units: int) -> dict:
     }
 
 
-def staggered_adoption(panel: Panel, compared_within: list[str] = COMPARED_WITHIN) -> tuple[dict | None, pd.DataFrame]:
+def staggered_adoption(panel: Panel, compared_within: list[str] = TREND_CELLS) -> tuple[dict | None, pd.DataFrame]:
     """(the overall effect from joining on, as an impact_estimates row, or None without a cohort;
     the effect by years since joining, as impact_event_study rows with their pre-trend test)."""
     from scipy import stats

@@ -126,7 +126,7 @@ def landing_file(path: Path, name: str) -> LandingFile:
     return LandingFile(path, name, stat.st_size, sha256_of(path), stat.st_mtime)
 
 
-def shown_name(name: str) -> str:
+def shown_name(name: str | bytes) -> str:
     """A file name as text: the bytes the file system gives, those that are not UTF-8 (a Windows
     share mounted with the wrong character set) shown as \\xNN escapes, so no record fails to be written."""
     return os.fsencode(name).decode("utf-8", errors="backslashreplace")
@@ -134,10 +134,8 @@ def shown_name(name: str) -> str:
 
 def _link(path: Path, name: str) -> LandingFile:
     """A symbolic link, listed and never followed (it may point anywhere, or at itself)."""
-    target = shown_name(os.readlink(path))
-    return LandingFile(
-        path, name, 0, hashlib.sha256(os.fsencode(os.readlink(path))).hexdigest(), path.lstat().st_mtime, target
-    )
+    target = os.fsencode(os.readlink(path))
+    return LandingFile(path, name, 0, hashlib.sha256(target).hexdigest(), path.lstat().st_mtime, shown_name(target))
 
 
 def discover(year_dir: Path) -> list[LandingFile]:

@@ -85,7 +85,7 @@ def freshness_message(sender: str, to: tuple[str, ...], year: int, stale: dict[s
     message["From"], message["To"] = sender, ", ".join(to)
     lines = [f"The landing folder of {year} exists, but these published tables of {year} are not fresh:", ""]
     lines += [f"- {table}: {why}" for table, why in stale.items()]
-    lines += ["", "What to do: docs/operations.md, section 'Runbook'.(re-run the year)."]
+    lines += ["", "What to do: docs/operations.md, section 'Runbook' (re-run the year)."]
     message.set_content("\n".join(lines))
     return message
 
